@@ -1,0 +1,45 @@
+# gameday — the contract: `make demo` runs the headline scenario, `make test` runs the tests.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/gameday
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Ryuk (testcontainers' reaper) would need an image pull; gameday removes what it starts by label.
+export TESTCONTAINERS_RYUK_DISABLED := true
+export GOFLAGS := -trimpath
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build the static gameday binary into bin/
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/gameday
+
+.PHONY: demo
+demo: build ## run the headline scenario in-process, with a verdict and a report
+	./$(BIN) demo
+
+.PHONY: test
+test: deps ## run every test with the race detector
+	CGO_ENABLED=1 $(GO) test -race -timeout 40m ./...
+
+.PHONY: lint
+lint: ## go vet, staticcheck, gofmt, and go.mod tidiness
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) mod tidy -diff
+
+.PHONY: bench
+bench: deps ## run the benchmarks (figures in README.md)
+	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./...
+
+.PHONY: deps
+deps: ## install what tests need from Debian's packages (gcc for -race); no-op when present
+	@command -v gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc >/dev/null; }
+
+.PHONY: clean
+clean: ## remove build output and reports
+	rm -rf bin reports

@@ -1,0 +1,255 @@
+package mockstore
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// User status values.
+const (
+	StatusActive     = "active"
+	StatusRestricted = "restricted"
+)
+
+// User is a seeded shopper.
+type User struct {
+	ID      string `json:"user_id"`
+	Phone   string `json:"phone"`
+	Status  string `json:"status"`  // StatusActive or StatusRestricted
+	Balance int64  `json:"balance"` // opening wallet balance, smallest unit
+}
+
+// Product is a catalogue entry. SizeCM is the longest side.
+type Product struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Price   int64  `json:"price"`
+	WeightG int    `json:"weight_g"`
+	SizeCM  int    `json:"size_cm"`
+}
+
+// Courier delivers to the areas it serves, up to its limits (per order:
+// total weight, longest side of any item).
+type Courier struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Areas      []string `json:"areas"`
+	MaxWeightG int      `json:"max_weight_g"`
+	MaxSizeCM  int      `json:"max_size_cm"`
+}
+
+// Address is where an order goes; Area decides which couriers serve it.
+type Address struct {
+	Line string `json:"line"`
+	Area string `json:"area"`
+}
+
+// Payment methods. Only PaymentWallet is supported; the others are known
+// methods the storefront refuses with CodePaymentUnsupported.
+const (
+	PaymentWallet   = "wallet"
+	PaymentCard     = "card"
+	PaymentCOD      = "cod"
+	PaymentPaylater = "paylater"
+)
+
+// Currency of every amount.
+const Currency = "IDR"
+
+// Areas of the seeded world.
+var Areas = []string{"jakarta", "bandung", "surabaya", "medan", "bali", "papua"}
+
+// Dataset is the seeded world: shoppers, catalogue, couriers. The same
+// (seed, shoppers) gives the same dataset in every process, which is how
+// services in separate containers agree on it.
+type Dataset struct {
+	Seed     int64     `json:"seed"`
+	Users    []User    `json:"users"`
+	Products []Product `json:"products"`
+	Couriers []Courier `json:"couriers"`
+}
+
+// Seed builds the dataset for seed with n shoppers (n < 1 means 100). About
+// one shopper in twenty is restricted; phone numbers are unique and look like
+// +62 8xx numbers; balances are generous enough for many checkouts.
+func Seed(seed int64, n int) Dataset {
+	if n < 1 {
+		n = 100
+	}
+	r := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
+	d := Dataset{Seed: seed}
+	for i := 0; i < n; i++ {
+		status := StatusActive
+		if i%20 == 19 {
+			status = StatusRestricted
+		}
+		d.Users = append(d.Users, User{
+			ID:      fmt.Sprintf("u%05d", i+1),
+			Phone:   fmt.Sprintf("+6281%03d%05d", r.IntN(1000), i+1),
+			Status:  status,
+			Balance: int64(500_000 + r.IntN(50)*100_000),
+		})
+	}
+	names := []string{"Batik shirt", "Rice cooker", "Phone case", "Sambal jar", "Sneakers",
+		"Backpack", "Kettle", "Headphones", "Coffee beans", "Desk fan", "Bookshelf", "Mattress"}
+	for i, name := range names {
+		d.Products = append(d.Products, Product{
+			ID:      fmt.Sprintf("p%03d", i+1),
+			Name:    name,
+			Price:   int64(10_000 + r.IntN(40)*5_000),
+			WeightG: 100 + r.IntN(3000),
+			SizeCM:  5 + r.IntN(60),
+		})
+	}
+	// The last two products are bulky on purpose: they exceed the small
+	// couriers' limits, so the refusal reasons can be exercised.
+	d.Products[len(d.Products)-2].WeightG = 25_000
+	d.Products[len(d.Products)-1].SizeCM = 200
+	d.Couriers = []Courier{
+		{ID: "jne", Name: "JNE Regular", Areas: []string{"jakarta", "bandung", "surabaya", "medan", "bali"}, MaxWeightG: 20_000, MaxSizeCM: 100},
+		{ID: "sicepat", Name: "SiCepat", Areas: []string{"jakarta", "bandung", "surabaya"}, MaxWeightG: 10_000, MaxSizeCM: 80},
+		{ID: "cargo", Name: "Cargo Freight", Areas: []string{"jakarta", "surabaya", "papua"}, MaxWeightG: 200_000, MaxSizeCM: 300},
+	}
+	return d
+}
+
+// Link is one arrow of the storefront's topology; every link is a Toxiproxy
+// proxy whose name is Proxy.
+type Link struct {
+	Name  string `json:"name"`  // "from->to", as scenario files write it
+	Proxy string `json:"proxy"` // Toxiproxy proxy name
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// Service names.
+const (
+	ServiceGateway  = "gateway"
+	ServiceAuth     = "auth"
+	ServiceSessions = "sessions"
+	ServiceOTP      = "otp"
+	ServiceWallet   = "wallet"
+	ServiceCheckout = "checkout"
+)
+
+// Services lists the services in start order (upstreams first).
+var Services = []string{ServiceSessions, ServiceOTP, ServiceWallet, ServiceAuth, ServiceCheckout, ServiceGateway}
+
+// Links returns the storefront's links in a fixed order.
+func Links() []Link {
+	pairs := [][2]string{
+		{"client", ServiceGateway},
+		{ServiceGateway, ServiceAuth},
+		{ServiceAuth, ServiceSessions},
+		{ServiceAuth, ServiceOTP},
+		{ServiceGateway, ServiceCheckout},
+		{ServiceCheckout, ServiceWallet},
+		{ServiceGateway, ServiceWallet},
+	}
+	out := make([]Link, len(pairs))
+	for i, p := range pairs {
+		out[i] = Link{Name: p[0] + "->" + p[1], Proxy: p[0] + "_" + p[1], From: p[0], To: p[1]}
+	}
+	return out
+}
+
+// LinkByName returns the link called name ("gateway->auth").
+func LinkByName(name string) (Link, bool) {
+	for _, l := range Links() {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Link{}, false
+}
+
+// Order states.
+const (
+	OrderCreated        = "created"
+	OrderPaymentPending = "payment_pending"
+	OrderPaid           = "paid"
+	OrderFailed         = "failed"
+	OrderRefunded       = "refunded"
+)
+
+// Audit records. Services serve these on their audit endpoints (loopback
+// only); the judge reads them after the load as ground truth.
+
+// AccountCheck is one account's stored balance against its ledger replayed.
+type AccountCheck struct {
+	UserID  string `json:"user_id"`
+	Balance int64  `json:"balance"`
+	Ledger  int64  `json:"ledger"`
+}
+
+// WalletTotals is GET /audit/totals on the wallet.
+type WalletTotals struct {
+	Accounts       int            `json:"accounts"`
+	Opening        int64          `json:"opening"` // sum of seeded opening balances
+	Topups         int64          `json:"topups"`
+	Charges        int64          `json:"charges"`
+	Refunds        int64          `json:"refunds"`
+	Balances       int64          `json:"balances"`        // sum of stored balances
+	LedgerSum      int64          `json:"ledger_sum"`      // sum of all ledger entries (must be 0: double entry)
+	Conserved      bool           `json:"conserved"`       // Balances == Opening+Topups-Charges+Refunds and LedgerSum == 0
+	Negative       []AccountCheck `json:"negative"`        // accounts below zero
+	LedgerMismatch []AccountCheck `json:"ledger_mismatch"` // stored balance != ledger replayed
+}
+
+// ChargeRecord is one charge and its refunds, from GET /audit/charges.
+type ChargeRecord struct {
+	ChargeID string     `json:"charge_id"`
+	Key      string     `json:"key"`
+	OrderID  string     `json:"order_id"`
+	UserID   string     `json:"user_id"`
+	Amount   int64      `json:"amount"`
+	At       time.Time  `json:"at"`
+	Refunds  int        `json:"refunds"` // how many refunds were recorded (must be ≤ 1)
+	Refunded *time.Time `json:"refunded_at,omitempty"`
+}
+
+// StateChange is one transition of an order.
+type StateChange struct {
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+	Why   string    `json:"why,omitempty"`
+}
+
+// OrderRecord is one order with its history, from GET /audit/orders on checkout.
+type OrderRecord struct {
+	OrderID     string        `json:"order_id"`
+	UserID      string        `json:"user_id"`
+	Status      string        `json:"status"`
+	Amount      int64         `json:"amount"`
+	PaymentKeys []string      `json:"payment_keys"` // every Idempotency-Key used towards the wallet
+	CreatedAt   time.Time     `json:"created_at"`
+	History     []StateChange `json:"history"`
+}
+
+// AuthAudit is GET /audit/auth: counters of what auth did and why.
+type AuthAudit struct {
+	LoginsStarted    int            `json:"logins_started"`
+	CodesIssued      int            `json:"codes_issued"`
+	CodesDelivered   int            `json:"codes_delivered"` // sends the provider acknowledged
+	Verified         int            `json:"verified"`
+	WrongCodes       int            `json:"wrong_codes"`
+	Lockouts         int            `json:"lockouts"`
+	FaultCounted     int            `json:"fault_counted"`  // failed verifies counted towards lockout though the cause was ours
+	NotRegistered    int            `json:"not_registered"` // "not registered" answers for a registered phone
+	SessionsIssued   int            `json:"sessions_issued"`
+	SessionsRejected map[string]int `json:"sessions_rejected"` // by reason: unknown, expired, revoked, store_error
+	Logouts          int            `json:"logouts"`
+	SendsByChannel   map[string]int `json:"sends_by_channel"`
+}
+
+// GatewayAudit is GET /audit/gateway: what shoppers were told.
+type GatewayAudit struct {
+	Responses       map[string]int `json:"responses"`        // by status class and code, "503:temporarily_unavailable"
+	Bare5xx         int            `json:"bare_5xx"`         // 5xx without a code or without Retry-After
+	ForcedLogouts   int            `json:"forced_logouts"`   // 401s for a token that was valid before
+	CrossUserData   int            `json:"cross_user_data"`  // responses whose owner differs from the session's user
+	BreakerOpenings map[string]int `json:"breaker_openings"` // by upstream
+	UpstreamCalls   map[string]int `json:"upstream_calls"`   // attempts sent, by upstream (retries included)
+	Retries         map[string]int `json:"retries"`          // of which retries, by upstream
+}
