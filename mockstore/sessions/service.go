@@ -1,0 +1,435 @@
+package sessions
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gameday/gameday/mockstore"
+	_ "modernc.org/sqlite" // driver "sqlite"
+)
+
+// MaxTTL is the longest TTL a session may be stored with.
+const MaxTTL = 30 * 24 * time.Hour
+
+// Limits on what the store accepts.
+const (
+	maxTokenLen  = 256
+	maxUserIDLen = 128
+	purgeBatch   = 256 // expired sessions purged on each write
+)
+
+// Config configures the session store.
+type Config struct {
+	// DBPath is the SQLite file; it is created when missing.
+	DBPath string
+	// Features are accepted for uniformity; the store has no feature switch.
+	Features mockstore.Features
+	// Logger receives the store's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the store's clock; nil means time.Now. Tests inject a fake one
+	// to expire sessions without waiting.
+	Now func() time.Time
+}
+
+// Service is the session store.
+type Service struct {
+	db  *sql.DB
+	log *slog.Logger
+	now func() time.Time
+
+	wmu       sync.Mutex // serializes writers
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens (or creates) the store at cfg.DBPath. It fails when the path is
+// empty or the database cannot be opened or migrated.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DBPath == "" {
+		return nil, errors.New("sessions: DBPath is required")
+	}
+	db, err := openDB(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{db: db, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.log = s.log.With("service", mockstore.ServiceSessions)
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS sessions (
+	token      TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL,
+	expires_at INTEGER NOT NULL -- unix nanoseconds
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires_at);
+CREATE TABLE IF NOT EXISTS counters (
+	name TEXT PRIMARY KEY,
+	n    INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// openDB opens path with WAL, synchronous=NORMAL (durable against a crash of
+// the process) and a busy timeout, and creates the schema.
+func openDB(ctx context.Context, path string) (*sql.DB, error) {
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("open store: path %q contains '?'", path)
+	}
+	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create schema: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes the store. It is safe to call more than once.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	return s.closeErr
+}
+
+// Handler returns the store's API: PUT, GET and DELETE /sessions/{token}, and
+// GET /healthz.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("PUT /sessions/{token}", s.handlePut)
+	mux.HandleFunc("GET /sessions/{token}", s.handleGet)
+	mux.HandleFunc("DELETE /sessions/{token}", s.handleDelete)
+	mux.HandleFunc("/sessions/{token}", handleMethodNotAllowed)
+	mux.HandleFunc("/", handleNotFound)
+	return mux
+}
+
+// AuditHandler returns the audit routes: GET /audit/sessions.
+func (s *Service) AuditHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /audit/sessions", s.handleAudit)
+	mux.HandleFunc("/", handleNotFound)
+	return mux
+}
+
+func handleNotFound(w http.ResponseWriter, r *http.Request) {
+	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+}
+
+func handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+}
+
+func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
+	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceSessions})
+}
+
+func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) {
+	token, err := tokenParam(r)
+	if err != nil {
+		mockstore.WriteError(w, err)
+		return
+	}
+	var in putRequest
+	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
+		mockstore.WriteError(w, err)
+		return
+	}
+	if err := validUserID(in.UserID); err != nil {
+		mockstore.WriteError(w, err)
+		return
+	}
+	if in.TTLS < 1 || in.TTLS > int64(MaxTTL/time.Second) {
+		mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInvalidRequest,
+			"ttl_s %d out of range (1..%d)", in.TTLS, int64(MaxTTL/time.Second)))
+		return
+	}
+	if err := s.put(r.Context(), token, in.UserID, time.Duration(in.TTLS)*time.Second); err != nil {
+		s.log.Error("put session", "err", err)
+		mockstore.WriteError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
+	token, err := tokenParam(r)
+	if err != nil {
+		mockstore.WriteError(w, err)
+		return
+	}
+	sess, ok, err := s.get(r.Context(), token)
+	if err != nil {
+		s.log.Error("get session", "err", err)
+		mockstore.WriteError(w, err)
+		return
+	}
+	if !ok {
+		mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no such session"))
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusOK, sess)
+}
+
+func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
+	token, err := tokenParam(r)
+	if err != nil {
+		mockstore.WriteError(w, err)
+		return
+	}
+	if err := s.delete(r.Context(), token); err != nil {
+		s.log.Error("delete session", "err", err)
+		mockstore.WriteError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
+	a, err := s.audit(r.Context())
+	if err != nil {
+		s.log.Error("audit", "err", err)
+		mockstore.WriteError(w, err)
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusOK, a)
+}
+
+// tokenParam returns the path's token, or invalid_request when it is empty,
+// too long or has characters outside printable ASCII.
+func tokenParam(r *http.Request) (string, error) {
+	t := r.PathValue("token")
+	if t == "" || len(t) > maxTokenLen {
+		return "", mockstore.Errorf(mockstore.CodeInvalidRequest, "token must be 1..%d characters", maxTokenLen)
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] <= 0x20 || t[i] >= 0x7f {
+			return "", mockstore.Errorf(mockstore.CodeInvalidRequest, "token must be printable ASCII without spaces")
+		}
+	}
+	return t, nil
+}
+
+func validUserID(id string) error {
+	if id == "" || len(id) > maxUserIDLen {
+		return mockstore.Errorf(mockstore.CodeInvalidRequest, "user_id must be 1..%d characters", maxUserIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= 0x20 || id[i] >= 0x7f {
+			return mockstore.Errorf(mockstore.CodeInvalidRequest, "user_id must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// put stores the session. Replacing a live session is not a creation;
+// replacing an expired one counts it expired and the new one created, so
+// that live == created - deleted - expired holds.
+func (s *Service) put(ctx context.Context, token, userID string, ttl time.Duration) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	now := s.now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin put: %w", err)
+	}
+	defer tx.Rollback()
+	if err := purgeExpired(ctx, tx, now, purgeBatch); err != nil {
+		return err
+	}
+	var exp int64
+	switch err := tx.QueryRowContext(ctx, `SELECT expires_at FROM sessions WHERE token = ?`, token).Scan(&exp); {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := bump(ctx, tx, "created", 1); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("read session: %w", err)
+	case exp <= now.UnixNano():
+		// purgeExpired left it (batch limit): it expires now.
+		if err := bump(ctx, tx, "expired", 1); err != nil {
+			return err
+		}
+		if err := bump(ctx, tx, "created", 1); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO sessions(token, user_id, expires_at) VALUES(?, ?, ?)
+		 ON CONFLICT(token) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at`,
+		token, userID, now.Add(ttl).UnixNano()); err != nil {
+		return fmt.Errorf("write session: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit put: %w", err)
+	}
+	return nil
+}
+
+// get returns the live session of token. An expired one is purged and
+// reported missing.
+func (s *Service) get(ctx context.Context, token string) (Session, bool, error) {
+	var userID string
+	var exp int64
+	err := s.db.QueryRowContext(ctx, `SELECT user_id, expires_at FROM sessions WHERE token = ?`, token).Scan(&userID, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, false, nil
+	}
+	if err != nil {
+		return Session{}, false, fmt.Errorf("read session: %w", err)
+	}
+	now := s.now()
+	if exp > now.UnixNano() {
+		return Session{UserID: userID, ExpiresAt: time.Unix(0, exp).UTC()}, true, nil
+	}
+	if err := s.purgeToken(ctx, token, now); err != nil {
+		return Session{}, false, err
+	}
+	return Session{}, false, nil
+}
+
+// purgeToken removes token if it is expired at now, counting it expired.
+func (s *Service) purgeToken(ctx context.Context, token string, now time.Time) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin purge: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ? AND expires_at <= ?`, token, now.UnixNano())
+	if err != nil {
+		return fmt.Errorf("purge session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		if err := bump(ctx, tx, "expired", n); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit purge: %w", err)
+	}
+	return nil
+}
+
+// delete removes token's session: a live one counts as deleted, an expired
+// one as expired, an unknown one changes nothing.
+func (s *Service) delete(ctx context.Context, token string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	now := s.now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin delete: %w", err)
+	}
+	defer tx.Rollback()
+	var exp int64
+	err = tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE token = ? RETURNING expires_at`, token).Scan(&exp)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("delete session: %w", err)
+	case exp > now.UnixNano():
+		err = bump(ctx, tx, "deleted", 1)
+	default:
+		err = bump(ctx, tx, "expired", 1)
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit delete: %w", err)
+	}
+	return nil
+}
+
+// audit purges every expired session, then reads the counters.
+func (s *Service) audit(ctx context.Context) (Audit, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Audit{}, fmt.Errorf("begin audit: %w", err)
+	}
+	defer tx.Rollback()
+	if err := purgeExpired(ctx, tx, s.now(), -1); err != nil {
+		return Audit{}, err
+	}
+	var a Audit
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions`).Scan(&a.Live); err != nil {
+		return Audit{}, fmt.Errorf("count sessions: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, n FROM counters`)
+	if err != nil {
+		return Audit{}, fmt.Errorf("read counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return Audit{}, fmt.Errorf("read counters: %w", err)
+		}
+		switch name {
+		case "created":
+			a.Created = n
+		case "deleted":
+			a.Deleted = n
+		case "expired":
+			a.Expired = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Audit{}, fmt.Errorf("read counters: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Audit{}, fmt.Errorf("commit audit: %w", err)
+	}
+	return a, nil
+}
+
+// purgeExpired deletes up to limit sessions expired at now (limit < 0: all)
+// and counts them expired.
+func purgeExpired(ctx context.Context, tx *sql.Tx, now time.Time, limit int) error {
+	res, err := tx.ExecContext(ctx,
+		`DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expires_at <= ? LIMIT ?)`,
+		now.UnixNano(), limit)
+	if err != nil {
+		return fmt.Errorf("purge sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("purge sessions: %w", err)
+	}
+	if n > 0 {
+		return bump(ctx, tx, "expired", n)
+	}
+	return nil
+}
+
+func bump(ctx context.Context, tx *sql.Tx, name string, n int64) error {
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO counters(name, n) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET n = n + excluded.n`, name, n); err != nil {
+		return fmt.Errorf("count %s: %w", name, err)
+	}
+	return nil
+}
