@@ -1,0 +1,675 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/auth"
+	"github.com/gameday/gameday/mockstore/checkout"
+	"github.com/gameday/gameday/mockstore/wallet"
+)
+
+// Limits on what shoppers send.
+const (
+	MaxTopup       = 100_000_000 // largest single top-up, smallest unit
+	maxIDLen       = 64          // product, order, login and guest IDs
+	maxKeyLen      = 128         // Idempotency-Key, top-up reference
+	maxCodeLen     = 16          // an OTP code
+	maxAddressLine = 300
+)
+
+// IdempotencyHeader carries a checkout's idempotency key.
+const IdempotencyHeader = "Idempotency-Key"
+
+// ---- answering
+
+// fail answers err: an upstream failure per honest_errors, an upstream's
+// answered error as it is, anything else as internal. what names the feature
+// that is unavailable ("your wallet balance"); hint, when given, tells the
+// shopper how to retry safely.
+func (s *Service) fail(w http.ResponseWriter, err error, what, hint string) {
+	var f *failure
+	if errors.As(err, &f) {
+		s.log.Debug("upstream failure", "upstream", f.upstream, "breaker_open", f.breaker, "err", f.err)
+		if !s.features.On(mockstore.HonestErrors) {
+			s.writeError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
+			return
+		}
+		code := mockstore.CodeUnavailable
+		if f.code != "" {
+			code = f.code
+		}
+		msg := what + " is temporarily unavailable; please retry in a few seconds"
+		if hint != "" {
+			msg += " (" + hint + ")"
+		}
+		s.writeError(w, mockstore.Retry(code, f.retryAfter, "%s", msg))
+		return
+	}
+	var e *mockstore.Error
+	if errors.As(err, &e) {
+		s.writeError(w, e)
+		return
+	}
+	s.log.Error("unexpected error", "err", err)
+	s.writeError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
+}
+
+func badRequest(format string, args ...any) error {
+	return mockstore.Errorf(mockstore.CodeInvalidRequest, format, args...)
+}
+
+// ---- sessions
+
+// session returns the identity behind the request's session. When there is
+// none, or it cannot be validated, it answers the request itself and returns
+// false.
+func (s *Service) session(w http.ResponseWriter, r *http.Request) (auth.Identity, bool) {
+	cred := readCredentials(r)
+	if cred.malformed {
+		if cred.fromCookie {
+			clearSessionCookie(w)
+		}
+		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "malformed credentials: want \"Authorization: Bearer <token>\" or the session cookie"))
+		return auth.Identity{}, false
+	}
+	if cred.token == "" {
+		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "sign in first"))
+		return auth.Identity{}, false
+	}
+	return s.validate(w, r, cred.token)
+}
+
+// validate asks auth who owns token. Only auth saying the token is unknown
+// is a 401 (the cookie is cleared then). With session_fallback on, auth
+// failing to answer is that failure, retryable, and the cookie stays; off, it
+// is taken as an invalid session, as in the incidents.
+func (s *Service) validate(w http.ResponseWriter, r *http.Request, token string) (auth.Identity, bool) {
+	var id auth.Identity
+	err := s.up[upstreamAuth].do(r.Context(), true, func(ctx context.Context) error {
+		var err error
+		id, err = s.auth.Validate(ctx, token)
+		return err
+	})
+	var f *failure
+	var e *mockstore.Error
+	switch {
+	case err == nil:
+		if known, ok := s.tokens.userOf(token); ok && known != id.UserID {
+			s.audit.crossUserData()
+			s.log.Error("session answered for another user", "user_id", known, "answered_user_id", id.UserID)
+			s.fail(w, &failure{upstream: upstreamAuth, retryAfter: defaultRetryAS, err: errors.New("session answered for another user")},
+				"your account", "")
+			return auth.Identity{}, false
+		}
+		s.tokens.remember(token, id.UserID, time.Time{})
+		return id, true
+	case errors.As(err, &f):
+		if !s.features.On(mockstore.SessionFallback) {
+			s.unauthenticated(w, token, "your session could not be verified; please sign in again")
+			return auth.Identity{}, false
+		}
+		s.fail(w, f, "sign-in", "you are still signed in")
+	case errors.As(err, &e) && e.Code.Retryable():
+		s.fail(w, e, "", "")
+	default:
+		s.unauthenticated(w, token, "your session has ended; please sign in again")
+	}
+	return auth.Identity{}, false
+}
+
+// unauthenticated answers 401 for token, clears the cookie, and counts a
+// forced logout when the token was valid, not logged out, and not expired.
+func (s *Service) unauthenticated(w http.ResponseWriter, token, msg string) {
+	if s.tokens.rejected(token, s.now()) {
+		s.audit.forcedLogout()
+	}
+	clearSessionCookie(w)
+	s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "%s", msg))
+}
+
+// owner returns the cart owner of the request: "u:<user_id>" for a session,
+// else "g:<guest_id>" (issuing a guest id when the request has none). It
+// answers the request itself and returns false when it cannot.
+func (s *Service) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if cred := readCredentials(r); cred.token != "" || cred.malformed {
+		id, ok := s.session(w, r)
+		if !ok {
+			return "", false
+		}
+		return "u:" + id.UserID, true
+	}
+	gid, fresh, ok := guestID(r)
+	if !ok {
+		s.writeError(w, badRequest("guest id must be 8..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return "", false
+	}
+	if fresh {
+		setGuestCookie(w, gid)
+	}
+	return "g:" + gid, true
+}
+
+// ---- login
+
+type loginRequest struct {
+	Phone   string `json:"phone"`
+	Channel string `json:"channel,omitempty"`
+}
+
+type verifyRequest struct {
+	LoginID string `json:"login_id"`
+	Code    string `json:"code"`
+}
+
+type resendRequest struct {
+	LoginID string `json:"login_id"`
+	Channel string `json:"channel,omitempty"`
+}
+
+// handleLogin starts a login. A failure of auth is never "not registered"
+// with honest_errors on; off, it is exactly that (the incident).
+func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if !validPhone(req.Phone) {
+		s.writeError(w, badRequest("phone: want an international number, '+' and 6..15 digits"))
+		return
+	}
+	if !validChannel(req.Channel) {
+		s.writeError(w, badRequest("channel %q: allowed sms, whatsapp", clip(req.Channel)))
+		return
+	}
+	var out auth.LoginStarted
+	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
+		var err error
+		out, err = s.auth.StartLogin(ctx, req.Phone, req.Channel)
+		return err
+	})
+	var f *failure
+	if errors.As(err, &f) && !s.features.On(mockstore.HonestErrors) {
+		s.log.Debug("upstream failure", "upstream", f.upstream, "err", f.err)
+		s.writeError(w, mockstore.Errorf(mockstore.CodeNotRegistered, "phone number not registered or inactive"))
+		return
+	}
+	if err != nil {
+		s.fail(w, err, "sign-in", "")
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusAccepted, out)
+}
+
+// handleVerify checks the code and opens the session: the token is answered
+// and set as an HttpOnly cookie.
+func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
+	var req verifyRequest
+	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if !validID(req.LoginID, 1) {
+		s.writeError(w, badRequest("login_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return
+	}
+	if req.Code == "" || len(req.Code) > maxCodeLen || !printable(req.Code) {
+		s.writeError(w, badRequest("code: want the code you received"))
+		return
+	}
+	var out auth.Verified
+	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
+		var err error
+		out, err = s.auth.Verify(ctx, req.LoginID, req.Code)
+		return err
+	})
+	if err != nil {
+		s.fail(w, err, "sign-in", "")
+		return
+	}
+	var expires time.Time
+	if out.ExpiresInS > 0 {
+		expires = s.now().Add(time.Duration(out.ExpiresInS) * time.Second)
+	}
+	s.tokens.remember(out.Token, out.UserID, expires)
+	setSessionCookie(w, out.Token, out.ExpiresInS)
+	mockstore.WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
+	var req resendRequest
+	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if !validID(req.LoginID, 1) {
+		s.writeError(w, badRequest("login_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return
+	}
+	if !validChannel(req.Channel) {
+		s.writeError(w, badRequest("channel %q: allowed sms, whatsapp", clip(req.Channel)))
+		return
+	}
+	var out auth.LoginStarted
+	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
+		var err error
+		out, err = s.auth.Resend(ctx, req.LoginID, req.Channel)
+		return err
+	})
+	if err != nil {
+		s.fail(w, err, "sign-in", "")
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusAccepted, out)
+}
+
+// handleLogout revokes the session. When auth cannot be reached the session
+// is still valid, so the cookie stays and the answer is a failure.
+func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
+	cred := readCredentials(r)
+	if cred.malformed || cred.token == "" {
+		if cred.fromCookie {
+			clearSessionCookie(w)
+		}
+		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "no session to sign out of"))
+		return
+	}
+	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
+		return s.auth.Logout(ctx, cred.token)
+	})
+	if err != nil {
+		s.fail(w, err, "sign-out", "you are still signed in")
+		return
+	}
+	s.tokens.forget(cred.token)
+	clearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type meResponse struct {
+	UserID string `json:"user_id"`
+	Phone  string `json:"phone"`
+}
+
+func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusOK, meResponse{UserID: id.UserID, Phone: id.Phone})
+}
+
+// ---- wallet
+
+type walletResponse struct {
+	Balance  int64     `json:"balance"`
+	Currency string    `json:"currency"`
+	AsOf     time.Time `json:"as_of"`
+	Stale    bool      `json:"stale,omitempty"` // the last balance read, the wallet cannot be read now
+}
+
+type topupRequest struct {
+	Amount    int64  `json:"amount"`
+	Reference string `json:"reference"`
+}
+
+type topupResponse struct {
+	Balance  int64 `json:"balance"`
+	Replayed bool  `json:"replayed"`
+}
+
+// handleWallet answers the balance. When the wallet fails: with balance_cache
+// the last balance read (stale, with its time) or a failure when none is
+// known; without it, 0 (the incident's "balance gone").
+func (s *Service) handleWallet(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	var acct wallet.Account
+	err := s.up[upstreamWallet].do(r.Context(), true, func(ctx context.Context) error {
+		var err error
+		acct, err = s.wallet.Account(ctx, id.UserID)
+		return err
+	})
+	if err == nil {
+		if acct.Currency == "" {
+			acct.Currency = mockstore.Currency
+		}
+		s.balances.put(id.UserID, acct.Balance, acct.Currency, acct.AsOf)
+		mockstore.WriteJSON(w, http.StatusOK, walletResponse{Balance: acct.Balance, Currency: acct.Currency, AsOf: acct.AsOf.UTC()})
+		return
+	}
+	var f *failure
+	if !errors.As(err, &f) {
+		s.fail(w, err, "your wallet balance", "")
+		return
+	}
+	if !s.features.On(mockstore.BalanceCache) {
+		s.log.Debug("upstream failure", "upstream", f.upstream, "err", f.err)
+		mockstore.WriteJSON(w, http.StatusOK, walletResponse{Balance: 0, Currency: mockstore.Currency, AsOf: s.now().UTC()})
+		return
+	}
+	if b, ok := s.balances.get(id.UserID); ok {
+		mockstore.WriteJSON(w, http.StatusOK, walletResponse{Balance: b.balance, Currency: b.currency, AsOf: b.asOf.UTC(), Stale: true})
+		return
+	}
+	s.fail(w, f, "your wallet balance", "")
+}
+
+func (s *Service) handleTopup(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	var req topupRequest
+	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if req.Amount < 1 || req.Amount > MaxTopup {
+		s.writeError(w, badRequest("amount %d out of range (1..%d)", req.Amount, MaxTopup))
+		return
+	}
+	if req.Reference == "" || len(req.Reference) > maxKeyLen || !printable(req.Reference) {
+		s.writeError(w, badRequest("reference: want 1..%d printable characters", maxKeyLen))
+		return
+	}
+	var out wallet.Topup
+	err := s.up[upstreamWallet].do(r.Context(), false, func(ctx context.Context) error {
+		var err error
+		out, err = s.wallet.Topup(ctx, id.UserID, req.Amount, req.Reference)
+		return err
+	})
+	if err != nil {
+		s.fail(w, err, "wallet top-up", "retry with the same reference: it is applied at most once")
+		return
+	}
+	s.balances.put(id.UserID, out.Balance, mockstore.Currency, s.now())
+	mockstore.WriteJSON(w, http.StatusOK, topupResponse{Balance: out.Balance, Replayed: out.Replayed})
+}
+
+// ---- catalogue and carts
+
+type addItemRequest struct {
+	ProductID string `json:"product_id"`
+	Qty       int    `json:"qty"`
+}
+
+func (s *Service) handleProducts(w http.ResponseWriter, r *http.Request) {
+	var ps []mockstore.Product
+	err := s.up[upstreamCheckout].do(r.Context(), true, func(ctx context.Context) error {
+		var err error
+		ps, err = s.checkout.Products(ctx)
+		return err
+	})
+	if err != nil {
+		s.fail(w, err, "the product catalogue", "")
+		return
+	}
+	if ps == nil {
+		ps = []mockstore.Product{}
+	}
+	mockstore.WriteJSON(w, http.StatusOK, ps)
+}
+
+func (s *Service) handleCart(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.owner(w, r)
+	if !ok {
+		return
+	}
+	s.cartCall(w, r, owner, true, func(ctx context.Context) (checkout.Cart, error) {
+		return s.checkout.Cart(ctx, owner)
+	})
+}
+
+func (s *Service) handleAddItem(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.owner(w, r)
+	if !ok {
+		return
+	}
+	var req addItemRequest
+	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if !validID(req.ProductID, 1) {
+		s.writeError(w, badRequest("product_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return
+	}
+	if req.Qty < 1 || req.Qty > checkout.MaxQty {
+		s.writeError(w, badRequest("qty %d out of range (1..%d)", req.Qty, checkout.MaxQty))
+		return
+	}
+	s.cartCall(w, r, owner, false, func(ctx context.Context) (checkout.Cart, error) {
+		return s.checkout.AddItem(ctx, owner, req.ProductID, req.Qty)
+	})
+}
+
+func (s *Service) handleRemoveItem(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.owner(w, r)
+	if !ok {
+		return
+	}
+	pid := r.PathValue("product_id")
+	if !validID(pid, 1) {
+		s.writeError(w, badRequest("product_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return
+	}
+	s.cartCall(w, r, owner, false, func(ctx context.Context) (checkout.Cart, error) {
+		return s.checkout.RemoveItem(ctx, owner, pid)
+	})
+}
+
+// cartCall runs a cart operation for owner and answers the cart, withholding
+// a cart that belongs to someone else.
+func (s *Service) cartCall(w http.ResponseWriter, r *http.Request, owner string, idempotent bool,
+	fn func(context.Context) (checkout.Cart, error)) {
+	var cart checkout.Cart
+	err := s.up[upstreamCheckout].do(r.Context(), idempotent, func(ctx context.Context) error {
+		var err error
+		cart, err = fn(ctx)
+		return err
+	})
+	if err == nil && cart.Owner != "" && cart.Owner != owner {
+		s.audit.crossUserData()
+		s.log.Error("cart answered for another owner", "owner", owner, "answered_owner", cart.Owner)
+		err = &failure{upstream: upstreamCheckout, retryAfter: defaultRetryAS, err: errors.New("cart answered for another owner")}
+	}
+	if err != nil {
+		s.fail(w, err, "your cart", "")
+		return
+	}
+	cart.Owner = owner
+	if cart.Items == nil {
+		cart.Items = []checkout.CartItem{}
+	}
+	mockstore.WriteJSON(w, http.StatusOK, cart)
+}
+
+// ---- checkout and orders
+
+type checkoutRequest struct {
+	Address       mockstore.Address `json:"address"`
+	Courier       string            `json:"courier"`
+	PaymentMethod string            `json:"payment_method"`
+}
+
+// handleCheckout buys the shopper's cart. The Idempotency-Key is required and
+// passed on, so a retry after a lost answer is the same order; the user's
+// status from auth goes with it (restricted accounts are refused).
+func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	key := r.Header.Get(IdempotencyHeader)
+	if key == "" {
+		s.writeError(w, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required: one key per checkout, the same on every retry", IdempotencyHeader))
+		return
+	}
+	if len(key) > maxKeyLen || !printable(key) {
+		s.writeError(w, badRequest("%s: want 1..%d printable characters", IdempotencyHeader, maxKeyLen))
+		return
+	}
+	var req checkoutRequest
+	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	switch {
+	case req.Address.Line == "" || len(req.Address.Line) > maxAddressLine:
+		s.writeError(w, badRequest("address.line: want 1..%d characters", maxAddressLine))
+		return
+	case !validID(req.Address.Area, 1):
+		s.writeError(w, badRequest("address.area: want an area name"))
+		return
+	case !validID(req.Courier, 1):
+		s.writeError(w, badRequest("courier: want a courier id"))
+		return
+	case !validID(req.PaymentMethod, 1):
+		s.writeError(w, badRequest("payment_method: want a payment method"))
+		return
+	}
+	var order checkout.Order
+	err := s.up[upstreamCheckout].do(r.Context(), false, func(ctx context.Context) error {
+		var err error
+		order, err = s.checkout.Checkout(ctx, key, checkout.CheckoutRequest{
+			UserID:        id.UserID,
+			UserStatus:    id.Status,
+			Owner:         "u:" + id.UserID,
+			Address:       req.Address,
+			Courier:       req.Courier,
+			PaymentMethod: req.PaymentMethod,
+		})
+		return err
+	})
+	if err != nil {
+		s.fail(w, err, "checkout", "retry with the same "+IdempotencyHeader+": you will not be charged twice")
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusCreated, order)
+}
+
+func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	oid := r.PathValue("id")
+	if !validID(oid, 1) {
+		s.writeError(w, badRequest("order id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return
+	}
+	var order checkout.Order
+	err := s.up[upstreamCheckout].do(r.Context(), true, func(ctx context.Context) error {
+		var err error
+		order, err = s.checkout.Order(ctx, id.UserID, oid)
+		return err
+	})
+	if err != nil {
+		s.fail(w, err, "your orders", "")
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusOK, order)
+}
+
+// ---- validation
+
+// validID reports whether s is min..64 letters, digits, '.', '_' or '-'.
+func validID(s string, min int) bool {
+	if len(s) < min || len(s) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validPhone accepts '+' (optional) and 6..15 digits.
+func validPhone(s string) bool {
+	if len(s) > 0 && s[0] == '+' {
+		s = s[1:]
+	}
+	if len(s) < 6 || len(s) > 15 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func validChannel(c string) bool { return c == "" || c == "sms" || c == "whatsapp" }
+
+// printable reports whether s is printable ASCII without spaces.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// ---- balance cache
+
+type cachedBalance struct {
+	balance  int64
+	currency string
+	asOf     time.Time
+}
+
+// balanceCache remembers the last balance read per user, up to max users.
+type balanceCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]cachedBalance
+}
+
+func newBalanceCache(max int) *balanceCache {
+	return &balanceCache{max: max, m: make(map[string]cachedBalance)}
+}
+
+// put records a balance read at asOf, unless a newer one is known.
+func (c *balanceCache) put(userID string, balance int64, currency string, asOf time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.m[userID]
+	if ok && old.asOf.After(asOf) {
+		return
+	}
+	if !ok && len(c.m) >= c.max {
+		for k := range c.m { // forget any one user: the map's order is random
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[userID] = cachedBalance{balance: balance, currency: currency, asOf: asOf}
+}
+
+func (c *balanceCache) get(userID string) (cachedBalance, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[userID]
+	return b, ok
+}
