@@ -1,0 +1,393 @@
+package scenario
+
+import (
+	"time"
+
+	"github.com/gameday/gameday/mockstore"
+)
+
+// This file holds every table the format is made of: toxics, metrics, tags,
+// stats, windows, invariants, experiences, and the fields each part of a file
+// may have. The parser, the error messages and the JSON Schema
+// (scenarios/scenario.schema.json) all read these tables, so they cannot
+// disagree.
+
+// AttrType is the type of a toxic attribute's value.
+type AttrType string
+
+// Attribute types. A duration is written with a unit ("2s", "400ms") and held
+// as a time.Duration; an int is held as int64, a float as float64.
+const (
+	AttrDuration AttrType = "duration"
+	AttrInt      AttrType = "int"
+	AttrFloat    AttrType = "float"
+)
+
+// AttrSpec describes one attribute of a toxic.
+type AttrSpec struct {
+	Name string
+	Type AttrType
+	// Default is the value used when the file leaves the attribute out, typed
+	// as the attribute's values are (time.Duration, int64 or float64); nil
+	// when Required.
+	Default  any
+	Required bool
+	// Min and Max bound the value (durations in nanoseconds). Max 0 means no
+	// upper bound.
+	Min, Max float64
+	Unit     string // what the number means, for documentation ("KB/s")
+	Doc      string
+}
+
+// ToxicSpec describes one toxic a fault can inject.
+type ToxicSpec struct {
+	Name string
+	Doc  string
+	// Proxy is true for a toxic that acts on the link's proxy itself (down
+	// disables it) rather than being added to it: it has no stream and no
+	// toxicity.
+	Proxy bool
+	Attrs []AttrSpec
+}
+
+// Attr returns the attribute called name.
+func (t ToxicSpec) Attr(name string) (AttrSpec, bool) {
+	for _, a := range t.Attrs {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return AttrSpec{}, false
+}
+
+func (t ToxicSpec) attrNames() []string {
+	out := make([]string, len(t.Attrs))
+	for i, a := range t.Attrs {
+		out[i] = a.Name
+	}
+	return out
+}
+
+var toxics = []ToxicSpec{
+	{Name: "latency", Doc: "delays data by latency ± jitter", Attrs: []AttrSpec{
+		{Name: "latency", Type: AttrDuration, Required: true, Doc: "added delay"},
+		{Name: "jitter", Type: AttrDuration, Default: time.Duration(0), Doc: "random variation around latency"},
+	}},
+	{Name: "bandwidth", Doc: "limits the link to rate KB/s", Attrs: []AttrSpec{
+		{Name: "rate", Type: AttrInt, Required: true, Unit: "KB/s", Doc: "throughput limit"},
+	}},
+	{Name: "slow_close", Doc: "delays the close of a connection by delay", Attrs: []AttrSpec{
+		{Name: "delay", Type: AttrDuration, Required: true, Doc: "delay before the close"},
+	}},
+	{Name: "timeout", Doc: "stops all data and closes the connection after timeout (0: never closes)", Attrs: []AttrSpec{
+		{Name: "timeout", Type: AttrDuration, Default: time.Duration(0), Doc: "time until the close; 0 holds the connection forever"},
+	}},
+	{Name: "reset_peer", Doc: "resets the connection (TCP RST) after timeout", Attrs: []AttrSpec{
+		{Name: "timeout", Type: AttrDuration, Default: time.Duration(0), Doc: "time until the reset; 0 resets at once"},
+	}},
+	{Name: "slicer", Doc: "cuts data into small packets, each delayed", Attrs: []AttrSpec{
+		{Name: "average_size", Type: AttrInt, Default: int64(64), Min: 1, Unit: "bytes", Doc: "average packet size"},
+		{Name: "size_variation", Type: AttrInt, Default: int64(0), Unit: "bytes", Doc: "variation of the packet size"},
+		{Name: "delay", Type: AttrDuration, Default: time.Duration(0), Doc: "delay between packets"},
+	}},
+	{Name: "limit_data", Doc: "closes the connection after bytes have passed", Attrs: []AttrSpec{
+		{Name: "bytes", Type: AttrInt, Required: true, Min: 1, Unit: "bytes", Doc: "bytes let through"},
+	}},
+	{Name: "down", Doc: "the link refuses connections (its proxy is disabled)", Proxy: true},
+	{Name: "http_error", Doc: "answers HTTP requests with an error status instead of passing them on", Attrs: []AttrSpec{
+		{Name: "status", Type: AttrInt, Default: int64(503), Min: 500, Max: 599, Doc: "HTTP status of the answer"},
+		{Name: "rate", Type: AttrFloat, Default: float64(1), Min: 0, Max: 1, Doc: "share of requests answered with the error"},
+		{Name: "retry_after", Type: AttrInt, Default: int64(0), Unit: "seconds", Doc: "Retry-After of the answer; 0 sends none"},
+	}},
+}
+
+// Toxics returns the toxic catalogue in a fixed order. The caller may not
+// modify it.
+func Toxics() []ToxicSpec { return toxics }
+
+// ToxicByName returns the toxic called name.
+func ToxicByName(name string) (ToxicSpec, bool) {
+	for _, t := range toxics {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return ToxicSpec{}, false
+}
+
+func toxicNames() []string {
+	out := make([]string, len(toxics))
+	for i, t := range toxics {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// Metric kinds, as the series has them.
+const (
+	KindCounter = "counter"
+	KindRate    = "rate"
+	KindTrend   = "trend"
+)
+
+// MetricSpec describes one metric of the load's series.
+type MetricSpec struct {
+	Name string
+	Kind string // KindCounter, KindRate or KindTrend
+	Unit string // "ms" for time trends
+	Doc  string
+}
+
+var metrics = []MetricSpec{
+	{Name: "http_reqs", Kind: KindCounter, Doc: "HTTP requests made"},
+	{Name: "http_req_failed", Kind: KindRate, Doc: "share of requests that failed (k6's definition)"},
+	{Name: "http_req_duration", Kind: KindTrend, Unit: "ms", Doc: "request duration"},
+	{Name: "iterations", Kind: KindCounter, Doc: "shopper iterations completed"},
+	{Name: "checks", Kind: KindRate, Doc: "share of k6 checks that passed"},
+	{Name: "journey_success", Kind: KindRate, Doc: "share of journeys (login, browse, checkout, ...) that succeeded"},
+	{Name: "forced_logout", Kind: KindCounter, Doc: "shoppers logged out though their session was valid"},
+	{Name: "otp_wait", Kind: KindTrend, Unit: "ms", Doc: "time from login start until the code was in the inbox"},
+	{Name: "shopper_error", Kind: KindCounter, Doc: "errors shown to a shopper, by code"},
+	{Name: "bare_5xx", Kind: KindCounter, Doc: "5xx answers without a code or without Retry-After"},
+	{Name: "cross_user_data", Kind: KindCounter, Doc: "answers carrying another user's data"},
+	{Name: "zero_balance_shown", Kind: KindCounter, Doc: "wallet balances shown as 0 though the account had money"},
+}
+
+// Metrics returns the known metrics in a fixed order.
+func Metrics() []MetricSpec { return metrics }
+
+// MetricByName returns the metric called name.
+func MetricByName(name string) (MetricSpec, bool) {
+	for _, m := range metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return MetricSpec{}, false
+}
+
+func metricNames() []string {
+	out := make([]string, len(metrics))
+	for i, m := range metrics {
+		out[i] = m.Name
+	}
+	return out
+}
+
+var tags = []string{"endpoint", "journey", "status", "code"}
+
+// Tags returns the tag keys a metric selector may filter on.
+func Tags() []string { return tags }
+
+// statusValues are the values of the status tag: a status class, or "0" for
+// a request that got no answer.
+var statusValues = []string{"2xx", "3xx", "4xx", "5xx", "0"}
+
+// Stats of a metric check: the comparison's key names the statistic.
+const (
+	StatRate      = "rate"       // rate metrics: share of non-zero samples
+	StatCount     = "count"      // counters: total; rates: non-zero samples; trends: samples
+	StatPerSecond = "per_second" // counters: total per second of the window
+	StatP50       = "p50"
+	StatP95       = "p95"
+	StatP99       = "p99"
+	StatMax       = "max"
+	StatAvg       = "avg"
+)
+
+var stats = []string{StatRate, StatCount, StatP50, StatP95, StatP99, StatMax, StatAvg, StatPerSecond}
+
+// Stats returns every statistic a metric check may compare, in a fixed order.
+func Stats() []string { return stats }
+
+// StatsFor returns the statistics that apply to a metric of kind.
+func StatsFor(kind string) []string {
+	switch kind {
+	case KindCounter:
+		return []string{StatCount, StatPerSecond}
+	case KindRate:
+		return []string{StatRate, StatCount}
+	case KindTrend:
+		return []string{StatP50, StatP95, StatP99, StatMax, StatAvg, StatCount}
+	}
+	return nil
+}
+
+// Window names.
+const (
+	WindowRun      = "run"      // the whole load (the default)
+	WindowBaseline = "baseline" // before the first fault starts
+	WindowFault    = "fault"    // while any fault is active
+	WindowRecovery = "recovery" // after the last fault ends
+)
+
+var windows = []string{WindowBaseline, WindowFault, WindowRecovery, WindowRun}
+
+// Windows returns the names of the named windows.
+func Windows() []string { return windows }
+
+// Invariant names.
+const (
+	InvMoneyConserved       = "money_conserved"
+	InvNoNegativeBalance    = "no_negative_balance"
+	InvLedgerMatches        = "ledger_matches"
+	InvNoDoubleCharge       = "no_double_charge"
+	InvFailedOrdersRefunded = "failed_orders_refunded"
+	InvNoFailedWhileCharged = "no_failed_while_charged"
+	InvNoStuckPending       = "no_stuck_pending"
+	InvNoLostSessions       = "no_lost_sessions"
+	InvNoCrossUserData      = "no_cross_user_data"
+)
+
+// Invariant parameters.
+const (
+	ParamAfterFaults = "after_faults" // judge the state this long after the last fault ended
+	ParamSLA         = "sla"          // refund deadline after an order failed
+	ParamBound       = "bound"        // how long an order may stay pending
+)
+
+// InvariantSpec describes one invariant check and the parameters it takes.
+type InvariantSpec struct {
+	Name   string
+	Doc    string
+	Params []string
+}
+
+var invariants = []InvariantSpec{
+	{Name: InvMoneyConserved, Doc: "balances equal opening + top-ups − charges + refunds, and the ledger sums to 0"},
+	{Name: InvNoNegativeBalance, Doc: "no account below zero"},
+	{Name: InvLedgerMatches, Doc: "every stored balance equals its ledger replayed"},
+	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge"},
+	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}},
+	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}},
+	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
+	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout"},
+	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data"},
+}
+
+// Invariants returns the invariant checks in a fixed order.
+func Invariants() []InvariantSpec { return invariants }
+
+func invariantByName(name string) (InvariantSpec, bool) {
+	for _, s := range invariants {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return InvariantSpec{}, false
+}
+
+func invariantNames() []string {
+	out := make([]string, len(invariants))
+	for i, s := range invariants {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// Experience names.
+const (
+	ExpNoFalseNotRegistered = "no_false_not_registered"
+	ExpErrorsHaveRetryAfter = "errors_have_retry_after"
+	ExpForcedLogouts        = "forced_logouts"
+	ExpNoZeroBalance        = "no_zero_balance"
+	ExpNoLockoutByFault     = "no_lockout_by_fault"
+)
+
+// ExperienceSpec describes one shopper-experience check. Each takes max (the
+// offending count allowed, 0 by default).
+type ExperienceSpec struct {
+	Name string
+	Doc  string
+}
+
+var experiences = []ExperienceSpec{
+	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered"},
+	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After"},
+	{Name: ExpForcedLogouts, Doc: "forced logouts at most max"},
+	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure"},
+	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure"},
+}
+
+// Experiences returns the shopper-experience checks in a fixed order.
+func Experiences() []ExperienceSpec { return experiences }
+
+func experienceNames() []string {
+	out := make([]string, len(experiences))
+	for i, s := range experiences {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// Crash actions.
+const (
+	CrashKill    = "kill"    // SIGKILL; the runtime starts the service again at once
+	CrashStop    = "stop"    // graceful stop; started again after duration (default: never)
+	CrashRestart = "restart" // graceful stop and start
+)
+
+var crashActions = []string{CrashKill, CrashStop, CrashRestart}
+
+// CrashActions returns the actions of a crash fault.
+func CrashActions() []string { return crashActions }
+
+// Streams of a toxic.
+const (
+	Downstream = "downstream" // data from the upstream service back to the caller
+	Upstream   = "upstream"   // data from the caller to the upstream service
+)
+
+var streams = []string{Downstream, Upstream}
+
+func linkNames() []string {
+	ls := mockstore.Links()
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Name
+	}
+	return out
+}
+
+func featureNames() []string {
+	fs := mockstore.AllFeatures()
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = string(f)
+	}
+	return out
+}
+
+// Defaults.
+const (
+	DefaultScript     = "k6/shopper.js"
+	DefaultShoppers   = 100
+	DefaultSeed       = 1
+	DefaultMinSamples = 10
+	DefaultToxicity   = 1.0
+)
+
+// DefaultRate is the load's arrival rate when the file gives none.
+var DefaultRate = Rate{N: 10, Per: time.Second}
+
+// The fields each part of a file may have, in the order the documentation
+// lists them.
+var (
+	topFields         = []string{"name", "description", "guards", "seed", "load", "faults", "checks"}
+	loadFields        = []string{"script", "shoppers", "rate", "duration", "vus"}
+	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "flap", "steps"} // + the toxic's attributes
+	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "flap"}
+	flapFields        = []string{"on", "off"}
+	stepFields        = []string{"at", "toxicity"} // + the toxic's attributes
+	maintFaultFields  = []string{"maintenance", "start", "duration"}
+	maintFields       = []string{"retry_after", "message"}
+	crashFaultFields  = []string{"service", "action", "at", "duration"}
+	checkCommonFields = []string{"name", "abort"}
+	invariantFields   = []string{"invariant"} // + the invariant's parameters
+	experienceFields  = []string{"experience", "max"}
+	metricFields      = []string{"metric", "window", "min_samples"} // + one stat
+	recoveryFields    = []string{"recovery", "within"}
+	windowFields      = []string{"from", "to"}
+	checkKinds        = []string{"invariant", "experience", "metric", "recovery"}
+	faultKeys         = []string{"link", "maintenance", "service"}
+)

@@ -1,0 +1,92 @@
+// Package scenario is gameday's scenario file format: a YAML file that says
+// what is rehearsed, the load, a timeline of faults, and the checks that
+// judge the run. Parse and Load read a file, refuse bad input before anything
+// starts — every problem at once, each as "file:line:col: what is wrong" with
+// the allowed values and a "did you mean" for a likely typo — and apply the
+// defaults. Events resolves the timeline the engine executes; Quick
+// compresses it for fast feedback. The tables in catalog.go (toxics,
+// metrics, tags, windows, invariants, experiences, fields) are the single
+// source of the format, which scenarios/scenario.schema.json mirrors.
+//
+// # Format
+//
+//	name: wallet-ambiguous-commit         # default: the file's base name
+//	description: The wallet takes the money but checkout never hears back.
+//	guards: [idempotent_payments]         # mockstore features this scenario proves
+//	seed: 7                               # default 1
+//	load:
+//	  script: k6/shopper.js               # default
+//	  shoppers: 300                       # seeded shoppers, default 100
+//	  rate: 15/s                          # iterations per s, m, h (or "10/500ms"); default 10/s
+//	  duration: 60s                       # required
+//	  vus: 50                             # optional
+//	faults:                               # the timeline; offsets from the load's start
+//	  - link: checkout->wallet            # a toxic on a link (mockstore.Links)
+//	    toxic: reset_peer                 # see Toxics
+//	    stream: downstream                # or upstream; default downstream
+//	    toxicity: 0.3                     # share of connections, default 1
+//	    timeout: 0s                       # the toxic's attributes, inline
+//	    start: 15s
+//	    duration: 20s                     # must end within the load
+//	  - link: gateway->auth
+//	    toxic: latency
+//	    latency: 100ms
+//	    start: 10s
+//	    duration: 30s
+//	    flap: {on: 5s, off: 5s}           # toggles during its span
+//	    steps:                            # changes during its span (at: from the fault's start)
+//	      - {at: 10s, latency: 500ms}
+//	      - {at: 20s, latency: 2s, toxicity: 0.5}
+//	  - maintenance: {retry_after: 30, message: "Back soon"}   # the gateway's switch
+//	    start: 40s
+//	    duration: 5s
+//	  - {service: wallet, action: kill, at: 20s}   # reserved: crash faults
+//	checks:
+//	  - invariant: no_stuck_pending
+//	    after_faults: 20s                 # params per invariant: after_faults, sla, bound
+//	  - experience: forced_logouts
+//	    max: 0
+//	  - metric: journey_success{journey:checkout}
+//	    window: fault                     # baseline, fault, recovery, run (default) or {from: 10s, to: 30s}
+//	    rate: ">= 0.6"                    # one of rate, count, per_second, p50, p95, p99, max, avg
+//	    min_samples: 10                   # fewer: the verdict is unknown; default 10
+//	    abort: true                       # judged live; a failure stops the run
+//	  - recovery: checkout                # a journey
+//	    within: 10s
+//	    name: checkout recovers           # any check: a label
+//
+// Quote comparisons: a YAML value cannot start with ">". Trend comparisons
+// take a duration ("<= 400ms"); rates a fraction (">= 0.6", or ">= 60%").
+//
+// # Faults
+//
+// A fault is one of: a toxic on a link (link and toxic), the gateway's
+// maintenance switch (maintenance), or a crash of a service (service). The
+// toxic catalogue with attributes, types and defaults is Toxics(); the
+// engine implements the same names. down disables the link's proxy, so it
+// takes neither stream nor toxicity nor steps. Two down faults on one link,
+// or two maintenance windows, may not overlap.
+//
+// Crash faults ({service, action: kill|stop|restart, at, duration?}) are
+// parsed and validated so that files can be written for them, but the
+// inproc runtime cannot crash a service and refuses them. kill is SIGKILL
+// with the runtime starting the service again at once, restart a graceful
+// restart, stop a graceful stop for duration (default: until the end).
+//
+// # Windows
+//
+// baseline is the load before the first fault starts; fault is while any
+// fault is in place; recovery is after the last fault ends; run is the whole
+// load; {from, to} an explicit span. A window the timeline cannot give (a
+// baseline when the first fault starts at 0s) is refused.
+//
+// # Checks
+//
+// invariant: read from the services' stores after the load (Invariants).
+// experience: what shoppers were told (Experiences), with max the number of
+// offending answers allowed (default 0). metric: a statistic of a metric
+// over a window, by tag (Metrics, Tags, StatsFor). recovery: the time from
+// the last fault's end until the journey's success rate and p95 latency are
+// back in the baseline's band (defined by the judge). A check with
+// abort: true that is a metric check is judged while the load runs.
+package scenario

@@ -1,0 +1,1004 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gameday/gameday/mockstore"
+)
+
+// Default maintenance answer.
+const (
+	DefaultMaintenanceRetryAfter = 30
+	DefaultMaintenanceMessage    = "The store is under maintenance. Please try again later."
+)
+
+// Load reads and parses the scenario file at path. A file that cannot be
+// read is a wrapped fs error; a file with problems is Errors.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates the scenario in data; filename is used in
+// messages and for the default name. It returns every problem it finds, as
+// Errors in file order, and then no scenario; or the scenario with its
+// defaults applied.
+func Parse(filename string, data []byte) (sc *Scenario, err error) {
+	p := &parser{file: filename}
+	defer func() {
+		// A panic in the YAML library must not take a CI run down with it.
+		if r := recover(); r != nil {
+			sc, err = nil, Errors{{File: filename, Msg: fmt.Sprintf("invalid YAML: %v", r)}}
+		}
+	}()
+	sc = p.parse(data)
+	if len(p.errs) > 0 {
+		p.errs.sort()
+		return nil, p.errs
+	}
+	return sc, nil
+}
+
+func (p *parser) parse(data []byte) *Scenario {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.errAt(nil, "empty file: a scenario needs at least load and checks")
+		} else {
+			p.yamlErr(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		p.errAt(at, "a second YAML document: a file holds one scenario")
+	case !errors.Is(err, io.EOF):
+		p.yamlErr(err)
+	}
+	if len(doc.Content) == 0 {
+		p.errAt(nil, "empty file: a scenario needs at least load and checks")
+		return nil
+	}
+	root := p.deref(doc.Content[0])
+	if root == nil {
+		return nil
+	}
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		p.errAt(root, "empty file: a scenario needs at least load and checks")
+		return nil
+	}
+	top, ok := p.mapping(root, "the scenario")
+	if !ok {
+		return nil
+	}
+	p.onlyFields(top, "the scenario", topFields)
+
+	sc := &Scenario{File: p.file, Seed: DefaultSeed}
+	sc.Name = strings.TrimSuffix(filepath.Base(p.file), filepath.Ext(p.file))
+	if n, ok := top.get("name"); ok {
+		if v, ok := p.word(n, "name"); ok {
+			sc.Name = v
+		}
+	}
+	if n, ok := top.get("description"); ok {
+		if v, ok := p.str(n, "description"); ok {
+			sc.Description = v
+		}
+	}
+	if n, ok := top.get("guards"); ok {
+		items, _ := p.seq(n, "guards")
+		for _, it := range items {
+			if v, ok := p.oneOf(it, "feature", featureNames()); ok {
+				sc.Guards = append(sc.Guards, mockstore.Feature(v))
+			}
+		}
+	}
+	if n, ok := top.get("seed"); ok {
+		if v, ok := p.integer(n, "seed", 0); ok {
+			sc.Seed = v
+		}
+	}
+
+	before := len(p.errs)
+	if n, ok := top.get("load"); ok {
+		sc.Load = p.load(n)
+	} else {
+		p.errAt(root, "missing field load (the shoppers' traffic: duration, rate, shoppers)")
+	}
+	t := timeline{dur: sc.Load.Duration, ok: len(p.errs) == before && sc.Load.Duration > 0}
+
+	before = len(p.errs)
+	if n, ok := top.get("faults"); ok {
+		items, _ := p.seq(n, "faults")
+		for _, it := range items {
+			if f, ok := p.fault(it, t); ok {
+				sc.Faults = append(sc.Faults, f)
+			}
+		}
+	}
+	p.overlaps(sc.Faults)
+	t.faultsOK = t.ok && len(p.errs) == before
+	t.span(sc.Faults)
+
+	if n, ok := top.get("checks"); ok {
+		items, _ := p.seq(n, "checks")
+		for _, it := range items {
+			if c, ok := p.check(it, t); ok {
+				sc.Checks = append(sc.Checks, c)
+			}
+		}
+		if len(items) == 0 {
+			p.errAt(p.deref(n), "checks is empty: a scenario must judge something")
+		}
+	} else {
+		p.errAt(root, "missing field checks: a scenario must judge something")
+	}
+	p.labels(sc.Checks)
+	return sc
+}
+
+func (p *parser) load(n *yaml.Node) Traffic {
+	l := Traffic{Script: DefaultScript, Shoppers: DefaultShoppers, Rate: DefaultRate}
+	m, ok := p.mapping(n, "load")
+	if !ok {
+		return l
+	}
+	p.onlyFields(m, "load", loadFields)
+	if n, ok := m.get("script"); ok {
+		if v, ok := p.word(n, "script"); ok {
+			l.Script = v
+		}
+	}
+	if n, ok := m.get("shoppers"); ok {
+		if v, ok := p.integer(n, "shoppers", 1); ok {
+			l.Shoppers = int(min(v, 1<<31-1))
+		}
+	}
+	if n, ok := m.get("rate"); ok {
+		if v, ok := p.rate(n, "rate"); ok {
+			l.Rate = v
+		}
+	}
+	if n, ok := m.get("duration"); ok {
+		if v, ok := p.positive(n, "duration"); ok {
+			l.Duration = v
+		}
+	} else {
+		p.errAt(m.node, "load: missing field duration (how long the load runs, like 60s)")
+	}
+	if n, ok := m.get("vus"); ok {
+		if v, ok := p.integer(n, "vus", 1); ok {
+			l.VUs = int(min(v, 1<<31-1))
+		}
+	}
+	return l
+}
+
+// timeline is what checks need to know of the faults to validate their
+// windows: the load's duration and the span of the faults. ok is false when
+// the load had problems; faultsOK when the faults had problems too (then
+// nothing is said that could be a consequence of them).
+type timeline struct {
+	dur       time.Duration
+	ok        bool
+	faultsOK  bool
+	n         int           // faults
+	first     time.Duration // earliest start
+	last      time.Duration // latest end
+	withSpans bool          // some fault lasts more than an instant
+}
+
+func (t *timeline) span(fs []Fault) {
+	t.n = len(fs)
+	for i, f := range fs {
+		end := f.End(t.dur)
+		if i == 0 || f.Start < t.first {
+			t.first = f.Start
+		}
+		if end > t.last {
+			t.last = end
+		}
+		if end > f.Start {
+			t.withSpans = true
+		}
+	}
+}
+
+// within reports a fault whose span does not fit in the load.
+func (p *parser) within(n *yaml.Node, t timeline, start, end time.Duration) bool {
+	if !t.ok {
+		return true
+	}
+	if start >= t.dur {
+		p.errAt(n, "fault starts at %s, when the load (%s) is over: a fault must start and end within the run", fmtDur(start), fmtDur(t.dur))
+		return false
+	}
+	if end > t.dur {
+		p.errAt(n, "fault ends at %s, after the load (%s): a fault must start and end within the run", fmtDur(end), fmtDur(t.dur))
+		return false
+	}
+	return true
+}
+
+func (p *parser) fault(n *yaml.Node, t timeline) (Fault, bool) {
+	before := len(p.errs)
+	m, ok := p.mapping(n, "a fault")
+	if !ok {
+		return Fault{}, false
+	}
+	var kinds []string
+	for _, k := range faultKeys {
+		if m.has(k) {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) == 0 && m.has("toxic") {
+		kinds = []string{"link"}
+	}
+	switch len(kinds) {
+	case 0:
+		p.errAt(m.node, "a fault needs link and toxic (a toxic on a link), maintenance (the gateway's maintenance switch) or service (a crash)")
+		return Fault{}, false
+	case 1:
+	default:
+		a, b := lastTwo(m, kinds)
+		p.errAt(m.key(b), "a fault is one of link, maintenance or service, not both %s and %s", a, b)
+		return Fault{}, false
+	}
+	var f Fault
+	switch kinds[0] {
+	case "link":
+		f = p.toxicFault(m, t)
+	case "maintenance":
+		f = p.maintFault(m, t)
+	case "service":
+		f = p.crashFault(m, t)
+	}
+	f.Pos = Pos{m.node.Line, m.node.Column}
+	return f, len(p.errs) == before
+}
+
+// lastTwo returns the first of keys in m's order and the one after it: the
+// conflict is reported where the reader added the second.
+func lastTwo(m mapping, keys []string) (string, string) {
+	var in []string
+	for _, k := range m.keys {
+		if slices.Contains(keys, k) {
+			in = append(in, k)
+		}
+	}
+	return in[0], in[1]
+}
+
+// startAndDuration reads the span every timed fault has.
+func (p *parser) startAndDuration(m mapping, t timeline) (time.Duration, time.Duration) {
+	var start, dur time.Duration
+	okS, okD := false, false
+	if n, ok := m.get("start"); ok {
+		start, okS = p.duration(n, "start")
+	} else {
+		p.errAt(m.node, "fault: missing field start (the offset from the load's start, like 15s)")
+	}
+	if n, ok := m.get("duration"); ok {
+		dur, okD = p.positive(n, "duration")
+	} else {
+		p.errAt(m.node, "fault: missing field duration (how long it lasts, like 20s)")
+	}
+	if okS && okD {
+		p.within(m.node, t, start, start+dur)
+	}
+	return start, dur
+}
+
+func (p *parser) toxicFault(m mapping, t timeline) Fault {
+	f := Fault{Kind: FaultToxic, Stream: Downstream, Toxicity: DefaultToxicity}
+	if n, ok := m.get("link"); ok {
+		if v, ok := p.oneOf(n, "link", linkNames()); ok {
+			f.Link = v
+		}
+	} else {
+		p.errAt(m.node, "fault: missing field link %s", allowed(linkNames()))
+	}
+	var spec ToxicSpec
+	known := false
+	if n, ok := m.get("toxic"); ok {
+		if v, ok := p.oneOf(n, "toxic", toxicNames()); ok {
+			spec, known, f.Toxic = mustToxic(v), true, v
+		}
+	} else {
+		p.errAt(m.node, "fault: missing field toxic %s", allowed(toxicNames()))
+	}
+	if known {
+		fields := slices.Concat(toxicFaultFields, spec.attrNames())
+		if spec.Proxy {
+			fields = proxyFaultFields
+			f.Stream, f.Toxicity = "", 0
+		}
+		p.onlyFields(m, "a "+spec.Name+" fault", fields)
+	} else {
+		// Still catch what no toxic has ("strat").
+		fields := slices.Clone(toxicFaultFields)
+		for _, t := range toxics {
+			for _, a := range t.attrNames() {
+				if !slices.Contains(fields, a) {
+					fields = append(fields, a)
+				}
+			}
+		}
+		p.onlyFields(m, "a fault", fields)
+	}
+	if n, ok := m.get("stream"); ok && (!known || !spec.Proxy) {
+		if v, ok := p.oneOf(n, "stream", streams); ok {
+			f.Stream = v
+		}
+	}
+	if n, ok := m.get("toxicity"); ok && (!known || !spec.Proxy) {
+		if v, ok := p.fraction(n, "toxicity"); ok {
+			f.Toxicity = v
+		}
+	}
+	f.Start, f.Duration = p.startAndDuration(m, t)
+	if n, ok := m.get("flap"); ok {
+		f.Flap = p.flap(n)
+	}
+	if !known {
+		return f
+	}
+	if len(spec.Attrs) > 0 {
+		f.Attrs = Attrs{}
+	}
+	for _, a := range spec.Attrs {
+		if n, ok := m.get(a.Name); ok {
+			if v, ok := p.attr(n, a); ok {
+				f.Attrs[a.Name] = v
+			}
+			continue
+		}
+		if a.Required {
+			p.errAt(m.node, "fault: toxic %s needs %s (%s)", spec.Name, a.Name, attrHint(a))
+			continue
+		}
+		f.Attrs[a.Name] = a.Default
+	}
+	if n, ok := m.get("steps"); ok && !spec.Proxy {
+		f.Steps = p.steps(n, spec, f.Duration)
+	}
+	return f
+}
+
+func mustToxic(name string) ToxicSpec {
+	t, _ := ToxicByName(name)
+	return t
+}
+
+// attrHint says what a value of a looks like.
+func attrHint(a AttrSpec) string {
+	switch a.Type {
+	case AttrDuration:
+		return "a duration, like 2s or 400ms"
+	case AttrFloat:
+		return "a number"
+	}
+	if a.Unit != "" {
+		return "a whole number of " + a.Unit
+	}
+	return "a whole number"
+}
+
+func (p *parser) attr(n *yaml.Node, a AttrSpec) (any, bool) {
+	var v float64
+	var out any
+	switch a.Type {
+	case AttrDuration:
+		d, ok := p.duration(n, a.Name)
+		if !ok {
+			return nil, false
+		}
+		v, out = float64(d), d
+	case AttrInt:
+		i, ok := p.integer(n, a.Name, int64(a.Min))
+		if !ok {
+			return nil, false
+		}
+		v, out = float64(i), i
+	case AttrFloat:
+		f, ok := p.number(n, a.Name)
+		if !ok {
+			return nil, false
+		}
+		v, out = f, f
+	}
+	if v < a.Min || a.Max > 0 && v > a.Max {
+		if a.Max > 0 {
+			p.errAt(p.deref(n), "%s must be between %g and %g, not %g", a.Name, a.Min, a.Max, v)
+		} else {
+			p.errAt(p.deref(n), "%s must be at least %g, not %g", a.Name, a.Min, v)
+		}
+		return nil, false
+	}
+	return out, true
+}
+
+func (p *parser) flap(n *yaml.Node) *Flap {
+	m, ok := p.mapping(n, "flap")
+	if !ok {
+		return nil
+	}
+	p.onlyFields(m, "flap", flapFields)
+	var fl Flap
+	good := true
+	for _, k := range flapFields {
+		v, ok := m.get(k)
+		if !ok {
+			p.errAt(m.node, "flap: missing field %s (flap: {on: 5s, off: 5s})", k)
+			good = false
+			continue
+		}
+		d, ok := p.positive(v, "flap "+k)
+		good = good && ok
+		if k == "on" {
+			fl.On = d
+		} else {
+			fl.Off = d
+		}
+	}
+	if !good {
+		return nil
+	}
+	return &fl
+}
+
+func (p *parser) steps(n *yaml.Node, spec ToxicSpec, span time.Duration) []Step {
+	items, _ := p.seq(n, "steps")
+	fields := slices.Concat(stepFields, spec.attrNames())
+	var out []Step
+	prev := time.Duration(-1)
+	for _, it := range items {
+		m, ok := p.mapping(it, "a step")
+		if !ok {
+			continue
+		}
+		p.onlyFields(m, "a step of a "+spec.Name+" fault", fields)
+		s := Step{Attrs: Attrs{}}
+		good := true
+		if v, ok := m.get("at"); ok {
+			if d, ok := p.duration(v, "step at"); ok {
+				s.At = d
+				switch {
+				case d <= prev:
+					p.errAt(p.deref(v), "step at %s: steps must be in time order, each after the one before", fmtDur(d))
+					good = false
+				case span > 0 && d >= span:
+					p.errAt(p.deref(v), "step at %s: a step must fall within the fault's duration (%s)", fmtDur(d), fmtDur(span))
+					good = false
+				}
+				prev = d
+			} else {
+				good = false
+			}
+		} else {
+			p.errAt(m.node, "a step needs at (the offset from the fault's start, like 10s)")
+			good = false
+		}
+		if v, ok := m.get("toxicity"); ok {
+			if f, ok := p.fraction(v, "toxicity"); ok {
+				s.Toxicity = &f
+			}
+		}
+		for _, a := range spec.Attrs {
+			if v, ok := m.get(a.Name); ok {
+				if x, ok := p.attr(v, a); ok {
+					s.Attrs[a.Name] = x
+				}
+			}
+		}
+		if len(m.keys) == 1 && m.has("at") {
+			p.errAt(m.node, "a step changes nothing: give toxicity or an attribute %s", allowed(spec.attrNames()))
+			good = false
+		}
+		if good {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *parser) maintFault(m mapping, t timeline) Fault {
+	p.onlyFields(m, "a maintenance fault", maintFaultFields)
+	f := Fault{Kind: FaultMaintenance, Maintenance: &Maintenance{RetryAfter: DefaultMaintenanceRetryAfter, Message: DefaultMaintenanceMessage}}
+	n, _ := m.get("maintenance")
+	if n = p.deref(n); n != nil && !(n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
+		if mm, ok := p.mapping(n, "maintenance"); ok {
+			p.onlyFields(mm, "maintenance", maintFields)
+			if v, ok := mm.get("retry_after"); ok {
+				if x, ok := p.integer(v, "retry_after", 1); ok {
+					f.Maintenance.RetryAfter = int(min(x, 1<<31-1))
+				}
+			}
+			if v, ok := mm.get("message"); ok {
+				if s, ok := p.word(v, "message"); ok {
+					f.Maintenance.Message = s
+				}
+			}
+		}
+	}
+	f.Start, f.Duration = p.startAndDuration(m, t)
+	return f
+}
+
+func (p *parser) crashFault(m mapping, t timeline) Fault {
+	p.onlyFields(m, "a crash fault", crashFaultFields)
+	f := Fault{Kind: FaultCrash}
+	n, _ := m.get("service")
+	if v, ok := p.oneOf(n, "service", mockstore.Services); ok {
+		f.Service = v
+	}
+	if n, ok := m.get("action"); ok {
+		if v, ok := p.oneOf(n, "action", crashActions); ok {
+			f.Action = v
+		}
+	} else {
+		p.errAt(m.node, "crash: missing field action %s", allowed(crashActions))
+	}
+	atOK := false
+	if n, ok := m.get("at"); ok {
+		f.Start, atOK = p.duration(n, "at")
+	} else {
+		p.errAt(m.node, "crash: missing field at (the offset from the load's start, like 20s)")
+	}
+	if n, ok := m.get("duration"); ok {
+		if f.Action != "" && f.Action != CrashStop {
+			p.errAt(m.key("duration"), "duration applies to action stop only (how long the service stays stopped)")
+		} else if d, ok := p.positive(n, "duration"); ok {
+			f.Duration = d
+		}
+	}
+	if atOK {
+		p.within(m.node, t, f.Start, f.Start+f.Duration)
+	}
+	return f
+}
+
+// overlaps reports faults that cannot hold at the same time: two down faults
+// on one link, two maintenance windows.
+func (p *parser) overlaps(fs []Fault) {
+	for i, a := range fs {
+		for _, b := range fs[:i] {
+			if a.Start >= b.Start+b.Duration || b.Start >= a.Start+a.Duration {
+				continue
+			}
+			switch {
+			case a.Kind == FaultMaintenance && b.Kind == FaultMaintenance:
+				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
+			case a.Kind == FaultToxic && b.Kind == FaultToxic && a.Toxic == "down" && b.Toxic == "down" && a.Link == b.Link:
+				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
+			}
+		}
+	}
+}
+
+func (p *parser) check(n *yaml.Node, t timeline) (Check, bool) {
+	before := len(p.errs)
+	m, ok := p.mapping(n, "a check")
+	if !ok {
+		return Check{}, false
+	}
+	var kinds []string
+	for _, k := range checkKinds {
+		if m.has(k) {
+			kinds = append(kinds, k)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		p.errAt(m.node, "a check needs one of %s", strings.Join(checkKinds, ", "))
+		return Check{}, false
+	case 1:
+	default:
+		a, b := lastTwo(m, kinds)
+		p.errAt(m.key(b), "a check is one of %s, not both %s and %s", strings.Join(checkKinds, ", "), a, b)
+		return Check{}, false
+	}
+	c := Check{Kind: CheckKind(kinds[0]), Pos: Pos{m.node.Line, m.node.Column}}
+	if v, ok := m.get("name"); ok {
+		if s, ok := p.word(v, "name"); ok {
+			c.Name = s
+		}
+	}
+	if v, ok := m.get("abort"); ok {
+		if b, ok := p.boolean(v, "abort"); ok {
+			c.Abort = b
+		}
+	}
+	switch c.Kind {
+	case CheckInvariant:
+		p.invariant(m, &c, t)
+	case CheckExperience:
+		p.experience(m, &c)
+	case CheckMetric:
+		p.metric(m, &c, t)
+	case CheckRecovery:
+		p.recovery(m, &c, t)
+	}
+	return c, len(p.errs) == before
+}
+
+func (p *parser) invariant(m mapping, c *Check, t timeline) {
+	n, _ := m.get("invariant")
+	name, ok := p.oneOf(n, "invariant", invariantNames())
+	if !ok {
+		return
+	}
+	c.Subject = name
+	spec, _ := invariantByName(name)
+	fields := slices.Concat(invariantFields, spec.Params, checkCommonFields)
+	for _, k := range m.keys {
+		if slices.Contains(fields, k) {
+			continue
+		}
+		if users := paramUsers(k); len(users) > 0 {
+			p.errAt(m.key(k), "%s does not apply to invariant %s (it applies to: %s)", k, name, strings.Join(users, ", "))
+			continue
+		}
+		p.onlyFields(mapping{keys: []string{k}, m: map[string]entry{k: m.m[k]}}, "an invariant check", fields)
+	}
+	if v, ok := m.get(ParamAfterFaults); ok && slices.Contains(spec.Params, ParamAfterFaults) {
+		if d, ok := p.duration(v, ParamAfterFaults); ok {
+			c.AfterFaults = &d
+			if t.faultsOK {
+				switch {
+				case t.n == 0:
+					p.errAt(m.key(ParamAfterFaults), "after_faults needs a fault in the timeline")
+				case t.last+d > t.dur:
+					p.errAt(p.deref(v), "after_faults %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
+				}
+			}
+		}
+	}
+	for _, k := range []string{ParamSLA, ParamBound} {
+		v, ok := m.get(k)
+		if !ok || !slices.Contains(spec.Params, k) {
+			continue
+		}
+		if d, ok := p.positive(v, k); ok {
+			if k == ParamSLA {
+				c.SLA = d
+			} else {
+				c.Bound = d
+			}
+		}
+	}
+}
+
+// paramUsers returns the invariants that take parameter k.
+func paramUsers(k string) []string {
+	var out []string
+	for _, s := range invariants {
+		if slices.Contains(s.Params, k) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+func (p *parser) experience(m mapping, c *Check) {
+	p.onlyFields(m, "an experience check", slices.Concat(experienceFields, checkCommonFields))
+	n, _ := m.get("experience")
+	if name, ok := p.oneOf(n, "experience", experienceNames()); ok {
+		c.Subject = name
+	}
+	if v, ok := m.get("max"); ok {
+		if x, ok := p.integer(v, "max", 0); ok {
+			c.Max = int(min(x, 1<<31-1))
+		}
+	}
+}
+
+func (p *parser) metric(m mapping, c *Check, t timeline) {
+	p.onlyFields(m, "a metric check", slices.Concat(metricFields, stats, checkCommonFields))
+	c.Window = Window{Name: WindowRun}
+	c.MinSamples = DefaultMinSamples
+	n, _ := m.get("metric")
+	spec, okMetric := p.selector(n, c)
+	if v, ok := m.get("window"); ok {
+		if w, ok := p.window(v, t); ok {
+			c.Window = w
+		}
+	}
+	if v, ok := m.get("min_samples"); ok {
+		if x, ok := p.integer(v, "min_samples", 0); ok {
+			c.MinSamples = int(min(x, 1<<31-1))
+		}
+	}
+	var found []string
+	for _, s := range stats {
+		if m.has(s) {
+			found = append(found, s)
+		}
+	}
+	switch len(found) {
+	case 0:
+		hint := allowed(stats)
+		if okMetric {
+			hint = fmt.Sprintf("(for %s metric %s: %s)", spec.Kind, spec.Name, strings.Join(StatsFor(spec.Kind), ", "))
+		}
+		p.errAt(m.node, "a metric check needs one comparison, like rate: \">= 0.6\" or p95: \"<= 400ms\" %s", hint)
+		return
+	case 1:
+	default:
+		p.errAt(m.key(found[1]), "a metric check has one comparison, not both %s and %s: write two checks", found[0], found[1])
+		return
+	}
+	c.Stat = found[0]
+	if !okMetric {
+		return
+	}
+	if !slices.Contains(StatsFor(spec.Kind), c.Stat) {
+		p.errAt(m.key(c.Stat), "%s does not apply to %s metric %s %s", c.Stat, spec.Kind, spec.Name, allowed(StatsFor(spec.Kind)))
+		return
+	}
+	v, _ := m.get(c.Stat)
+	if cmp, ok := p.comparison(v, c.Stat, spec); ok {
+		c.Cmp = cmp
+	}
+}
+
+// selector reads "name{tag:value,...}" into c.
+func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
+	s, ok := p.word(n, "metric")
+	if !ok {
+		return MetricSpec{}, false
+	}
+	n = p.deref(n)
+	name, rest, hasTags := strings.Cut(s, "{")
+	name = strings.TrimSpace(name)
+	spec, known := MetricByName(name)
+	if !known {
+		p.errAt(n, "%s", unknown("metric", name, metricNames()))
+	}
+	c.Subject = name
+	if !hasTags {
+		return spec, known
+	}
+	body, closed := strings.CutSuffix(strings.TrimSpace(rest), "}")
+	if !closed || strings.ContainsAny(body, "{}") {
+		p.errAt(n, "metric %q: tags are written name{key:value,key:value}, like journey_success{journey:checkout}", s)
+		return spec, false
+	}
+	base := strings.Index(s, "{") + 1
+	good := known
+	c.Tags = map[string]string{}
+	off := 0
+	for _, part := range strings.Split(body, ",") {
+		col := offsetCol(n, base+off+len(part)-len(strings.TrimLeft(part, " ")))
+		at := &yaml.Node{Line: n.Line, Column: col}
+		off += len(part) + 1
+		k, v, ok := strings.Cut(part, ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			p.errAt(at, "metric tag %q: want key:value, like journey:checkout", strings.TrimSpace(part))
+			good = false
+			continue
+		}
+		if !slices.Contains(tags, k) {
+			p.errAt(at, "%s", unknown("tag", k, tags))
+			good = false
+			continue
+		}
+		if _, dup := c.Tags[k]; dup {
+			p.errAt(at, "tag %s given twice", k)
+			good = false
+			continue
+		}
+		if k == "status" && !slices.Contains(statusValues, v) {
+			p.errAt(at, "%s", unknown("status", v, statusValues))
+			good = false
+			continue
+		}
+		c.Tags[k] = v
+	}
+	return spec, good
+}
+
+func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Comparison, bool) {
+	s, ok := p.scalar(n, stat)
+	if !ok {
+		return Comparison{}, false
+	}
+	text := strings.TrimSpace(s.Value)
+	timed := spec.Unit == "ms" && stat != StatCount
+	example := `">= 0.6"`
+	switch {
+	case timed:
+		example = `"<= 400ms"`
+	case stat == StatCount:
+		example = `"== 0"`
+	}
+	var op string
+	for _, o := range ops {
+		if strings.HasPrefix(text, o) {
+			op = o
+			break
+		}
+	}
+	if op == "" || s.ShortTag() != "!!str" {
+		p.errAt(s, "%s: bad comparison %q: want an operator (%s) and a value, like %s", stat, s.Value, strings.Join(ops, ", "), example)
+		return Comparison{}, false
+	}
+	val := strings.TrimSpace(text[len(op):])
+	c := Comparison{Op: op, Text: op + " " + val}
+	if timed {
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			p.errAt(s, "%s: bad comparison %q: %q is not a duration, want one like %s", stat, s.Value, val, example)
+			return Comparison{}, false
+		}
+		c.Value = float64(d) / float64(time.Millisecond)
+		return c, true
+	}
+	num, pct := strings.CutSuffix(val, "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || v != v || v > 1e15 || v < -1e15 {
+		p.errAt(s, "%s: bad comparison %q: %q is not a number, want one like %s", stat, s.Value, val, example)
+		return Comparison{}, false
+	}
+	if pct {
+		if stat != StatRate {
+			p.errAt(s, "%s: bad comparison %q: a percentage is for rates only", stat, s.Value)
+			return Comparison{}, false
+		}
+		v /= 100
+	}
+	switch {
+	case stat == StatRate && (v < 0 || v > 1):
+		p.errAt(s, "%s: bad comparison %q: a rate is between 0 and 1", stat, s.Value)
+		return Comparison{}, false
+	case v < 0:
+		p.errAt(s, "%s: bad comparison %q: a %s is never negative", stat, s.Value, stat)
+		return Comparison{}, false
+	}
+	c.Value = v
+	return c, true
+}
+
+func (p *parser) window(n *yaml.Node, t timeline) (Window, bool) {
+	n = p.deref(n)
+	if n == nil {
+		return Window{}, false
+	}
+	if n.Kind == yaml.MappingNode {
+		m, _ := p.mapping(n, "window")
+		p.onlyFields(m, "window", windowFields)
+		w := Window{From: 0, To: t.dur}
+		good := true
+		if len(m.keys) == 0 {
+			p.errAt(n, "window: give from, to or both, like {from: 10s, to: 30s}")
+			return Window{}, false
+		}
+		if v, ok := m.get("from"); ok {
+			w.From, ok = p.duration(v, "window from")
+			good = good && ok
+		}
+		if v, ok := m.get("to"); ok {
+			w.To, ok = p.positive(v, "window to")
+			good = good && ok
+		} else if !t.ok {
+			good = false
+		}
+		if !good {
+			return Window{}, false
+		}
+		if w.From >= w.To {
+			p.errAt(n, "window: from (%s) must be before to (%s)", fmtDur(w.From), fmtDur(w.To))
+			return Window{}, false
+		}
+		if t.ok && w.To > t.dur {
+			p.errAt(n, "window ends at %s, after the load (%s)", fmtDur(w.To), fmtDur(t.dur))
+			return Window{}, false
+		}
+		return w, true
+	}
+	name, ok := p.oneOf(n, "window", windows)
+	if !ok {
+		return Window{}, false
+	}
+	if !p.needs(n, t, name) {
+		return Window{}, false
+	}
+	return Window{Name: name}, true
+}
+
+// needs reports when the timeline cannot give the named window.
+func (p *parser) needs(n *yaml.Node, t timeline, name string) bool {
+	if !t.faultsOK || name == WindowRun {
+		return true
+	}
+	switch {
+	case t.n == 0:
+		p.errAt(n, "window %s needs a fault in the timeline", name)
+	case name == WindowBaseline && t.first == 0:
+		p.errAt(n, "window baseline is empty: the first fault starts at 0s")
+	case name == WindowFault && !t.withSpans:
+		p.errAt(n, "window fault is empty: no fault lasts more than an instant")
+	case name == WindowRecovery && t.last >= t.dur:
+		p.errAt(n, "window recovery is empty: the last fault ends with the load")
+	default:
+		return true
+	}
+	return false
+}
+
+func (p *parser) recovery(m mapping, c *Check, t timeline) {
+	p.onlyFields(m, "a recovery check", slices.Concat(recoveryFields, checkCommonFields))
+	n, _ := m.get("recovery")
+	if s, ok := p.word(n, "recovery"); ok {
+		c.Subject = s
+	}
+	v, ok := m.get("within")
+	if !ok {
+		p.errAt(m.node, "recovery: missing field within (the time allowed after the last fault ends, like 10s)")
+		return
+	}
+	d, ok := p.positive(v, "within")
+	if !ok {
+		return
+	}
+	c.Within = d
+	key := m.key("recovery")
+	if !p.needs(key, t, WindowBaseline) || !p.needs(key, t, WindowRecovery) {
+		return
+	}
+	if t.faultsOK && t.last+d > t.dur {
+		p.errAt(p.deref(v), "within %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
+	}
+}
+
+// labels gives every check a unique label: a duplicate given name is an
+// error, a duplicate made-up one gets a number.
+func (p *parser) labels(cs []Check) {
+	given := map[string]int{}
+	for i := range cs {
+		if cs[i].Name == "" {
+			continue
+		}
+		if line, ok := given[cs[i].Name]; ok {
+			p.errAt(&yaml.Node{Line: cs[i].Pos.Line, Column: cs[i].Pos.Col}, "check name %q already used at line %d", cs[i].Name, line)
+		}
+		given[cs[i].Name] = cs[i].Pos.Line
+	}
+	for i := range cs {
+		if cs[i].Name != "" {
+			continue
+		}
+		l := cs[i].label()
+		name := l
+		for k := 2; ; k++ {
+			if _, ok := given[name]; !ok {
+				break
+			}
+			name = fmt.Sprintf("%s (%d)", l, k)
+		}
+		cs[i].Name = name
+		given[name] = cs[i].Pos.Line
+	}
+}

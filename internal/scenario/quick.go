@@ -1,0 +1,121 @@
+package scenario
+
+import (
+	"slices"
+	"time"
+)
+
+// Quick compression: a run longer than QuickTarget is compressed towards it,
+// no phase below QuickMinPhase.
+const (
+	QuickTarget   = 20 * time.Second
+	QuickMinPhase = time.Second
+)
+
+// Quick returns a copy of sc with its timeline compressed for fast feedback:
+// a load longer than QuickTarget is scaled down towards it. Every instant
+// that matters (fault starts and ends, steps, crash times, explicit window
+// bounds, the ends of recovery's within and of after_faults) is mapped so
+// that the order of things is kept and no phase between two such instants
+// becomes shorter than QuickMinPhase, which may leave the total somewhat
+// above QuickTarget. Flapping's on and off are scaled alike (at least
+// QuickMinPhase each). Rates, shopper counts and the storefront's own
+// service levels (sla, bound, min_samples) are not scaled: they describe the
+// system, not the timeline. Check labels keep the full run's values, so a
+// check has one name in both. A scenario no longer than QuickTarget comes back
+// as an unchanged copy (with Compressed set).
+func (sc *Scenario) Quick() *Scenario {
+	out := sc.Clone()
+	out.Compressed = true
+	total := sc.Load.Duration
+	if total <= QuickTarget {
+		return out
+	}
+	factor := float64(QuickTarget) / float64(total)
+
+	// The instants that matter.
+	points := []time.Duration{0, total}
+	var last time.Duration
+	for _, f := range sc.Faults {
+		end := f.End(total)
+		points = append(points, f.Start, end)
+		for _, s := range f.Steps {
+			points = append(points, f.Start+s.At)
+		}
+		last = max(last, end)
+	}
+	for _, c := range sc.Checks {
+		if c.Kind == CheckMetric && c.Window.Name == "" {
+			points = append(points, c.Window.From, c.Window.To)
+		}
+		if c.Kind == CheckRecovery {
+			points = append(points, last+c.Within)
+		}
+		if c.AfterFaults != nil {
+			points = append(points, last+*c.AfterFaults)
+		}
+	}
+	slices.Sort(points)
+	points = slices.Compact(points)
+	mapped := make([]time.Duration, len(points))
+	for i := 1; i < len(points); i++ {
+		mapped[i] = mapped[i-1] + scaleSpan(points[i]-points[i-1], factor)
+	}
+	at := func(t time.Duration) time.Duration {
+		i, found := slices.BinarySearch(points, t)
+		if found {
+			return mapped[i]
+		}
+		// Not an instant that matters (cannot happen for a parsed
+		// scenario): interpolate.
+		if i == 0 {
+			return 0
+		}
+		if i >= len(points) {
+			return mapped[len(mapped)-1]
+		}
+		frac := float64(t-points[i-1]) / float64(points[i]-points[i-1])
+		return mapped[i-1] + time.Duration(frac*float64(mapped[i]-mapped[i-1]))
+	}
+
+	out.Load.Duration = at(total)
+	for i := range out.Faults {
+		f, o := &out.Faults[i], sc.Faults[i]
+		f.Start = at(o.Start)
+		if o.Duration > 0 {
+			f.Duration = at(o.Start+o.Duration) - f.Start
+		}
+		for j := range f.Steps {
+			f.Steps[j].At = at(o.Start+o.Steps[j].At) - f.Start
+		}
+		if f.Flap != nil {
+			f.Flap.On = scaleSpan(o.Flap.On, factor)
+			f.Flap.Off = scaleSpan(o.Flap.Off, factor)
+		}
+	}
+	newLast := at(last)
+	for i := range out.Checks {
+		c, o := &out.Checks[i], sc.Checks[i]
+		if c.Kind == CheckMetric && c.Window.Name == "" {
+			c.Window.From, c.Window.To = at(o.Window.From), at(o.Window.To)
+		}
+		if c.Kind == CheckRecovery {
+			c.Within = at(last+o.Within) - newLast
+		}
+		if o.AfterFaults != nil {
+			d := at(last+*o.AfterFaults) - newLast
+			c.AfterFaults = &d
+		}
+	}
+	return out
+}
+
+// scaleSpan scales a positive span by factor, rounded to 100 ms and never
+// below QuickMinPhase.
+func scaleSpan(d time.Duration, factor float64) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	s := time.Duration(float64(d) * factor).Round(100 * time.Millisecond)
+	return max(s, QuickMinPhase)
+}

@@ -1,0 +1,351 @@
+package scenario
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gameday/gameday/mockstore"
+)
+
+// Scenario is one parsed, validated scenario file with its defaults applied.
+// Every offset in it (fault starts, windows) counts from the start of the
+// load.
+type Scenario struct {
+	File        string // the name given to Parse
+	Name        string // defaults to the file's base name without extension
+	Description string
+	Guards      []mockstore.Feature // the defences this scenario proves
+	Seed        int64
+	Load        Traffic // the file's load
+	Faults      []Fault // in file order
+	Checks      []Check // in file order
+	// Compressed is true for a scenario made by Quick.
+	Compressed bool
+}
+
+// Traffic is the shoppers' traffic: the file's load.
+type Traffic struct {
+	Script   string // path relative to the scenarios directory
+	Shoppers int    // seeded shoppers
+	Rate     Rate   // iterations started per unit of time
+	Duration time.Duration
+	VUs      int // 0: the load package decides
+}
+
+// Rate is an arrival rate: N iterations per Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// PerSecond returns the rate per second.
+func (r Rate) PerSecond() float64 {
+	if r.Per <= 0 {
+		return 0
+	}
+	return float64(r.N) / r.Per.Seconds()
+}
+
+// String renders r the way files write it ("15/s", "900/m").
+func (r Rate) String() string {
+	switch r.Per {
+	case time.Second:
+		return fmt.Sprintf("%d/s", r.N)
+	case time.Minute:
+		return fmt.Sprintf("%d/m", r.N)
+	case time.Hour:
+		return fmt.Sprintf("%d/h", r.N)
+	}
+	return fmt.Sprintf("%d/%s", r.N, r.Per)
+}
+
+// Pos is a position in the scenario file (1-based).
+type Pos struct {
+	Line, Col int
+}
+
+// FaultKind tells the kinds of timeline entries apart.
+type FaultKind string
+
+// Fault kinds.
+const (
+	FaultToxic       FaultKind = "toxic"       // a toxic on a link
+	FaultMaintenance FaultKind = "maintenance" // the gateway's maintenance switch
+	FaultCrash       FaultKind = "crash"       // a service process killed, stopped or restarted (reserved)
+)
+
+// Fault is one entry of the timeline.
+type Fault struct {
+	Kind FaultKind
+	Pos  Pos
+	// Start is the offset from the load's start; for a crash it is the file's
+	// "at". Duration is the span; 0 for a kill or restart and for a stop
+	// without duration (which lasts until the end of the load).
+	Start, Duration time.Duration
+
+	// Kind FaultToxic.
+	Link     string  // a mockstore link name, "checkout->wallet"
+	Toxic    string  // a name from Toxics()
+	Stream   string  // Downstream or Upstream ("" for a proxy toxic)
+	Toxicity float64 // share of connections affected, 0..1
+	Attrs    Attrs   // every attribute of the toxic, defaults filled in
+	Flap     *Flap   // nil: on for the whole span
+	Steps    []Step  // attribute changes over the span, by increasing At
+
+	// Kind FaultMaintenance.
+	Maintenance *Maintenance
+
+	// Kind FaultCrash.
+	Service string // one of mockstore.Services
+	Action  string // CrashKill, CrashStop or CrashRestart
+}
+
+// End returns the offset at which the fault's span ends. A stop without
+// duration is taken to end with the load.
+func (f Fault) End(loadDuration time.Duration) time.Duration {
+	if f.Kind == FaultCrash && f.Action == CrashStop && f.Duration == 0 {
+		return loadDuration
+	}
+	return f.Start + f.Duration
+}
+
+// String describes the fault in one line, for reports and logs.
+func (f Fault) String() string {
+	switch f.Kind {
+	case FaultMaintenance:
+		return fmt.Sprintf("maintenance (retry after %ds) from %s for %s", f.Maintenance.RetryAfter, f.Start, f.Duration)
+	case FaultCrash:
+		s := fmt.Sprintf("%s %s at %s", f.Action, f.Service, f.Start)
+		if f.Duration > 0 {
+			s += " for " + f.Duration.String()
+		}
+		return s
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", f.Link, f.Toxic)
+	for _, k := range slices.Sorted(maps.Keys(f.Attrs)) {
+		fmt.Fprintf(&b, " %s=%v", k, f.Attrs[k])
+	}
+	if f.Stream != "" && f.Stream != Downstream {
+		b.WriteString(" " + f.Stream)
+	}
+	if f.Toxicity != 1 && f.Stream != "" {
+		fmt.Fprintf(&b, " toxicity=%g", f.Toxicity)
+	}
+	fmt.Fprintf(&b, " from %s for %s", f.Start, f.Duration)
+	if f.Flap != nil {
+		fmt.Fprintf(&b, " flapping %s on/%s off", f.Flap.On, f.Flap.Off)
+	}
+	if len(f.Steps) > 0 {
+		fmt.Fprintf(&b, " in %d steps", len(f.Steps))
+	}
+	return b.String()
+}
+
+// Flap toggles a fault during its span: On, then Off, then On again.
+type Flap struct {
+	On, Off time.Duration
+}
+
+// Step changes a toxic's attributes At the offset from the fault's start;
+// what it leaves out keeps its value.
+type Step struct {
+	At       time.Duration
+	Toxicity *float64 // nil: unchanged
+	Attrs    Attrs    // only the attributes the step sets
+}
+
+// Maintenance is the operator's maintenance switch on the gateway.
+type Maintenance struct {
+	RetryAfter int    // seconds, what shoppers are told
+	Message    string // shown to shoppers
+}
+
+// Attrs are a toxic's attributes by name, each typed as its AttrSpec says:
+// time.Duration, int64 or float64.
+type Attrs map[string]any
+
+// Duration returns attribute name as a duration (0 when absent or not one).
+func (a Attrs) Duration(name string) time.Duration { d, _ := a[name].(time.Duration); return d }
+
+// Int returns attribute name as an int64 (0 when absent or not one).
+func (a Attrs) Int(name string) int64 { n, _ := a[name].(int64); return n }
+
+// Float returns attribute name as a float64 (0 when absent or not one).
+func (a Attrs) Float(name string) float64 { f, _ := a[name].(float64); return f }
+
+// CheckKind tells the kinds of checks apart.
+type CheckKind string
+
+// Check kinds.
+const (
+	CheckInvariant  CheckKind = "invariant"  // read from the services' stores after the load
+	CheckExperience CheckKind = "experience" // what shoppers were told
+	CheckMetric     CheckKind = "metric"     // a statistic of the series over a window
+	CheckRecovery   CheckKind = "recovery"   // time for a journey to return to its baseline
+)
+
+// Check is one thing the judge decides. Which fields matter depends on Kind.
+type Check struct {
+	Kind CheckKind
+	Pos  Pos
+	// Name is the check's label: the file's name, or one made from the check
+	// ("journey_success{journey:checkout} rate >= 0.6 in fault"). Labels are
+	// unique within a scenario.
+	Name string
+	// Abort stops the run early when a metric check fails while the load
+	// runs. Other kinds are judged after the load; for them it only marks the
+	// check as critical.
+	Abort bool
+	// Subject is the invariant's or experience's name, the metric's name, or
+	// the recovering journey.
+	Subject string
+
+	// Invariant parameters. AfterFaults is nil when not given; SLA and Bound
+	// are 0 when not given (the judge then uses the run's own values).
+	AfterFaults *time.Duration
+	SLA         time.Duration
+	Bound       time.Duration
+
+	// Experience: the offending count allowed.
+	Max int
+
+	// Metric.
+	Tags       map[string]string // the selector's tags (nil for none)
+	Window     Window
+	Stat       string // one of Stats()
+	Cmp        Comparison
+	MinSamples int // fewer samples than this in the window: unknown
+
+	// Recovery.
+	Within time.Duration
+}
+
+// Selector renders a metric check's metric and tags ("http_reqs{endpoint:checkout}").
+func (c Check) Selector() string {
+	if len(c.Tags) == 0 {
+		return c.Subject
+	}
+	parts := make([]string, 0, len(c.Tags))
+	for _, k := range slices.Sorted(maps.Keys(c.Tags)) {
+		parts = append(parts, k+":"+c.Tags[k])
+	}
+	return c.Subject + "{" + strings.Join(parts, ",") + "}"
+}
+
+func (c Check) label() string {
+	switch c.Kind {
+	case CheckInvariant:
+		if c.AfterFaults != nil {
+			return fmt.Sprintf("%s %s after faults", c.Subject, fmtDur(*c.AfterFaults))
+		}
+		return c.Subject
+	case CheckExperience:
+		if c.Max > 0 {
+			return fmt.Sprintf("%s max %d", c.Subject, c.Max)
+		}
+		return c.Subject
+	case CheckMetric:
+		return fmt.Sprintf("%s %s %s in %s", c.Selector(), c.Stat, c.Cmp, c.Window)
+	case CheckRecovery:
+		return fmt.Sprintf("recovery of %s within %s", c.Subject, fmtDur(c.Within))
+	}
+	return string(c.Kind)
+}
+
+// Window is the span of the load a metric check looks at: a named window or
+// an explicit From..To.
+type Window struct {
+	Name     string // one of Windows(); "" for an explicit window
+	From, To time.Duration
+}
+
+// String renders the window ("fault", "10s..30s").
+func (w Window) String() string {
+	if w.Name != "" {
+		return w.Name
+	}
+	return fmtDur(w.From) + ".." + fmtDur(w.To)
+}
+
+// Comparison is a check's bound, "<= 400ms" or ">= 0.6".
+type Comparison struct {
+	Op    string  // ">=", "<=", "==", ">" or "<"
+	Value float64 // durations in milliseconds
+	Text  string  // as written, normalised ("<= 400ms")
+}
+
+var ops = []string{">=", "<=", "==", ">", "<"}
+
+// Holds reports whether x satisfies the comparison.
+func (c Comparison) Holds(x float64) bool {
+	switch c.Op {
+	case ">=":
+		return x >= c.Value
+	case "<=":
+		return x <= c.Value
+	case "==":
+		return x == c.Value
+	case ">":
+		return x > c.Value
+	case "<":
+		return x < c.Value
+	}
+	return false
+}
+
+// String returns the comparison as written.
+func (c Comparison) String() string { return c.Text }
+
+// fmtDur renders d compactly: "20s", "1m30s", "400ms".
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Clone returns a deep copy of sc.
+func (sc *Scenario) Clone() *Scenario {
+	out := *sc
+	out.Guards = slices.Clone(sc.Guards)
+	out.Faults = make([]Fault, len(sc.Faults))
+	for i, f := range sc.Faults {
+		f.Attrs = maps.Clone(f.Attrs)
+		if f.Flap != nil {
+			fl := *f.Flap
+			f.Flap = &fl
+		}
+		if f.Maintenance != nil {
+			m := *f.Maintenance
+			f.Maintenance = &m
+		}
+		f.Steps = slices.Clone(f.Steps)
+		for j, s := range f.Steps {
+			s.Attrs = maps.Clone(s.Attrs)
+			if s.Toxicity != nil {
+				t := *s.Toxicity
+				s.Toxicity = &t
+			}
+			f.Steps[j] = s
+		}
+		out.Faults[i] = f
+	}
+	out.Checks = make([]Check, len(sc.Checks))
+	for i, c := range sc.Checks {
+		c.Tags = maps.Clone(c.Tags)
+		if c.AfterFaults != nil {
+			d := *c.AfterFaults
+			c.AfterFaults = &d
+		}
+		out.Checks[i] = c
+	}
+	return &out
+}
