@@ -1,0 +1,114 @@
+// Command gameday rehearses checkout outages: it runs a mock storefront whose
+// every link goes through Toxiproxy, drives shoppers with k6, injects faults
+// on a timeline and judges how gracefully the storefront degraded.
+//
+// One static binary does everything; main only wires. Exit codes are the CI
+// contract of DESIGN.md: 0 pass, 1 a check failed or was unknown, 2 bad usage
+// or scenario file, 3 the environment could not be set up, 130 interrupted.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/gameday/gameday/internal/load"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFail        = 1
+	exitUsage       = 2
+	exitEnvironment = 3
+	exitInterrupted = 130
+)
+
+func main() {
+	// k6 reads os.Args itself and always calls os.Exit: hand the process over.
+	if len(os.Args) > 1 && os.Args[1] == "k6" {
+		load.Main(os.Args[2:])
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// command is one subcommand: its one-line help and what runs it.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"up":      {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
+		"demo":    {"start the storefront in-process and walk one shopper through it", runDemo},
+		"k6":      {"run the embedded k6 (every k6 command and flag)", nil},
+		"version": {"print gameday's and k6's versions", runVersion},
+	}
+}
+
+// run is the whole program short of process exit, so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return exitOK
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok || cmd.run == nil {
+		fmt.Fprintf(stderr, "gameday: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	return cmd.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: gameday <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	cmds := commands()
+	for _, name := range []string{"up", "demo", "k6", "version"} {
+		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'gameday <command> -h' for a command's flags.")
+}
+
+func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
+	fmt.Fprintf(stdout, "gameday %s\n", version())
+	if v := depVersion("go.k6.io/k6"); v != "" {
+		fmt.Fprintf(stdout, "k6 %s\n", v)
+	}
+	if v := depVersion("github.com/Shopify/toxiproxy/v2"); v != "" {
+		fmt.Fprintf(stdout, "toxiproxy %s\n", v)
+	}
+	return exitOK
+}
+
+// version returns the main module's version from the build info ("devel" for
+// a build from a work tree).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
+}
+
+func depVersion(path string) string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, d := range bi.Deps {
+		if d.Path == path {
+			return d.Version
+		}
+	}
+	return ""
+}

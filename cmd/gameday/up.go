@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/mockstore"
+)
+
+// envConfig is what every command that starts a storefront reads from flags.
+type envConfig struct {
+	Runtime   string
+	Profile   string
+	Overrides []string // name=on|off
+	Seed      int64
+	Shoppers  int
+	Dir       string
+	ProxyAddr string
+	Verbose   bool
+}
+
+// featureList collects repeated --feature flags.
+type featureList []string
+
+func (f *featureList) String() string     { return strings.Join(*f, ",") }
+func (f *featureList) Set(v string) error { *f = append(*f, v); return nil }
+
+func (c *envConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Runtime, "runtime", "inproc", "where the storefront runs: inproc")
+	fs.StringVar(&c.Profile, "profile", mockstore.ProfileResilient, "resilience profile: resilient or naive")
+	fs.Var((*featureList)(&c.Overrides), "feature", "turn one feature on or off, name=on|off (repeatable)")
+	fs.Int64Var(&c.Seed, "seed", 1, "seed for shoppers, products and couriers")
+	fs.IntVar(&c.Shoppers, "shoppers", 100, "number of seeded shoppers")
+	fs.StringVar(&c.Dir, "dir", "", "directory for the stores (default: a temporary directory, removed at exit)")
+	fs.StringVar(&c.ProxyAddr, "toxiproxy-addr", "127.0.0.1:0", "address of the Toxiproxy API (loopback unless told otherwise)")
+	fs.BoolVar(&c.Verbose, "v", false, "log what the services do to stderr")
+}
+
+// Validate checks the flags and resolves the feature set.
+func (c *envConfig) Validate() (mockstore.Features, error) {
+	if c.Runtime != "inproc" {
+		return nil, fmt.Errorf("--runtime %q: allowed values: inproc", c.Runtime)
+	}
+	feats, err := mockstore.Profile(c.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("--profile: %w", err)
+	}
+	for _, o := range c.Overrides {
+		if err := feats.Set(o); err != nil {
+			return nil, fmt.Errorf("--feature: %w", err)
+		}
+	}
+	if c.Shoppers < 1 || c.Shoppers > 100_000 {
+		return nil, fmt.Errorf("--shoppers %d: want 1 to 100000", c.Shoppers)
+	}
+	return feats, nil
+}
+
+func (c *envConfig) options(feats mockstore.Features, stderr io.Writer) env.Options {
+	level := slog.LevelWarn
+	if c.Verbose {
+		level = slog.LevelDebug
+	}
+	return env.Options{
+		Features:      feats,
+		Profile:       c.Profile,
+		Seed:          c.Seed,
+		Shoppers:      c.Shoppers,
+		Dir:           c.Dir,
+		ToxiproxyAddr: c.ProxyAddr,
+		Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}
+}
+
+func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gameday up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg envConfig
+	cfg.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object describing the environment once it is ready")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gameday up: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	feats, err := cfg.Validate()
+	if err != nil {
+		fmt.Fprintf(stderr, "gameday up: %v\n", err)
+		return exitUsage
+	}
+	e, err := env.StartInproc(ctx, cfg.options(feats, stderr))
+	if err != nil {
+		fmt.Fprintf(stderr, "gameday up: start the storefront: %v\n", err)
+		return exitEnvironment
+	}
+	info := e.Info()
+	if *asJSON {
+		if err := json.NewEncoder(stdout).Encode(info); err != nil {
+			fmt.Fprintf(stderr, "gameday up: %v\n", err)
+		}
+	} else {
+		printInfo(stdout, info)
+		fmt.Fprintln(stdout, "\nReady. Break it with toxiproxy-cli (or its HTTP API); Ctrl-C stops everything.")
+	}
+	<-ctx.Done()
+	if err := e.Close(); err != nil {
+		fmt.Fprintf(stderr, "gameday up: clean up: %v\n", err)
+		return exitEnvironment
+	}
+	fmt.Fprintln(stderr, "gameday up: stopped; every proxy, port and store closed")
+	return exitOK
+}
+
+func printInfo(w io.Writer, info env.Info) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "runtime\t%s (profile %s, seed %d, %d shoppers)\n", info.Runtime, info.Profile, info.Seed, info.Shoppers)
+	fmt.Fprintf(tw, "gateway\t%s\n", info.Gateway)
+	fmt.Fprintf(tw, "toxiproxy API\t%s\n", info.Toxiproxy)
+	fmt.Fprintf(tw, "otp inbox\t%s/inbox/{phone}\n", info.OTPInbox)
+	fmt.Fprintf(tw, "sample phone\t%s\n", info.SamplePhone)
+	fmt.Fprintf(tw, "stores\t%s\n", info.Dir)
+	names := make([]string, 0, len(info.Audit))
+	for n := range info.Audit {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(tw, "audit %s\t%s\n", n, info.Audit[n])
+	}
+	for _, l := range mockstore.Links() {
+		fmt.Fprintf(tw, "link %s\tproxy %s\n", l.Name, info.Links[l.Name])
+	}
+	tw.Flush()
+}

@@ -1,0 +1,90 @@
+// Package env starts the storefront with every link behind Toxiproxy and
+// tears it down again. The inproc runtime runs every service, the proxies and
+// the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks;
+// whatever runtime runs it, an environment is described by the same Info.
+package env
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gameday/gameday/mockstore"
+)
+
+// Options configure an environment. The zero value is a resilient storefront
+// with 100 shoppers from seed 0 in a temporary directory.
+type Options struct {
+	Features mockstore.Features // nil means the resilient profile
+	Profile  string             // the profile Features started from, for Info
+	Seed     int64
+	Shoppers int    // seeded shoppers; < 1 means 100
+	Dir      string // where the stores go; "" means a temporary directory removed at Close
+	// Direct makes services call each other without the proxies. Only the
+	// benchmark that measures what the proxies cost uses it: faults cannot
+	// reach a direct environment.
+	Direct bool
+	// ToxiproxyAddr is where the Toxiproxy API listens; "" means 127.0.0.1
+	// with a port the OS picks. It stays on loopback unless told otherwise.
+	ToxiproxyAddr string
+	RefundSLA     time.Duration // checkout's refund SLA; 0 means its default
+	PendingBound  time.Duration // checkout's bound on an unresolved payment; 0 means its default
+	Logger        *slog.Logger
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Shoppers > 100_000 {
+		errs = append(errs, fmt.Errorf("shoppers: %d is over the limit of 100000", o.Shoppers))
+	}
+	if o.RefundSLA < 0 || o.PendingBound < 0 {
+		errs = append(errs, errors.New("refund SLA and pending bound must not be negative"))
+	}
+	for f := range o.Features {
+		if !f.Known() {
+			errs = append(errs, fmt.Errorf("unknown feature %q", f))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Info is what an environment tells its users: where everything is.
+// `gameday up --json` prints it.
+type Info struct {
+	Runtime     string            `json:"runtime"`
+	Profile     string            `json:"profile"`
+	Features    string            `json:"features"` // name=on|off,...
+	Seed        int64             `json:"seed"`
+	Shoppers    int               `json:"shoppers"`
+	Dir         string            `json:"dir"`
+	Gateway     string            `json:"gateway"`   // public API base URL, through the client->gateway proxy
+	Toxiproxy   string            `json:"toxiproxy"` // Toxiproxy API URL
+	OTPInbox    string            `json:"otp_inbox"` // OTP provider base URL: GET {otp_inbox}/inbox/{phone}
+	Audit       map[string]string `json:"audit"`     // service -> audit base URL (loopback, never proxied)
+	Links       map[string]string `json:"links"`     // link name ("gateway->auth") -> Toxiproxy proxy name
+	SamplePhone string            `json:"sample_phone"`
+	Direct      bool              `json:"direct,omitempty"`
+}
+
+// Env is a running storefront.
+type Env interface {
+	// Info describes where everything is.
+	Info() Info
+	// Dataset is the seeded world the services were started with.
+	Dataset() mockstore.Dataset
+	// Close stops everything the environment started and releases every
+	// port; it returns what could not be cleaned up. It is idempotent.
+	Close() error
+}
+
+// samplePhone returns an active shopper's phone.
+func samplePhone(d mockstore.Dataset) string {
+	for _, u := range d.Users {
+		if u.Status == mockstore.StatusActive {
+			return u.Phone
+		}
+	}
+	return ""
+}
