@@ -102,6 +102,24 @@ func (c *Client) AddToxic(ctx context.Context, proxy string, t Toxic) error {
 	return nil
 }
 
+// UpdateToxic changes the toxicity and attributes of the toxic name on the
+// proxy; attributes left out keep their values, a zero toxicity means 1. It
+// returns an error wrapping ErrNotFound if there is no such proxy or toxic.
+func (c *Client) UpdateToxic(ctx context.Context, proxy, name string, toxicity float32, attrs map[string]any) error {
+	if toxicity == 0 {
+		toxicity = 1
+	}
+	_, err := call(ctx, func() (*tpclient.Toxic, error) {
+		p := c.tp.NewProxy()
+		p.Name = proxy
+		return p.UpdateToxic(name, toxicity, tpclient.Attributes(attrs))
+	})
+	if err != nil {
+		return fmt.Errorf("update toxic %s on %s: %w", name, proxy, err)
+	}
+	return nil
+}
+
 // RemoveToxic removes the toxic name from the proxy. Open connections carry
 // on without it. It returns an error wrapping ErrNotFound if there is no
 // such proxy or toxic.

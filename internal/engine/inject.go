@@ -1,0 +1,258 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+)
+
+// FaultRecord is one event of the fault timeline as planned and as carried
+// out, offsets from the load's start.
+type FaultRecord struct {
+	Planned time.Duration `json:"planned_ns"`
+	Actual  time.Duration `json:"actual_ns"`
+	Action  string        `json:"action"`
+	Fault   int           `json:"fault"` // index in the scenario's faults
+	What    string        `json:"what"`
+	Err     string        `json:"error,omitempty"`
+}
+
+// Late is how far behind its plan the event was carried out.
+func (r FaultRecord) Late() time.Duration { return r.Actual - r.Planned }
+
+// Injector carries out fault events through Toxiproxy's HTTP API and the
+// gateway's maintenance switch — the only ways a fault reaches a service.
+type Injector struct {
+	fc      *fault.Client
+	links   map[string]string // link name -> proxy name
+	maint   string            // the gateway's maintenance endpoint
+	hc      *http.Client
+	timeout time.Duration // per API call
+
+	mu     sync.Mutex
+	active map[int]applied // by fault index
+}
+
+// applied is what an applied fault left in place, for its removal.
+type applied struct {
+	proxy, toxic string
+	down, maint  bool
+}
+
+// NewInjector returns an Injector for the environment described by info.
+func NewInjector(info env.Info) *Injector {
+	return &Injector{
+		fc:      fault.NewClient(info.Toxiproxy),
+		links:   info.Links,
+		maint:   info.Audit[mockstore.ServiceGateway] + "/audit/maintenance",
+		hc:      &http.Client{Timeout: 5 * time.Second},
+		timeout: 5 * time.Second,
+		active:  map[int]applied{},
+	}
+}
+
+// toxicName is the name a fault's toxic gets on its proxy: one per fault, so
+// that faults on one link do not collide.
+func toxicName(index int) string { return fmt.Sprintf("gameday_f%d", index) }
+
+// Do carries out one event. It returns an error naming the event when the
+// API refuses it or cannot be reached.
+func (in *Injector) Do(ctx context.Context, ev scenario.Event) error {
+	ctx, cancel := context.WithTimeout(ctx, in.timeout)
+	defer cancel()
+	f := ev.Fault
+	var err error
+	switch f.Kind {
+	case scenario.FaultToxic:
+		err = in.doToxic(ctx, ev)
+	case scenario.FaultMaintenance:
+		on := ev.Action == scenario.ActionApply
+		m := map[string]any{"on": on}
+		if on && f.Maintenance != nil {
+			m["retry_after_s"], m["message"] = f.Maintenance.RetryAfter, f.Maintenance.Message
+		}
+		if err = in.setMaintenance(ctx, m); err == nil {
+			in.track(ev, applied{maint: true})
+		}
+	default:
+		err = fmt.Errorf("%s faults cannot be injected in this runtime", f.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", ev, err)
+	}
+	return nil
+}
+
+func (in *Injector) doToxic(ctx context.Context, ev scenario.Event) error {
+	f := ev.Fault
+	proxy, ok := in.links[f.Link]
+	if !ok {
+		return fmt.Errorf("no proxy for link %q", f.Link)
+	}
+	name := toxicName(ev.Index)
+	if f.Toxic == fault.Down {
+		if err := in.fc.SetEnabled(ctx, proxy, ev.Action == scenario.ActionRemove); err != nil {
+			return err
+		}
+		in.track(ev, applied{proxy: proxy, down: true})
+		return nil
+	}
+	switch ev.Action {
+	case scenario.ActionApply:
+		attrs, err := toxicAttrs(f.Toxic, ev.Attrs)
+		if err != nil {
+			return err
+		}
+		t := fault.Toxic{Name: name, Type: f.Toxic, Stream: f.Stream, Toxicity: float32(ev.Toxicity), Attributes: attrs}
+		if err := in.fc.AddToxic(ctx, proxy, t); err != nil {
+			return err
+		}
+	case scenario.ActionChange:
+		attrs, err := toxicAttrs(f.Toxic, ev.Attrs)
+		if err != nil {
+			return err
+		}
+		if err := in.fc.UpdateToxic(ctx, proxy, name, float32(ev.Toxicity), attrs); err != nil {
+			return err
+		}
+	case scenario.ActionRemove:
+		if err := in.fc.RemoveToxic(ctx, proxy, name); err != nil && !errors.Is(err, fault.ErrNotFound) {
+			return err
+		}
+	}
+	in.track(ev, applied{proxy: proxy, toxic: name})
+	return nil
+}
+
+// track remembers what is in place, so that Clear can say what it removed.
+func (in *Injector) track(ev scenario.Event, a applied) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if ev.Action == scenario.ActionRemove {
+		delete(in.active, ev.Index)
+		return
+	}
+	in.active[ev.Index] = a
+}
+
+// Active returns how many faults are in place now.
+func (in *Injector) Active() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.active)
+}
+
+// Clear takes every fault away whatever the injector believes is in place:
+// every toxic of every proxy is removed, every proxy enabled, maintenance
+// switched off. It uses its own bounded context, so that it works after the
+// run's context is cancelled; it returns what could not be cleared.
+func (in *Injector) Clear() error {
+	ctx, cancel := context.WithTimeout(context.Background(), in.timeout)
+	defer cancel()
+	errs := []error{in.fc.Reset(ctx)}
+	if err := in.setMaintenance(ctx, map[string]any{"on": false}); err != nil {
+		errs = append(errs, fmt.Errorf("switch maintenance off: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	clear(in.active)
+	in.mu.Unlock()
+	return nil
+}
+
+func (in *Injector) setMaintenance(ctx context.Context, m map[string]any) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.maint, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := in.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("maintenance switch: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("maintenance switch: %w", mockstore.ReadError(resp))
+	}
+	return nil
+}
+
+// toxicAttrs turns a scenario's attributes into the toxic's JSON attributes:
+// durations in the attribute's unit of the fault catalogue.
+func toxicAttrs(typ string, attrs scenario.Attrs) (map[string]any, error) {
+	spec, ok := fault.LookupToxic(typ)
+	if !ok {
+		return nil, fmt.Errorf("unknown toxic %q", typ)
+	}
+	out := make(map[string]any, len(attrs))
+	for name, v := range attrs {
+		a, ok := spec.Attribute(name)
+		if !ok {
+			return nil, fmt.Errorf("toxic %s has no attribute %q", typ, name)
+		}
+		d, isDur := v.(time.Duration)
+		if !isDur {
+			out[name] = v
+			continue
+		}
+		switch a.Unit {
+		case "ms":
+			out[name] = d.Milliseconds()
+		case "µs":
+			out[name] = d.Microseconds()
+		case "s":
+			out[name] = int64(d / time.Second)
+		default:
+			return nil, fmt.Errorf("attribute %s of %s is not a duration", name, typ)
+		}
+	}
+	return out, nil
+}
+
+// RunTimeline carries out events at their planned offsets from start, in
+// order, recording each with its actual time through rec. An event that
+// fails is recorded with its error and the timeline goes on; the errors are
+// returned together. It returns ctx's error when ctx ends first; the caller
+// clears what is in place.
+func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []scenario.Event, rec func(FaultRecord)) error {
+	var errs []error
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for _, ev := range events {
+		if wait := time.Until(start.Add(ev.At)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return errors.Join(append(errs, ctx.Err())...)
+			case <-timer.C:
+			}
+		}
+		err := in.Do(ctx, ev)
+		r := FaultRecord{Planned: ev.At, Actual: time.Since(start), Action: string(ev.Action), Fault: ev.Index, What: ev.Fault.String()}
+		if err != nil {
+			r.Err = err.Error()
+			errs = append(errs, err)
+		}
+		if rec != nil {
+			rec(r)
+		}
+	}
+	return errors.Join(errs...)
+}
