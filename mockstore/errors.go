@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -192,7 +193,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return Errorf(CodeInvalidRequest, "bad JSON body: %v", err)
 	}
-	if dec.More() {
+	// More would miss a stray ']' or '}'; only the end of the body will do.
+	if _, err := dec.Token(); err != io.EOF {
 		return Errorf(CodeInvalidRequest, "bad JSON body: trailing data")
 	}
 	return nil

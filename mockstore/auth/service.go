@@ -204,7 +204,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /login/resend", s.handleResend)
 	mux.HandleFunc("POST /sessions/validate", s.handleValidate)
 	mux.HandleFunc("POST /logout", s.handleLogout)
-	for _, p := range []string{"/login", "/login/verify", "/login/resend", "/sessions/validate", "/logout"} {
+	for _, p := range []string{"/healthz", "/login", "/login/verify", "/login/resend", "/sessions/validate", "/logout"} {
 		mux.HandleFunc(p, handleMethodNotAllowed)
 	}
 	mux.HandleFunc("/", handleNotFound)
@@ -215,6 +215,7 @@ func (s *Service) Handler() http.Handler {
 func (s *Service) AuditHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /audit/auth", s.handleAudit)
+	mux.HandleFunc("/audit/auth", handleMethodNotAllowed)
 	mux.HandleFunc("/", handleNotFound)
 	return mux
 }

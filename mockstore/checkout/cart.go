@@ -47,6 +47,20 @@ func checkOwner(owner string) error {
 	return nil
 }
 
+// checkProductID returns invalid_request unless id is a plausible product
+// ID (see validID): an ID that cannot be in the catalogue is a malformed
+// request, not an unknown product.
+func checkProductID(id string) error {
+	if id == "" {
+		return mockstore.Errorf(mockstore.CodeInvalidRequest, "product_id is required")
+	}
+	if !validID(id) {
+		return mockstore.Errorf(mockstore.CodeInvalidRequest,
+			"product_id %q: want 1..%d letters, digits, '.', '_', '-'", clip(id), maxIDLen)
+	}
+	return nil
+}
+
 // clip shortens s for an error message.
 func clip(s string) string {
 	if len(s) > 80 {
@@ -102,7 +116,12 @@ func (s *Service) handleRemoveItem(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	cart, err := s.removeItem(r.Context(), owner, r.PathValue("product_id"))
+	productID := r.PathValue("product_id")
+	if err := checkProductID(productID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	cart, err := s.removeItem(r.Context(), owner, productID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -135,12 +154,13 @@ func (s *Service) readCart(ctx context.Context, q querier, owner string) (Cart, 
 }
 
 // addItem adds req.Qty of req.ProductID to owner's cart. invalid_request for
-// a quantity outside 1..99 (also for the sum with what the cart holds) or a
-// cart already at MaxCartLines products; unknown_product for a product not in
-// the catalogue. Nothing is written on error.
+// a malformed product ID, a quantity outside 1..99 (also for the sum with
+// what the cart holds) or a cart already at MaxCartLines products;
+// unknown_product for a product not in the catalogue. Nothing is written on
+// error.
 func (s *Service) addItem(ctx context.Context, owner string, req AddItemRequest) (Cart, error) {
-	if req.ProductID == "" {
-		return Cart{}, mockstore.Errorf(mockstore.CodeInvalidRequest, "product_id is required")
+	if err := checkProductID(req.ProductID); err != nil {
+		return Cart{}, err
 	}
 	if req.Qty < 1 || req.Qty > MaxQty {
 		return Cart{}, mockstore.Errorf(mockstore.CodeInvalidRequest, "qty %d out of range (1..%d)", req.Qty, MaxQty)

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gameday/gameday/mockstore"
 )
@@ -145,6 +147,9 @@ func checkRequest(req CheckoutRequest) error {
 	}
 	if l := strings.TrimSpace(req.Address.Line); l == "" || len(req.Address.Line) > maxAddressLine {
 		return bad("address.line is required (at most %d bytes)", maxAddressLine)
+	}
+	if !utf8.ValidString(req.Address.Line) || strings.ContainsFunc(req.Address.Line, unicode.IsControl) {
+		return bad("address.line must be text without control characters")
 	}
 	if !validID(req.Address.Area) {
 		return bad("address.area %q: want an area name such as %s", clip(req.Address.Area), strings.Join(mockstore.Areas, ", "))

@@ -50,7 +50,8 @@ func (a *auditLog) crossUserData() {
 
 // Audit returns what shoppers were told so far: responses by "status" (2xx,
 // 3xx) or "status:code", bare 5xx, forced logouts, responses withheld because
-// they carried another user's data, and breaker openings per upstream.
+// they carried another user's data, and per upstream the breaker openings,
+// the attempts sent and how many of them were retries.
 func (s *Service) Audit() mockstore.GatewayAudit {
 	s.audit.mu.Lock()
 	out := mockstore.GatewayAudit{
@@ -59,6 +60,8 @@ func (s *Service) Audit() mockstore.GatewayAudit {
 		ForcedLogouts:   s.audit.forcedLogouts,
 		CrossUserData:   s.audit.crossUser,
 		BreakerOpenings: map[string]int{},
+		UpstreamCalls:   map[string]int{},
+		Retries:         map[string]int{},
 	}
 	for k, v := range s.audit.responses {
 		out.Responses[k] = v
@@ -69,6 +72,8 @@ func (s *Service) Audit() mockstore.GatewayAudit {
 		if u.breaker != nil {
 			out.BreakerOpenings[name] = u.breaker.Openings()
 		}
+		out.UpstreamCalls[name] = int(u.calls.Load())
+		out.Retries[name] = int(u.retries.Load())
 	}
 	return out
 }

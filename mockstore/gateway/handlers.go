@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/auth"
@@ -18,7 +21,7 @@ const (
 	MaxTopup       = 100_000_000 // largest single top-up, smallest unit
 	maxIDLen       = 64          // product, order, login and guest IDs
 	maxKeyLen      = 128         // Idempotency-Key, top-up reference
-	maxCodeLen     = 16          // an OTP code
+	codeLen        = 6           // an OTP code's digits
 	maxAddressLine = 300
 )
 
@@ -69,19 +72,31 @@ func badRequest(format string, args ...any) error {
 // none, or it cannot be validated, it answers the request itself and returns
 // false.
 func (s *Service) session(w http.ResponseWriter, r *http.Request) (auth.Identity, bool) {
+	token, ok := s.credential(w, r)
+	if !ok {
+		return auth.Identity{}, false
+	}
+	return s.validate(w, r, token)
+}
+
+// credential returns the request's session token without asking auth about
+// it. When the request carries none, or a malformed one, it answers 401
+// itself and returns false. Handlers that take input check it between
+// credential and validate, so that bad input never costs a call upstream.
+func (s *Service) credential(w http.ResponseWriter, r *http.Request) (string, bool) {
 	cred := readCredentials(r)
 	if cred.malformed {
 		if cred.fromCookie {
 			clearSessionCookie(w)
 		}
 		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "malformed credentials: want \"Authorization: Bearer <token>\" or the session cookie"))
-		return auth.Identity{}, false
+		return "", false
 	}
 	if cred.token == "" {
 		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "sign in first"))
-		return auth.Identity{}, false
+		return "", false
 	}
-	return s.validate(w, r, cred.token)
+	return cred.token, true
 }
 
 // validate asks auth who owns token. Only auth saying the token is unknown
@@ -136,22 +151,50 @@ func (s *Service) unauthenticated(w http.ResponseWriter, token, msg string) {
 // else "g:<guest_id>" (issuing a guest id when the request has none). It
 // answers the request itself and returns false when it cannot.
 func (s *Service) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
+	c, ok := s.cartCaller(w, r)
+	if !ok {
+		return "", false
+	}
+	return s.cartOwner(w, r, c)
+}
+
+// caller is who a cart request comes from, as far as the gateway can tell
+// without asking auth: a session token, or else a guest id.
+type caller struct {
+	token, guest string
+}
+
+// cartCaller reads the request's session token or guest id (issuing a guest
+// id when the request has neither). It answers the request itself and
+// returns false when either is malformed.
+func (s *Service) cartCaller(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	if cred := readCredentials(r); cred.token != "" || cred.malformed {
-		id, ok := s.session(w, r)
-		if !ok {
-			return "", false
-		}
-		return "u:" + id.UserID, true
+		token, ok := s.credential(w, r)
+		return caller{token: token}, ok
 	}
 	gid, fresh, ok := guestID(r)
 	if !ok {
 		s.writeError(w, badRequest("guest id must be 8..%d letters, digits, '.', '_' or '-'", maxIDLen))
-		return "", false
+		return caller{}, false
 	}
 	if fresh {
 		setGuestCookie(w, gid)
 	}
-	return "g:" + gid, true
+	return caller{guest: gid}, true
+}
+
+// cartOwner returns the cart owner of c, validating its session with auth
+// when it has one; it answers the request itself and returns false when the
+// session is not valid.
+func (s *Service) cartOwner(w http.ResponseWriter, r *http.Request, c caller) (string, bool) {
+	if c.token == "" {
+		return "g:" + c.guest, true
+	}
+	id, ok := s.validate(w, r, c.token)
+	if !ok {
+		return "", false
+	}
+	return "u:" + id.UserID, true
 }
 
 // ---- login
@@ -180,7 +223,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !validPhone(req.Phone) {
-		s.writeError(w, badRequest("phone: want an international number, '+' and 6..15 digits"))
+		s.writeError(w, badRequest("phone: want an international number, '+' and 8..15 digits, the first not 0"))
 		return
 	}
 	if !validChannel(req.Channel) {
@@ -218,8 +261,8 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, badRequest("login_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
-	if req.Code == "" || len(req.Code) > maxCodeLen || !printable(req.Code) {
-		s.writeError(w, badRequest("code: want the code you received"))
+	if !validCode(req.Code) {
+		s.writeError(w, badRequest("code: want the %d digits you received", codeLen))
 		return
 	}
 	var out auth.Verified
@@ -363,7 +406,7 @@ func (s *Service) handleWallet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleTopup(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.session(w, r)
+	token, ok := s.credential(w, r)
 	if !ok {
 		return
 	}
@@ -378,6 +421,10 @@ func (s *Service) handleTopup(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Reference == "" || len(req.Reference) > maxKeyLen || !printable(req.Reference) {
 		s.writeError(w, badRequest("reference: want 1..%d printable characters", maxKeyLen))
+		return
+	}
+	id, ok := s.validate(w, r, token)
+	if !ok {
 		return
 	}
 	var out wallet.Topup
@@ -429,7 +476,7 @@ func (s *Service) handleCart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleAddItem(w http.ResponseWriter, r *http.Request) {
-	owner, ok := s.owner(w, r)
+	c, ok := s.cartCaller(w, r)
 	if !ok {
 		return
 	}
@@ -446,19 +493,27 @@ func (s *Service) handleAddItem(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, badRequest("qty %d out of range (1..%d)", req.Qty, checkout.MaxQty))
 		return
 	}
+	owner, ok := s.cartOwner(w, r, c)
+	if !ok {
+		return
+	}
 	s.cartCall(w, r, owner, false, func(ctx context.Context) (checkout.Cart, error) {
 		return s.checkout.AddItem(ctx, owner, req.ProductID, req.Qty)
 	})
 }
 
 func (s *Service) handleRemoveItem(w http.ResponseWriter, r *http.Request) {
-	owner, ok := s.owner(w, r)
+	c, ok := s.cartCaller(w, r)
 	if !ok {
 		return
 	}
 	pid := r.PathValue("product_id")
 	if !validID(pid, 1) {
 		s.writeError(w, badRequest("product_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return
+	}
+	owner, ok := s.cartOwner(w, r, c)
+	if !ok {
 		return
 	}
 	s.cartCall(w, r, owner, false, func(ctx context.Context) (checkout.Cart, error) {
@@ -504,7 +559,7 @@ type checkoutRequest struct {
 // passed on, so a retry after a lost answer is the same order; the user's
 // status from auth goes with it (restricted accounts are refused).
 func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.session(w, r)
+	token, ok := s.credential(w, r)
 	if !ok {
 		return
 	}
@@ -523,8 +578,11 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case req.Address.Line == "" || len(req.Address.Line) > maxAddressLine:
+	case strings.TrimSpace(req.Address.Line) == "" || len(req.Address.Line) > maxAddressLine:
 		s.writeError(w, badRequest("address.line: want 1..%d characters", maxAddressLine))
+		return
+	case strings.ContainsFunc(req.Address.Line, unicode.IsControl):
+		s.writeError(w, badRequest("address.line: want text without control characters"))
 		return
 	case !validID(req.Address.Area, 1):
 		s.writeError(w, badRequest("address.area: want an area name"))
@@ -532,8 +590,12 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	case !validID(req.Courier, 1):
 		s.writeError(w, badRequest("courier: want a courier id"))
 		return
-	case !validID(req.PaymentMethod, 1):
-		s.writeError(w, badRequest("payment_method: want a payment method"))
+	case !slices.Contains(paymentMethods, req.PaymentMethod):
+		s.writeError(w, badRequest("payment_method %q: allowed %s", clip(req.PaymentMethod), strings.Join(paymentMethods, ", ")))
+		return
+	}
+	id, ok := s.validate(w, r, token)
+	if !ok {
 		return
 	}
 	var order checkout.Order
@@ -557,13 +619,17 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.session(w, r)
+	token, ok := s.credential(w, r)
 	if !ok {
 		return
 	}
 	oid := r.PathValue("id")
 	if !validID(oid, 1) {
 		s.writeError(w, badRequest("order id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		return
+	}
+	id, ok := s.validate(w, r, token)
+	if !ok {
 		return
 	}
 	var order checkout.Order
@@ -595,14 +661,19 @@ func validID(s string, min int) bool {
 	return true
 }
 
-// validPhone accepts '+' (optional) and 6..15 digits.
+// validPhone accepts what auth does: an E.164 number, '+' and 8..15
+// digits, the first not 0. Anything else would only be refused upstream.
 func validPhone(s string) bool {
-	if len(s) > 0 && s[0] == '+' {
-		s = s[1:]
-	}
-	if len(s) < 6 || len(s) > 15 {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
+	return digits(s[1:])
+}
+
+// validCode accepts exactly the codes auth issues: codeLen ASCII digits.
+func validCode(s string) bool { return len(s) == codeLen && digits(s) }
+
+func digits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -610,6 +681,10 @@ func validPhone(s string) bool {
 	}
 	return true
 }
+
+// paymentMethods are the methods checkout knows; it refuses all but wallet
+// with payment_method_not_supported, in its own order of refusals.
+var paymentMethods = []string{mockstore.PaymentWallet, mockstore.PaymentCard, mockstore.PaymentCOD, mockstore.PaymentPaylater}
 
 func validChannel(c string) bool { return c == "" || c == "sms" || c == "whatsapp" }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
@@ -29,6 +30,9 @@ type upstream struct {
 	breaker *breaker
 	budget  *budget
 	log     *slog.Logger
+
+	calls   atomic.Int64 // attempts sent (retries included), for the audit
+	retries atomic.Int64 // of which retries
 }
 
 // failure is an upstream call that failed: no answer, a 5xx answer, a
@@ -94,7 +98,7 @@ func (u *upstream) do(ctx context.Context, idempotent bool, fn func(context.Cont
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		err := u.attempt(ctx, fn)
+		err := u.attempt(ctx, attempt > 0, fn)
 		var f *failure
 		if !errors.As(err, &f) || f.breaker || attempt >= retries || ctx.Err() != nil {
 			return err
@@ -111,8 +115,9 @@ func (u *upstream) do(ctx context.Context, idempotent bool, fn func(context.Cont
 	}
 }
 
-// attempt is one call through the breaker.
-func (u *upstream) attempt(ctx context.Context, fn func(context.Context) error) error {
+// attempt is one call through the breaker; retry says it repeats a failed
+// one. Only calls the breaker lets through are counted as sent.
+func (u *upstream) attempt(ctx context.Context, retry bool, fn func(context.Context) error) error {
 	var t ticket
 	if u.breaker != nil {
 		var wait time.Duration
@@ -121,6 +126,10 @@ func (u *upstream) attempt(ctx context.Context, fn func(context.Context) error) 
 		if !ok {
 			return &failure{upstream: u.name, retryAfter: ceilSeconds(wait), breaker: true}
 		}
+	}
+	u.calls.Add(1)
+	if retry {
+		u.retries.Add(1)
 	}
 	err := fn(ctx)
 	o := classify(ctx, err)

@@ -80,12 +80,17 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}
 }
 
-// Send asks the provider to deliver m. The message is in the phone's inbox
-// once Send returns without error; invalid_request names what is wrong.
+// Send asks the provider to deliver m, on POST /send/{channel} (so that a
+// fault can target one channel by its path). The message is in the phone's
+// inbox once Send returns without error; invalid_request names what is wrong.
 func (c *Client) Send(ctx context.Context, m Message) (SendResult, error) {
 	var r SendResult
 	in := sendRequest{Phone: m.Phone, Channel: m.Channel, Code: m.Code, LoginID: m.LoginID, Link: m.Link}
-	err := mockstore.Call(ctx, c.hc, http.MethodPost, c.base+"/send", in, &r, nil)
+	u := c.base + "/send"
+	if m.Channel != "" {
+		u += "/" + url.PathEscape(m.Channel)
+	}
+	err := mockstore.Call(ctx, c.hc, http.MethodPost, u, in, &r, nil)
 	return r, err
 }
 

@@ -110,14 +110,16 @@ func (s *Service) Close() error {
 	return s.closeErr
 }
 
-// Handler returns the provider's API: POST /send, GET /inbox/{phone} and
-// GET /healthz.
+// Handler returns the provider's API: POST /send, POST /send/{channel},
+// GET /inbox/{phone} and GET /healthz.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("POST /send", s.handleSend)
+	mux.HandleFunc("POST /send/{channel}", s.handleSend)
 	mux.HandleFunc("GET /inbox/{phone}", s.handleInbox)
 	mux.HandleFunc("/send", handleMethodNotAllowed)
+	mux.HandleFunc("/send/{channel}", handleMethodNotAllowed)
 	mux.HandleFunc("/inbox/{phone}", handleMethodNotAllowed)
 	mux.HandleFunc("/", handleNotFound)
 	return mux
@@ -143,11 +145,25 @@ func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
 	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceOTP})
 }
 
+// handleSend accepts a message. POST /send/{channel} names the channel in
+// the path (so that a fault can target one channel by path); the body's
+// channel may then be left out, and must agree when given.
 func (s *Service) handleSend(w http.ResponseWriter, r *http.Request) {
 	var in sendRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
 		mockstore.WriteError(w, err)
 		return
+	}
+	if ch := r.PathValue("channel"); ch != "" {
+		if err := CheckChannel(ch); err != nil {
+			mockstore.WriteError(w, err)
+			return
+		}
+		if in.Channel != "" && in.Channel != ch {
+			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInvalidRequest, "channel %q in the body, %q in the path", clip(in.Channel), ch))
+			return
+		}
+		in.Channel = ch
 	}
 	if err := validSend(in); err != nil {
 		mockstore.WriteError(w, err)

@@ -117,6 +117,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("PUT /sessions/{token}", s.handlePut)
 	mux.HandleFunc("GET /sessions/{token}", s.handleGet)
 	mux.HandleFunc("DELETE /sessions/{token}", s.handleDelete)
+	mux.HandleFunc("/healthz", handleMethodNotAllowed)
 	mux.HandleFunc("/sessions/{token}", handleMethodNotAllowed)
 	mux.HandleFunc("/", handleNotFound)
 	return mux
@@ -126,6 +127,7 @@ func (s *Service) Handler() http.Handler {
 func (s *Service) AuditHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /audit/sessions", s.handleAudit)
+	mux.HandleFunc("/audit/sessions", handleMethodNotAllowed)
 	mux.HandleFunc("/", handleNotFound)
 	return mux
 }

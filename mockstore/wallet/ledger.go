@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gameday/gameday/mockstore"
 )
@@ -313,8 +316,8 @@ func (s *Service) charge(ctx context.Context, key string, req ChargeRequest) (ch
 	if key == "" {
 		return Charge{}, false, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required", IdempotencyHeader)
 	}
-	if len(key) > maxIDLen {
-		return Charge{}, false, mockstore.Errorf(mockstore.CodeInvalidRequest, "%s over %d bytes", IdempotencyHeader, maxIDLen)
+	if err := checkID(IdempotencyHeader, key); err != nil {
+		return Charge{}, false, err
 	}
 	if err := checkID("user_id", req.UserID); err != nil {
 		return Charge{}, false, err
@@ -393,8 +396,8 @@ func chargeByKey(ctx context.Context, q interface {
 
 // lookupCharge returns the charge made under key, or not_found.
 func (s *Service) lookupCharge(ctx context.Context, key string) (Charge, error) {
-	if len(key) > maxIDLen {
-		return Charge{}, mockstore.Errorf(mockstore.CodeInvalidRequest, "key over %d bytes", maxIDLen)
+	if err := checkID("key", key); err != nil {
+		return Charge{}, err
 	}
 	return chargeByKey(ctx, s.r, key)
 }
@@ -556,6 +559,11 @@ func checkID(field, v string) error {
 	}
 	if len(v) > maxIDLen {
 		return mockstore.Errorf(mockstore.CodeInvalidRequest, "%s over %d bytes", field, maxIDLen)
+	}
+	// An ID is text: control characters and broken UTF-8 can only be a
+	// caller's mistake, and would be stored and echoed as they are.
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+		return mockstore.Errorf(mockstore.CodeInvalidRequest, "%s must be UTF-8 text without control characters", field)
 	}
 	return nil
 }
