@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/gateway"
 )
 
 // Options configure an environment. The zero value is a resilient storefront
@@ -30,7 +31,16 @@ type Options struct {
 	ToxiproxyAddr string
 	RefundSLA     time.Duration // checkout's refund SLA; 0 means its default
 	PendingBound  time.Duration // checkout's bound on an unresolved payment; 0 means its default
-	Logger        *slog.Logger
+	// OTPTimeout bounds each send from auth to the OTP provider, and
+	// OTPFallbackAfter is how long an SMS may go unacknowledged before the
+	// code also goes out by WhatsApp (otp_fallback_channel); 0 means auth's
+	// defaults.
+	OTPTimeout       time.Duration
+	OTPFallbackAfter time.Duration
+	// GatewayTimeouts bound each call of the gateway to an upstream (each
+	// attempt, when retried); zero fields mean the gateway's defaults.
+	GatewayTimeouts gateway.Timeouts
+	Logger          *slog.Logger
 }
 
 // Validate reports options that cannot work.
@@ -41,6 +51,12 @@ func (o Options) Validate() error {
 	}
 	if o.RefundSLA < 0 || o.PendingBound < 0 {
 		errs = append(errs, errors.New("refund SLA and pending bound must not be negative"))
+	}
+	if o.OTPTimeout < 0 || o.OTPFallbackAfter < 0 {
+		errs = append(errs, errors.New("OTP timeout and fallback delay must not be negative"))
+	}
+	if t := o.GatewayTimeouts; t.Auth < 0 || t.Checkout < 0 || t.Wallet < 0 {
+		errs = append(errs, errors.New("gateway timeouts must not be negative"))
 	}
 	for f := range o.Features {
 		if !f.Known() {

@@ -138,6 +138,7 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		{mockstore.ServiceAuth, func() (service, error) {
 			return auth.New(ctx, auth.Config{
 				DBPath: db("auth"), SessionsURL: to("auth", "sessions"), OTPURL: to("auth", "otp"),
+				OTPTimeout: opts.OTPTimeout, FallbackAfter: opts.OTPFallbackAfter,
 				Dataset: ds, Features: feats, Logger: log("auth"),
 			})
 		}},
@@ -150,7 +151,7 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		{mockstore.ServiceGateway, func() (service, error) {
 			return gateway.New(ctx, gateway.Config{
 				AuthURL: to("gateway", "auth"), CheckoutURL: to("gateway", "checkout"), WalletURL: to("gateway", "wallet"),
-				Features: feats, Logger: log("gateway"),
+				Timeouts: opts.GatewayTimeouts, Features: feats, Logger: log("gateway"),
 			})
 		}},
 	}
