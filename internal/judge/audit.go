@@ -1,0 +1,180 @@
+package judge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gameday/gameday/mockstore"
+)
+
+// Sources of an Audit: each audit endpoint, as Audit.Unread names it.
+const (
+	SourceTotals   = "wallet /audit/totals"
+	SourceCharges  = "wallet /audit/charges"
+	SourceOrders   = "checkout /audit/orders"
+	SourceAuth     = "auth /audit/auth"
+	SourceGateway  = "gateway /audit/gateway"
+	SourceSessions = "sessions /audit/sessions"
+	SourceOTP      = "otp /audit/otp"
+)
+
+// Audit is the ground truth the services keep of themselves, read after the
+// load from their audit endpoints (mockstore/API.md).
+type Audit struct {
+	// At is when the audit was read (before the first read). Orders that
+	// failed less than the refund SLA before it may still be refunded; a
+	// zero At means "long after everything".
+	At time.Time `json:"at"`
+
+	Wallet   *mockstore.WalletTotals  `json:"wallet,omitempty"`   // totals, negative accounts, ledger replay
+	Charges  []mockstore.ChargeRecord `json:"charges,omitempty"`  // every charge with its refunds
+	Orders   []mockstore.OrderRecord  `json:"orders,omitempty"`   // every order with its history
+	Auth     *mockstore.AuthAudit     `json:"auth,omitempty"`     // logins, codes, sessions rejected by reason
+	Gateway  *mockstore.GatewayAudit  `json:"gateway,omitempty"`  // what shoppers were told
+	Sessions *SessionStore            `json:"sessions,omitempty"` // the session store's counts
+	OTP      *OTPSends                `json:"otp,omitempty"`      // sends the provider accepted
+
+	// Unread names the sources that could not be read, with the error. The
+	// checks that need one of them are unknown.
+	Unread map[string]string `json:"unread,omitempty"`
+}
+
+// SessionStore is the session store's audit (GET /audit/sessions).
+type SessionStore struct {
+	Live    int `json:"live"`
+	Created int `json:"created"`
+	Deleted int `json:"deleted"`
+	Expired int `json:"expired"`
+}
+
+// OTPSends is the OTP provider's audit (GET /audit/otp): accepted sends by
+// channel.
+type OTPSends struct {
+	Sent map[string]int `json:"sent"`
+}
+
+// lacks returns why the audit cannot give srcs, or "" when it can.
+func (a *Audit) lacks(srcs ...string) string {
+	for _, s := range srcs {
+		if why, ok := a.Unread[s]; ok {
+			return fmt.Sprintf("%s could not be read: %s", s, why)
+		}
+		var missing bool
+		switch s {
+		case SourceTotals:
+			missing = a.Wallet == nil
+		case SourceAuth:
+			missing = a.Auth == nil
+		case SourceGateway:
+			missing = a.Gateway == nil
+		case SourceSessions:
+			missing = a.Sessions == nil
+		case SourceOTP:
+			missing = a.OTP == nil
+		}
+		if missing {
+			return fmt.Sprintf("%s was not read", s)
+		}
+	}
+	return ""
+}
+
+// collectTimeout bounds each audit read when Collect is given no client.
+const collectTimeout = 30 * time.Second
+
+// maxAuditBody bounds one audit answer; charges and orders of a long run
+// are the big ones, a few hundred bytes per order.
+const maxAuditBody = 1 << 30
+
+// Collect reads every audit endpoint of mockstore/API.md. auditURLs maps a
+// service name (mockstore.ServiceWallet, …) to the base URL of its audit
+// handler; hc nil gets a client with a 30 s timeout. It reads everything it
+// can: the Audit holds what was read, Unread names each source that could
+// not be read (a service missing from auditURLs, no answer, a status other
+// than 200, a body that is not the expected JSON), and the error joins those
+// failures; the checks that need a missing source are then unknown.
+func Collect(ctx context.Context, auditURLs map[string]string, hc *http.Client) (Audit, error) {
+	if hc == nil {
+		hc = &http.Client{Timeout: collectTimeout}
+	}
+	a := Audit{At: time.Now()}
+	var errs []error
+	read := func(src, service, path string, into any) bool {
+		base, ok := auditURLs[service]
+		var err error
+		if !ok || base == "" {
+			err = fmt.Errorf("no audit URL for service %s", service)
+		} else {
+			err = getJSON(ctx, hc, strings.TrimRight(base, "/")+path, into)
+		}
+		if err != nil {
+			if a.Unread == nil {
+				a.Unread = map[string]string{}
+			}
+			a.Unread[src] = err.Error()
+			errs = append(errs, fmt.Errorf("read %s: %w", src, err))
+			return false
+		}
+		return true
+	}
+	// Orders before charges: a charge that lands between the two reads then
+	// shows with an order that may still be pending, never the reverse (a
+	// failed order whose charge seems to be missing).
+	var orders []mockstore.OrderRecord
+	if read(SourceOrders, mockstore.ServiceCheckout, "/audit/orders", &orders) {
+		a.Orders = orders
+	}
+	var charges []mockstore.ChargeRecord
+	if read(SourceCharges, mockstore.ServiceWallet, "/audit/charges", &charges) {
+		a.Charges = charges
+	}
+	var totals mockstore.WalletTotals
+	if read(SourceTotals, mockstore.ServiceWallet, "/audit/totals", &totals) {
+		a.Wallet = &totals
+	}
+	var au mockstore.AuthAudit
+	if read(SourceAuth, mockstore.ServiceAuth, "/audit/auth", &au) {
+		a.Auth = &au
+	}
+	var gw mockstore.GatewayAudit
+	if read(SourceGateway, mockstore.ServiceGateway, "/audit/gateway", &gw) {
+		a.Gateway = &gw
+	}
+	var ss SessionStore
+	if read(SourceSessions, mockstore.ServiceSessions, "/audit/sessions", &ss) {
+		a.Sessions = &ss
+	}
+	var otp OTPSends
+	if read(SourceOTP, mockstore.ServiceOTP, "/audit/otp", &otp) {
+		a.OTP = &otp
+	}
+	return a, errors.Join(errs...)
+}
+
+// getJSON GETs url and decodes its 200 answer into into.
+func getJSON(ctx context.Context, hc *http.Client, url string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAuditBody)).Decode(into); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}

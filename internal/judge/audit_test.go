@@ -1,0 +1,229 @@
+package judge
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/otp"
+	"github.com/gameday/gameday/mockstore/sessions"
+	"github.com/gameday/gameday/mockstore/wallet"
+)
+
+// canned serves fixed JSON answers by path.
+func canned(tb testing.TB, answers map[string]string) string {
+	tb.Helper()
+	mux := http.NewServeMux()
+	for path, body := range answers {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		})
+	}
+	srv := httptest.NewServer(mux)
+	tb.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func allServices(url string) map[string]string {
+	m := map[string]string{}
+	for _, s := range mockstore.Services {
+		m[s] = url
+	}
+	return m
+}
+
+func TestCollectReadsEveryAudit(t *testing.T) {
+	url := canned(t, map[string]string{
+		"/audit/totals": `{"accounts":3,"opening":300,"topups":0,"charges":50,"refunds":0,"balances":250,"ledger_sum":0,"conserved":true,
+			"negative":[],"ledger_mismatch":[{"user_id":"u00002","balance":100,"ledger":90}]}`,
+		"/audit/charges": `[{"charge_id":"c1","key":"k1","order_id":"o1","user_id":"u00001","amount":50,"at":"2023-11-14T22:13:36.5Z","refunds":1,"refunded_at":"2023-11-14T22:13:40Z"}]`,
+		"/audit/orders": `[{"order_id":"o1","user_id":"u00001","status":"refunded","amount":50,"payment_keys":["k1"],"created_at":"2023-11-14T22:13:36Z",
+			"history":[{"state":"created","at":"2023-11-14T22:13:36Z"},{"state":"failed","at":"2023-11-14T22:13:37Z","why":"wallet reset"}]}]`,
+		"/audit/auth":     `{"logins_started":10,"not_registered":2,"sessions_issued":8,"sessions_rejected":{"store_error":1},"sends_by_channel":{"sms":10}}`,
+		"/audit/gateway":  `{"responses":{"200":40,"503:temporarily_unavailable":3},"bare_5xx":1,"forced_logouts":2,"cross_user_data":0,"breaker_openings":{"wallet":1}}`,
+		"/audit/sessions": `{"live":5,"created":8,"deleted":2,"expired":1}`,
+		"/audit/otp":      `{"sent":{"sms":10,"whatsapp":0}}`,
+	})
+	before := time.Now()
+	a, err := Collect(context.Background(), allServices(url+"/"), nil)
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	if a.At.Before(before) || a.At.After(time.Now()) {
+		t.Errorf("At %v is not the time of the read", a.At)
+	}
+	if len(a.Unread) != 0 {
+		t.Errorf("unread %v", a.Unread)
+	}
+	switch {
+	case a.Wallet == nil || a.Wallet.Accounts != 3 || len(a.Wallet.LedgerMismatch) != 1 || a.Wallet.LedgerMismatch[0].Ledger != 90:
+		t.Errorf("wallet %+v", a.Wallet)
+	case len(a.Charges) != 1 || a.Charges[0].Refunds != 1 || a.Charges[0].Refunded == nil || a.Charges[0].At.Nanosecond() != 500_000_000:
+		t.Errorf("charges %+v", a.Charges)
+	case len(a.Orders) != 1 || len(a.Orders[0].History) != 2 || a.Orders[0].History[1].Why != "wallet reset":
+		t.Errorf("orders %+v", a.Orders)
+	case a.Auth == nil || a.Auth.NotRegistered != 2 || a.Auth.SessionsRejected["store_error"] != 1:
+		t.Errorf("auth %+v", a.Auth)
+	case a.Gateway == nil || a.Gateway.Bare5xx != 1 || a.Gateway.Responses["503:temporarily_unavailable"] != 3:
+		t.Errorf("gateway %+v", a.Gateway)
+	case a.Sessions == nil || *a.Sessions != (SessionStore{Live: 5, Created: 8, Deleted: 2, Expired: 1}):
+		t.Errorf("sessions %+v", a.Sessions)
+	case a.OTP == nil || a.OTP.Sent["sms"] != 10:
+		t.Errorf("otp %+v", a.OTP)
+	}
+}
+
+func TestCollectReadsWhatItCan(t *testing.T) {
+	url := canned(t, map[string]string{
+		"/audit/totals":  `{"accounts":3,"opening":300,"balances":300,"conserved":true}`,
+		"/audit/charges": `[]`,
+		"/audit/orders":  `{"not":"a list"}`,
+		"/audit/auth":    `{"logins_started":1}`,
+		// no /audit/gateway: 404
+	})
+	urls := allServices(url)
+	delete(urls, mockstore.ServiceOTP)
+	urls[mockstore.ServiceSessions] = "http://127.0.0.1:1" // nothing listens
+	a, err := Collect(context.Background(), urls, &http.Client{Timeout: 5 * time.Second})
+	if err == nil {
+		t.Fatal("Collect: no error, want one for each unread source")
+	}
+	for src, why := range map[string]string{
+		SourceOrders:   "decode answer",
+		SourceGateway:  "status 404",
+		SourceSessions: "127.0.0.1:1",
+		SourceOTP:      "no audit URL for service otp",
+	} {
+		if !strings.Contains(a.Unread[src], why) {
+			t.Errorf("unread[%q] = %q, want it to say %q", src, a.Unread[src], why)
+		}
+		if !strings.Contains(err.Error(), "read "+src) {
+			t.Errorf("error %q does not name %s", err, src)
+		}
+	}
+	if len(a.Unread) != 4 {
+		t.Errorf("unread %v, want 4 sources", a.Unread)
+	}
+	if a.Wallet == nil || a.Auth == nil || a.Charges == nil || a.Gateway != nil || a.Sessions != nil || a.OTP != nil || a.Orders != nil {
+		t.Errorf("audit %+v: want wallet, charges and auth read, the rest not", a)
+	}
+
+	// The checks that need an unread source are unknown, the others judged.
+	r := &Run{Timeline: timeline(), Audit: a}
+	if v := Decide(r, invariant(scenario.InvMoneyConserved)); v.Status != Pass {
+		t.Errorf("money_conserved: %s", v)
+	}
+	if v := Decide(r, invariant(scenario.InvNoStuckPending)); v.Status != Unknown || !strings.Contains(v.Reason, "decode answer") {
+		t.Errorf("no_stuck_pending: %s", v)
+	}
+	if v := Decide(r, experience(scenario.ExpForcedLogouts, 0)); v.Status != Unknown || !strings.Contains(v.Reason, "status 404") {
+		t.Errorf("forced_logouts: %s", v)
+	}
+}
+
+func TestCollectHonoursContext(t *testing.T) {
+	url := canned(t, map[string]string{"/audit/totals": `{}`})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	a, err := Collect(ctx, allServices(url), nil)
+	if err == nil || len(a.Unread) != 7 {
+		t.Fatalf("Collect with a cancelled context: err %v, unread %v", err, a.Unread)
+	}
+}
+
+// TestCollectFromServices reads the audits of real services, so that the
+// judge's reading of their JSON cannot drift from what they write.
+func TestCollectFromServices(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ds := mockstore.Seed(1, 5)
+
+	ws, err := wallet.New(ctx, wallet.Config{DBPath: filepath.Join(dir, "wallet.db"), Dataset: ds})
+	if err != nil {
+		t.Fatalf("wallet: %v", err)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	ss, err := sessions.New(ctx, sessions.Config{DBPath: filepath.Join(dir, "sessions.db")})
+	if err != nil {
+		t.Fatalf("sessions: %v", err)
+	}
+	t.Cleanup(func() { _ = ss.Close() })
+	ps, err := otp.New(ctx, otp.Config{DBPath: filepath.Join(dir, "otp.db")})
+	if err != nil {
+		t.Fatalf("otp: %v", err)
+	}
+	t.Cleanup(func() { _ = ps.Close() })
+
+	serve := func(h http.Handler) string {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	walletAPI := serve(ws.Handler())
+	sessionsAPI := serve(ss.Handler())
+	otpAPI := serve(ps.Handler())
+	urls := map[string]string{
+		mockstore.ServiceWallet:   serve(ws.AuditHandler()),
+		mockstore.ServiceSessions: serve(ss.AuditHandler()),
+		mockstore.ServiceOTP:      serve(ps.AuditHandler()),
+	}
+
+	user := ds.Users[0]
+	wc := wallet.NewClient(walletAPI, nil)
+	for _, key := range []string{"k1", "k2"} { // the same order charged under two keys
+		if _, err := wc.Charge(ctx, key, wallet.ChargeRequest{UserID: user.ID, OrderID: "o1", Amount: 10_000}); err != nil {
+			t.Fatalf("charge %s: %v", key, err)
+		}
+	}
+	if err := sessions.NewClient(sessionsAPI, nil).Put(ctx, "tok", user.ID, time.Minute); err != nil {
+		t.Fatalf("put session: %v", err)
+	}
+	if _, err := otp.NewClient(otpAPI, nil).Send(ctx, otp.Message{Phone: user.Phone, Channel: "sms", Code: "123456", LoginID: "l1"}); err != nil {
+		t.Fatalf("send otp: %v", err)
+	}
+
+	a, err := Collect(ctx, urls, nil)
+	for _, src := range []string{SourceOrders, SourceAuth, SourceGateway} {
+		if a.Unread[src] == "" {
+			t.Errorf("%s read, though the service is not there", src)
+		}
+	}
+	if err == nil {
+		t.Error("Collect: no error for the missing services")
+	}
+	if a.Wallet == nil || a.Wallet.Accounts != 5 || a.Wallet.Charges != 20_000 || !a.Wallet.Conserved {
+		t.Fatalf("wallet totals %+v", a.Wallet)
+	}
+	if len(a.Charges) != 2 || a.Charges[0].OrderID != "o1" || a.Charges[0].At.IsZero() {
+		t.Fatalf("charges %+v", a.Charges)
+	}
+	if a.Sessions == nil || a.Sessions.Live != 1 || a.Sessions.Created != 1 {
+		t.Errorf("sessions %+v", a.Sessions)
+	}
+	if a.OTP == nil || a.OTP.Sent["sms"] != 1 {
+		t.Errorf("otp %+v", a.OTP)
+	}
+
+	r := &Run{Timeline: Timeline{Start: time.Now().Add(-time.Minute), Duration: time.Minute}, Audit: a}
+	for _, tc := range []struct {
+		check  scenario.Check
+		status Status
+	}{
+		{invariant(scenario.InvMoneyConserved), Pass},
+		{invariant(scenario.InvNoNegativeBalance), Pass},
+		{invariant(scenario.InvLedgerMatches), Pass},
+		{invariant(scenario.InvNoDoubleCharge), Fail},
+		{invariant(scenario.InvNoStuckPending), Unknown},
+	} {
+		if v := Decide(r, tc.check); v.Status != tc.status {
+			t.Errorf("%s: %s, want %s", tc.check.Name, v, tc.status)
+		}
+	}
+}

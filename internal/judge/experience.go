@@ -1,0 +1,132 @@
+package judge
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+)
+
+// Metrics of the series the experience checks read (see scenario.Metrics);
+// the load scripts write them as shoppers see their answers.
+const (
+	metricShopperError = "shopper_error"      // tag code: the error code shown
+	metricBare5xx      = "bare_5xx"           // 5xx without a code or Retry-After
+	metricForcedLogout = "forced_logout"      // logged out with a valid session
+	metricZeroBalance  = "zero_balance_shown" // balance shown as 0 though there was money
+	metricCrossUser    = "cross_user_data"    // answers carrying another user's data
+)
+
+// source is one count of the same kind of offence, as one witness saw it.
+type source struct {
+	name string
+	n    int
+}
+
+// experienceVerdict decides a shopper-experience check: the offending
+// answers must be at most the check's max. Several witnesses may count the
+// same answers — the gateway's audit of what it answered, a service's audit,
+// the shoppers' own series — so Got is the largest of their counts, never
+// their sum, and the reason gives each.
+func experienceVerdict(r *Run, c scenario.Check) Verdict {
+	a := &r.Audit
+	var (
+		want    string
+		sources []source
+		samples int64
+		metric  string
+		tags    map[string]string
+		none    string // why there is nothing to judge, when samples is 0
+	)
+	_, reqs := seriesTotal(r, metricReqs, nil)
+	switch c.Subject {
+	case scenario.ExpNoFalseNotRegistered:
+		want = fmt.Sprintf("at most %d answers saying a registered phone is not registered", c.Max)
+		if a.Gateway == nil && a.Auth == nil {
+			return wantUnknown(want, "%s", a.lacks(SourceGateway))
+		}
+		metric, tags = metricShopperError, map[string]string{"code": string(mockstore.CodeNotRegistered)}
+		if a.Gateway != nil {
+			n := 0
+			for k, v := range a.Gateway.Responses {
+				if strings.HasSuffix(k, ":"+string(mockstore.CodeNotRegistered)) {
+					n += v
+				}
+			}
+			sources = append(sources, source{"the gateway answered", n})
+			samples = int64(sumValues(a.Gateway.Responses))
+		}
+		if a.Auth != nil {
+			sources = append(sources, source{"auth answered", a.Auth.NotRegistered})
+			samples = max(samples, int64(a.Auth.LoginsStarted))
+		}
+		none = "no logins were answered"
+	case scenario.ExpErrorsHaveRetryAfter:
+		want = fmt.Sprintf("at most %d 5xx answers without a code and Retry-After", c.Max)
+		if why := a.lacks(SourceGateway); why != "" {
+			return wantUnknown(want, "%s", why)
+		}
+		metric = metricBare5xx
+		sources = append(sources, source{"the gateway answered", a.Gateway.Bare5xx})
+		samples = int64(sumValues(a.Gateway.Responses))
+		none = "the gateway answered nothing"
+	case scenario.ExpForcedLogouts:
+		want = fmt.Sprintf("at most %d forced logouts", c.Max)
+		if why := a.lacks(SourceGateway); why != "" {
+			return wantUnknown(want, "%s", why)
+		}
+		metric = metricForcedLogout
+		sources = append(sources, source{"the gateway logged out", a.Gateway.ForcedLogouts})
+		samples = int64(sumValues(a.Gateway.Responses))
+		none = "the gateway answered nothing"
+	case scenario.ExpNoZeroBalance:
+		want = fmt.Sprintf("at most %d balances shown as 0 because of a failure", c.Max)
+		metric = metricZeroBalance
+		samples = reqs
+		none = "the series holds no requests"
+	case scenario.ExpNoLockoutByFault:
+		want = fmt.Sprintf("at most %d failed logins counted towards a lockout because of our failure", c.Max)
+		if why := a.lacks(SourceAuth); why != "" {
+			return wantUnknown(want, "%s", why)
+		}
+		sources = append(sources, source{"auth counted", a.Auth.FaultCounted})
+		samples = int64(a.Auth.LoginsStarted)
+		none = "no logins were started"
+	default:
+		return unknown("the judge has no experience check %q", c.Subject)
+	}
+	if metric != "" {
+		shown, _ := seriesTotal(r, metric, tags)
+		sources = append(sources, source{"shoppers saw", int(shown)})
+	}
+
+	got, most := 0, ""
+	parts := make([]string, len(sources))
+	for i, s := range sources {
+		parts[i] = fmt.Sprintf("%s %d", s.name, s.n)
+		if s.n > got {
+			got, most = s.n, parts[i]
+		}
+	}
+	v := Verdict{Want: want, Got: float64(got), Measured: true}
+	v.Evidence.Samples, v.Evidence.Count = samples, got
+	if metric != "" {
+		v.Evidence.First, v.Evidence.Worst = seriesSeconds(r, metric, tags)
+	}
+	if v.Evidence.First == "" && got > 0 {
+		// Only an audit saw them: it has counts, not times.
+		v.Evidence.First, v.Evidence.Worst = most, most
+	}
+	v.Reason = strings.Join(parts, ", ")
+	switch {
+	case got > c.Max:
+		v.Status = Fail
+	case samples == 0:
+		v.Status, v.Measured, v.Got = Unknown, false, 0
+		v.Reason = none
+	default:
+		v.Status = Pass
+	}
+	return v
+}

@@ -1,0 +1,131 @@
+package judge
+
+import (
+	"testing"
+
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+)
+
+func experience(name string, maxAllowed int) scenario.Check {
+	return scenario.Check{Kind: scenario.CheckExperience, Subject: name, Name: name, Max: maxAllowed}
+}
+
+func TestExperienceChecks(t *testing.T) {
+	answered := map[string]int{"200": 900, "503:temporarily_unavailable": 40}
+	gateway := func(f func(g *mockstore.GatewayAudit)) func(a *Audit) {
+		return func(a *Audit) {
+			a.Gateway = &mockstore.GatewayAudit{Responses: map[string]int{}}
+			for k, v := range answered {
+				a.Gateway.Responses[k] = v
+			}
+			if f != nil {
+				f(a.Gateway)
+			}
+		}
+	}
+	notRegistered := tags("code", string(mockstore.CodeNotRegistered))
+	tests := []struct {
+		name   string
+		check  scenario.Check
+		audit  func(a *Audit)
+		series func(b *builder)
+		status Status
+		got    float64
+		say    []string
+	}{
+		// no_false_not_registered
+		{name: "nobody told not registered", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			audit: func(a *Audit) {
+				gateway(nil)(a)
+				a.Auth = &mockstore.AuthAudit{LoginsStarted: 300}
+			},
+			status: Pass, got: 0},
+		{name: "gateway said not registered", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			audit:  gateway(func(g *mockstore.GatewayAudit) { g.Responses["404:phone_not_registered"] = 7 }),
+			status: Fail, got: 7, say: []string{"the gateway answered 7"}},
+		{name: "auth said not registered, shoppers saw it", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			audit: func(a *Audit) {
+				gateway(nil)(a)
+				a.Auth = &mockstore.AuthAudit{LoginsStarted: 300, NotRegistered: 3}
+			},
+			series: func(b *builder) {
+				b.counter(18, 19, "shopper_error", notRegistered, 1).counter(20, 21, "shopper_error", notRegistered, 4)
+			},
+			status: Fail, got: 5, say: []string{"auth answered 3", "shoppers saw 5", "+18.0s: 1 shopper_error", "+20.0s: 4 shopper_error"}},
+		{name: "not registered within max", check: experience(scenario.ExpNoFalseNotRegistered, 5),
+			audit:  gateway(func(g *mockstore.GatewayAudit) { g.Responses["404:phone_not_registered"] = 5 }),
+			status: Pass, got: 5},
+		{name: "other shopper errors do not count", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			audit:  gateway(nil),
+			series: func(b *builder) { b.counter(18, 19, "shopper_error", tags("code", "temporarily_unavailable"), 9) },
+			status: Pass, got: 0},
+		{name: "not registered: neither audit read", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			audit: func(a *Audit) {}, status: Unknown, say: []string{"not read"}},
+		{name: "not registered: nothing answered", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			audit: func(a *Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"no logins"}},
+
+		// errors_have_retry_after
+		{name: "every 5xx has code and Retry-After", check: experience(scenario.ExpErrorsHaveRetryAfter, 0),
+			audit: gateway(nil), status: Pass, got: 0},
+		{name: "bare 5xx", check: experience(scenario.ExpErrorsHaveRetryAfter, 0),
+			audit:  gateway(func(g *mockstore.GatewayAudit) { g.Bare5xx = 12 }),
+			series: func(b *builder) { b.counter(16, 19, "bare_5xx", nil, 4) },
+			status: Fail, got: 12, say: []string{"the gateway answered 12", "shoppers saw 12", "+16.0s: 4 bare_5xx"}},
+		{name: "bare 5xx only shoppers saw (a proxy's answer)", check: experience(scenario.ExpErrorsHaveRetryAfter, 0),
+			audit:  gateway(nil),
+			series: func(b *builder) { b.counter(16, 17, "bare_5xx", nil, 2) },
+			status: Fail, got: 2},
+		{name: "bare 5xx: gateway not read", check: experience(scenario.ExpErrorsHaveRetryAfter, 0),
+			audit: func(a *Audit) { a.Unread = map[string]string{SourceGateway: "refused"} }, status: Unknown, say: []string{"refused"}},
+
+		// forced_logouts
+		{name: "forced logouts within max", check: experience(scenario.ExpForcedLogouts, 3),
+			audit: gateway(func(g *mockstore.GatewayAudit) { g.ForcedLogouts = 3 }), status: Pass, got: 3},
+		{name: "forced logouts over max", check: experience(scenario.ExpForcedLogouts, 3),
+			audit:  gateway(func(g *mockstore.GatewayAudit) { g.ForcedLogouts = 4 }),
+			status: Fail, got: 4, say: []string{"at most 3 forced logouts", "the gateway logged out 4"}},
+		{name: "forced logouts: nothing answered", check: experience(scenario.ExpForcedLogouts, 0),
+			audit: func(a *Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"answered nothing"}},
+
+		// no_zero_balance
+		{name: "no zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
+			audit: func(a *Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10) }, status: Pass, got: 0},
+		{name: "zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
+			audit:  func(a *Audit) {},
+			series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10).counter(22, 23, "zero_balance_shown", nil, 2) },
+			status: Fail, got: 2, say: []string{"+22.0s: 2 zero_balance_shown"}},
+		{name: "zero balance: no requests", check: experience(scenario.ExpNoZeroBalance, 0),
+			audit: func(a *Audit) {}, status: Unknown, say: []string{"no requests"}},
+
+		// no_lockout_by_fault
+		{name: "no lockout by fault", check: experience(scenario.ExpNoLockoutByFault, 0),
+			audit: func(a *Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, WrongCodes: 5} }, status: Pass, got: 0},
+		{name: "fault counted towards lockout", check: experience(scenario.ExpNoLockoutByFault, 0),
+			audit:  func(a *Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, FaultCounted: 6} },
+			status: Fail, got: 6, say: []string{"auth counted 6"}},
+		{name: "lockout: no logins", check: experience(scenario.ExpNoLockoutByFault, 0),
+			audit: func(a *Audit) { a.Auth = &mockstore.AuthAudit{} }, status: Unknown, say: []string{"no logins"}},
+		{name: "lockout: auth not read", check: experience(scenario.ExpNoLockoutByFault, 0),
+			audit: func(a *Audit) {}, status: Unknown, say: []string{"auth /audit/auth"}},
+
+		{name: "an experience the judge does not know", check: experience("happy_shoppers", 0),
+			audit: gateway(nil), status: Unknown, say: []string{"happy_shoppers"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Run{Timeline: timeline()}
+			tt.audit(&r.Audit)
+			if tt.series != nil {
+				var b builder
+				tt.series(&b)
+				r.Series = b.pts
+			}
+			v := Decide(r, tt.check)
+			wantVerdict(t, v, tt.status, tt.got, tt.say...)
+			if v.Status == Fail && (v.Evidence.Count == 0 || v.Evidence.First == "" || v.Evidence.Worst == "") {
+				t.Errorf("a failure without evidence: %+v", v.Evidence)
+			}
+		})
+	}
+}
