@@ -1,8 +1,10 @@
 package scenario
 
 import (
+	"slices"
 	"time"
 
+	"github.com/gameday/gameday/internal/fault"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -16,11 +18,13 @@ import (
 type AttrType string
 
 // Attribute types. A duration is written with a unit ("2s", "400ms") and held
-// as a time.Duration; an int is held as int64, a float as float64.
+// as a time.Duration; an int is held as int64, a float as float64, a string
+// as a string.
 const (
 	AttrDuration AttrType = "duration"
 	AttrInt      AttrType = "int"
 	AttrFloat    AttrType = "float"
+	AttrString   AttrType = "string"
 )
 
 // AttrSpec describes one attribute of a toxic.
@@ -28,15 +32,18 @@ type AttrSpec struct {
 	Name string
 	Type AttrType
 	// Default is the value used when the file leaves the attribute out, typed
-	// as the attribute's values are (time.Duration, int64 or float64); nil
-	// when Required.
+	// as the attribute's values are (time.Duration, int64, float64 or
+	// string); nil when Required.
 	Default  any
 	Required bool
-	// Min and Max bound the value (durations in nanoseconds). Max 0 means no
+	// Min and Max bound a number (durations in nanoseconds). Max 0 means no
 	// upper bound.
 	Min, Max float64
-	Unit     string // what the number means, for documentation ("KB/s")
-	Doc      string
+	// Unit is what the toxic takes: for a duration the precision it is sent
+	// with ("ms", "µs", "s": a value must be a whole number of it), otherwise
+	// what the number means ("KB/s", "bytes").
+	Unit string
+	Doc  string
 }
 
 // ToxicSpec describes one toxic a fault can inject.
@@ -44,10 +51,13 @@ type ToxicSpec struct {
 	Name string
 	Doc  string
 	// Proxy is true for a toxic that acts on the link's proxy itself (down
-	// disables it) rather than being added to it: it has no stream and no
-	// toxicity.
+	// disables it) rather than being added to it: it has no stream, no
+	// toxicity and no steps.
 	Proxy bool
-	Attrs []AttrSpec
+	// Streams are the streams the toxic may be added on; the first is the
+	// default. Empty for a Proxy toxic.
+	Streams []string
+	Attrs   []AttrSpec
 }
 
 // Attr returns the attribute called name.
@@ -68,37 +78,57 @@ func (t ToxicSpec) attrNames() []string {
 	return out
 }
 
-var toxics = []ToxicSpec{
-	{Name: "latency", Doc: "delays data by latency ± jitter", Attrs: []AttrSpec{
-		{Name: "latency", Type: AttrDuration, Required: true, Doc: "added delay"},
-		{Name: "jitter", Type: AttrDuration, Default: time.Duration(0), Doc: "random variation around latency"},
-	}},
-	{Name: "bandwidth", Doc: "limits the link to rate KB/s", Attrs: []AttrSpec{
-		{Name: "rate", Type: AttrInt, Required: true, Unit: "KB/s", Doc: "throughput limit"},
-	}},
-	{Name: "slow_close", Doc: "delays the close of a connection by delay", Attrs: []AttrSpec{
-		{Name: "delay", Type: AttrDuration, Required: true, Doc: "delay before the close"},
-	}},
-	{Name: "timeout", Doc: "stops all data and closes the connection after timeout (0: never closes)", Attrs: []AttrSpec{
-		{Name: "timeout", Type: AttrDuration, Default: time.Duration(0), Doc: "time until the close; 0 holds the connection forever"},
-	}},
-	{Name: "reset_peer", Doc: "resets the connection (TCP RST) after timeout", Attrs: []AttrSpec{
-		{Name: "timeout", Type: AttrDuration, Default: time.Duration(0), Doc: "time until the reset; 0 resets at once"},
-	}},
-	{Name: "slicer", Doc: "cuts data into small packets, each delayed", Attrs: []AttrSpec{
-		{Name: "average_size", Type: AttrInt, Default: int64(64), Min: 1, Unit: "bytes", Doc: "average packet size"},
-		{Name: "size_variation", Type: AttrInt, Default: int64(0), Unit: "bytes", Doc: "variation of the packet size"},
-		{Name: "delay", Type: AttrDuration, Default: time.Duration(0), Doc: "delay between packets"},
-	}},
-	{Name: "limit_data", Doc: "closes the connection after bytes have passed", Attrs: []AttrSpec{
-		{Name: "bytes", Type: AttrInt, Required: true, Min: 1, Unit: "bytes", Doc: "bytes let through"},
-	}},
-	{Name: "down", Doc: "the link refuses connections (its proxy is disabled)", Proxy: true},
-	{Name: "http_error", Doc: "answers HTTP requests with an error status instead of passing them on", Attrs: []AttrSpec{
-		{Name: "status", Type: AttrInt, Default: int64(503), Min: 500, Max: 599, Doc: "HTTP status of the answer"},
-		{Name: "rate", Type: AttrFloat, Default: float64(1), Min: 0, Max: 1, Doc: "share of requests answered with the error"},
-		{Name: "retry_after", Type: AttrInt, Default: int64(0), Unit: "seconds", Doc: "Retry-After of the answer; 0 sends none"},
-	}},
+// requiredAttrs are the attributes a file must give: without them the toxic
+// would do nothing (a latency of 0, an unlimited bandwidth) or nothing
+// useful. Everything else about a toxic comes from fault.Toxics().
+var requiredAttrs = map[string][]string{
+	"latency":      {"latency"},
+	"bandwidth":    {"rate"},
+	"slow_close":   {"delay"},
+	"limit_data":   {"bytes"},
+	"http_latency": {"latency"},
+}
+
+// durationUnits are the units of fault's catalogue that make an attribute a
+// duration in a scenario file.
+var durationUnits = map[string]time.Duration{
+	"ms": time.Millisecond,
+	"µs": time.Microsecond,
+	"s":  time.Second,
+}
+
+// toxics is the catalogue of internal/fault, as scenario files write it:
+// time attributes become durations with a unit, and requiredAttrs are
+// required.
+var toxics = fromFault(fault.Toxics())
+
+func fromFault(fs []fault.ToxicSpec) []ToxicSpec {
+	out := make([]ToxicSpec, len(fs))
+	for i, f := range fs {
+		t := ToxicSpec{Name: f.Type, Doc: f.Description, Proxy: len(f.Streams) == 0, Streams: slices.Clone(f.Streams)}
+		for _, a := range f.Attributes {
+			s := AttrSpec{Name: a.Name, Unit: a.Unit, Doc: a.Description, Default: a.Default, Min: a.Min, Max: a.Max}
+			switch unit, isDur := durationUnits[a.Unit]; {
+			case isDur && a.Kind == fault.KindInt:
+				s.Type = AttrDuration
+				s.Min, s.Max = a.Min*float64(unit), a.Max*float64(unit)
+				n, _ := a.Default.(int64)
+				s.Default = time.Duration(n) * unit
+			case a.Kind == fault.KindInt:
+				s.Type = AttrInt
+			case a.Kind == fault.KindFloat:
+				s.Type = AttrFloat
+			default:
+				s.Type = AttrString
+			}
+			if slices.Contains(requiredAttrs[f.Type], a.Name) {
+				s.Required, s.Default = true, nil
+			}
+			t.Attrs = append(t.Attrs, s)
+		}
+		out[i] = t
+	}
+	return out
 }
 
 // Toxics returns the toxic catalogue in a fixed order. The caller may not
@@ -334,11 +364,9 @@ func CrashActions() []string { return crashActions }
 
 // Streams of a toxic.
 const (
-	Downstream = "downstream" // data from the upstream service back to the caller
-	Upstream   = "upstream"   // data from the caller to the upstream service
+	Downstream = fault.Downstream // data from the upstream service back to the caller
+	Upstream   = fault.Upstream   // data from the caller to the upstream service
 )
-
-var streams = []string{Downstream, Upstream}
 
 func linkNames() []string {
 	ls := mockstore.Links()

@@ -4,9 +4,15 @@
 // starts — every problem at once, each as "file:line:col: what is wrong" with
 // the allowed values and a "did you mean" for a likely typo — and apply the
 // defaults. Events resolves the timeline the engine executes; Quick
-// compresses it for fast feedback. The tables in catalog.go (toxics,
-// metrics, tags, windows, invariants, experiences, fields) are the single
-// source of the format, which scenarios/scenario.schema.json mirrors.
+// compresses it for fast feedback. The tables in catalog.go (metrics, tags,
+// windows, invariants, experiences, fields) and internal/fault's toxic
+// catalogue are the single source of the format; Schema makes its JSON
+// Schema from them (scenarios/scenario.schema.json, for editors: start a
+// file with "# yaml-language-server: $schema=<path to it>").
+//
+// Built-in scenarios (package scenarios, embedded) are named without a
+// path: Builtins, Builtin, and Find, which resolves what a user typed (a
+// file, a directory or a built-in name).
 //
 // # Format
 //
@@ -33,17 +39,17 @@
 //	    latency: 100ms
 //	    start: 10s
 //	    duration: 30s
-//	    flap: {on: 5s, off: 5s}           # toggles during its span
+//	    flap: {on: 5s, off: 5s}           # toggles during its span (each ≥ 100ms)
 //	    steps:                            # changes during its span (at: from the fault's start)
 //	      - {at: 10s, latency: 500ms}
 //	      - {at: 20s, latency: 2s, toxicity: 0.5}
-//	  - maintenance: {retry_after: 30, message: "Back soon"}   # the gateway's switch
+//	  - maintenance: {retry_after: 30s, message: "Back soon"}  # the gateway's switch
 //	    start: 40s
 //	    duration: 5s
 //	  - {service: wallet, action: kill, at: 20s}   # reserved: crash faults
 //	checks:
 //	  - invariant: no_stuck_pending
-//	    after_faults: 20s                 # params per invariant: after_faults, sla, bound
+//	    after_faults: 10s                 # params per invariant: after_faults, sla, bound
 //	  - experience: forced_logouts
 //	    max: 0
 //	  - metric: journey_success{journey:checkout}
@@ -62,10 +68,15 @@
 //
 // A fault is one of: a toxic on a link (link and toxic), the gateway's
 // maintenance switch (maintenance), or a crash of a service (service). The
-// toxic catalogue with attributes, types and defaults is Toxics(); the
-// engine implements the same names. down disables the link's proxy, so it
-// takes neither stream nor toxicity nor steps. Two down faults on one link,
-// or two maintenance windows, may not overlap.
+// toxic catalogue with attributes, types, streams and defaults is Toxics(),
+// made from internal/fault's catalogue: an attribute the toxic takes in
+// milliseconds, microseconds or seconds is written as a duration that must
+// be a whole number of that unit ("1500us" is refused for latency), one in
+// seconds also as a bare number. A toxic's settings, and those each step
+// leads to, must pass fault.Toxic.Validate. down disables the link's proxy,
+// so it takes neither stream nor toxicity nor steps. Two down faults on one
+// link, or two maintenance windows, may not overlap. No duration in a file
+// exceeds MaxDuration; flapping is bounded by MinFlap and MaxFlaps.
 //
 // Crash faults ({service, action: kill|stop|restart, at, duration?}) are
 // parsed and validated so that files can be written for them, but the

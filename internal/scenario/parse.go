@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gameday/gameday/internal/fault"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -45,12 +47,32 @@ func Parse(filename string, data []byte) (sc *Scenario, err error) {
 			sc, err = nil, Errors{{File: filename, Msg: fmt.Sprintf("invalid YAML: %v", r)}}
 		}
 	}()
-	sc = p.parse(data)
+	return p.run(data)
+}
+
+// run parses data, without Parse's safety net, so that the fuzz test sees
+// every panic.
+func (p *parser) run(data []byte) (*Scenario, error) {
+	sc := p.parse(data)
 	if len(p.errs) > 0 {
 		p.errs.sort()
 		return nil, p.errs
 	}
 	return sc, nil
+}
+
+// validName reports whether name can name a scenario: a non-empty word of
+// letters, digits, '.', '_' and '-', not starting with '.' or '-'.
+func validName(name string) bool {
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+		case (r == '.' || r == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return name != ""
 }
 
 func (p *parser) parse(data []byte) *Scenario {
@@ -97,7 +119,11 @@ func (p *parser) parse(data []byte) *Scenario {
 	sc.Name = strings.TrimSuffix(filepath.Base(p.file), filepath.Ext(p.file))
 	if n, ok := top.get("name"); ok {
 		if v, ok := p.word(n, "name"); ok {
-			sc.Name = v
+			if validName(v) {
+				sc.Name = v
+			} else {
+				p.errAt(p.deref(n), "name %q: use letters, digits, '.', '_' and '-' only (it names the run's report directory)", v)
+			}
 		}
 	}
 	if n, ok := top.get("description"); ok {
@@ -108,9 +134,15 @@ func (p *parser) parse(data []byte) *Scenario {
 	if n, ok := top.get("guards"); ok {
 		items, _ := p.seq(n, "guards")
 		for _, it := range items {
-			if v, ok := p.oneOf(it, "feature", featureNames()); ok {
-				sc.Guards = append(sc.Guards, mockstore.Feature(v))
+			v, ok := p.oneOf(it, "feature", featureNames())
+			if !ok {
+				continue
 			}
+			if slices.Contains(sc.Guards, mockstore.Feature(v)) {
+				p.errAt(p.deref(it), "feature %s is listed twice in guards", v)
+				continue
+			}
+			sc.Guards = append(sc.Guards, mockstore.Feature(v))
 		}
 	}
 	if n, ok := top.get("seed"); ok {
@@ -328,11 +360,14 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 	} else {
 		p.errAt(m.node, "fault: missing field toxic %s", allowed(toxicNames()))
 	}
+	streams := []string{Downstream, Upstream}
 	if known {
 		fields := slices.Concat(toxicFaultFields, spec.attrNames())
 		if spec.Proxy {
 			fields = proxyFaultFields
 			f.Stream, f.Toxicity = "", 0
+		} else {
+			streams, f.Stream = spec.Streams, spec.Streams[0]
 		}
 		p.onlyFields(m, "a "+spec.Name+" fault", fields)
 	} else {
@@ -348,7 +383,11 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 		p.onlyFields(m, "a fault", fields)
 	}
 	if n, ok := m.get("stream"); ok && (!known || !spec.Proxy) {
-		if v, ok := p.oneOf(n, "stream", streams); ok {
+		what := "stream"
+		if known {
+			what = "stream of " + spec.Name
+		}
+		if v, ok := p.oneOf(n, what, streams); ok {
 			f.Stream = v
 		}
 	}
@@ -359,7 +398,7 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 	}
 	f.Start, f.Duration = p.startAndDuration(m, t)
 	if n, ok := m.get("flap"); ok {
-		f.Flap = p.flap(n)
+		f.Flap = p.flap(n, f.Duration)
 	}
 	if !known {
 		return f
@@ -367,23 +406,64 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 	if len(spec.Attrs) > 0 {
 		f.Attrs = Attrs{}
 	}
+	attrsOK := true
 	for _, a := range spec.Attrs {
 		if n, ok := m.get(a.Name); ok {
 			if v, ok := p.attr(n, a); ok {
 				f.Attrs[a.Name] = v
+			} else {
+				attrsOK = false
 			}
 			continue
 		}
 		if a.Required {
 			p.errAt(m.node, "fault: toxic %s needs %s (%s)", spec.Name, a.Name, attrHint(a))
+			attrsOK = false
 			continue
 		}
 		f.Attrs[a.Name] = a.Default
 	}
+	if attrsOK && !spec.Proxy {
+		p.toxicOK(m.node, f.Toxic, f.Stream, f.Toxicity, f.Attrs)
+	}
 	if n, ok := m.get("steps"); ok && !spec.Proxy {
-		f.Steps = p.steps(n, spec, f.Duration)
+		f.Steps = p.steps(n, spec, f, attrsOK)
 	}
 	return f
+}
+
+// toxicOK checks settings against internal/fault's own validation, which
+// knows what no single attribute can say (a slicer's size_variation must be
+// less than its average_size), so that the engine never meets a toxic the
+// API refuses.
+func (p *parser) toxicOK(n *yaml.Node, typ, stream string, toxicity float64, attrs Attrs) bool {
+	t := fault.Toxic{Type: typ, Stream: stream, Toxicity: float32(toxicity), Attributes: ToxicAttributes(typ, attrs)}
+	if err := t.Validate(); err != nil {
+		msg := strings.TrimPrefix(err.Error(), fault.ErrInvalidToxic.Error()+": ")
+		p.errAt(n, "toxic %s", msg)
+		return false
+	}
+	return true
+}
+
+// ToxicAttributes returns attrs of the toxic typ as the Toxiproxy API takes
+// them: durations as whole numbers in the unit of fault's catalogue, other
+// values as they are. Attributes the catalogue does not know are left out.
+func ToxicAttributes(typ string, attrs Attrs) map[string]any {
+	spec, _ := ToxicByName(typ)
+	out := make(map[string]any, len(attrs))
+	for name, v := range attrs {
+		a, ok := spec.Attr(name)
+		if !ok {
+			continue
+		}
+		if d, isDur := v.(time.Duration); isDur && a.Type == AttrDuration {
+			out[name] = int64(d / durationUnits[a.Unit])
+			continue
+		}
+		out[name] = v
+	}
+	return out
 }
 
 func mustToxic(name string) ToxicSpec {
@@ -395,9 +475,14 @@ func mustToxic(name string) ToxicSpec {
 func attrHint(a AttrSpec) string {
 	switch a.Type {
 	case AttrDuration:
+		if a.Unit == "s" {
+			return "a duration in whole seconds, like 30s"
+		}
 		return "a duration, like 2s or 400ms"
 	case AttrFloat:
 		return "a number"
+	case AttrString:
+		return "a string"
 	}
 	if a.Unit != "" {
 		return "a whole number of " + a.Unit
@@ -405,13 +490,26 @@ func attrHint(a AttrSpec) string {
 	return "a whole number"
 }
 
+// unitNames are the words for the units of durationUnits, for messages.
+var unitNames = map[string]string{"ms": "milliseconds", "µs": "microseconds", "s": "seconds"}
+
 func (p *parser) attr(n *yaml.Node, a AttrSpec) (any, bool) {
 	var v float64
 	var out any
 	switch a.Type {
 	case AttrDuration:
-		d, ok := p.duration(n, a.Name)
+		var d time.Duration
+		var ok bool
+		if a.Unit == "s" {
+			d, ok = p.seconds(n, a.Name)
+		} else {
+			d, ok = p.duration(n, a.Name)
+		}
 		if !ok {
+			return nil, false
+		}
+		if unit := durationUnits[a.Unit]; unit > 0 && d%unit != 0 {
+			p.errAt(p.deref(n), "%s: %s is not a whole number of %s, the precision of toxic attribute %s", a.Name, d, unitNames[a.Unit], a.Name)
 			return nil, false
 		}
 		v, out = float64(d), d
@@ -427,19 +525,28 @@ func (p *parser) attr(n *yaml.Node, a AttrSpec) (any, bool) {
 			return nil, false
 		}
 		v, out = f, f
+	case AttrString:
+		s, ok := p.str(n, a.Name)
+		return s, ok
 	}
 	if v < a.Min || a.Max > 0 && v > a.Max {
+		show := func(x float64) string {
+			if a.Type == AttrDuration {
+				return fmtDur(time.Duration(x))
+			}
+			return strconv.FormatFloat(x, 'g', -1, 64)
+		}
 		if a.Max > 0 {
-			p.errAt(p.deref(n), "%s must be between %g and %g, not %g", a.Name, a.Min, a.Max, v)
+			p.errAt(p.deref(n), "%s must be between %s and %s, not %s", a.Name, show(a.Min), show(a.Max), show(v))
 		} else {
-			p.errAt(p.deref(n), "%s must be at least %g, not %g", a.Name, a.Min, v)
+			p.errAt(p.deref(n), "%s must be at least %s, not %s", a.Name, show(a.Min), show(v))
 		}
 		return nil, false
 	}
 	return out, true
 }
 
-func (p *parser) flap(n *yaml.Node) *Flap {
+func (p *parser) flap(n *yaml.Node, span time.Duration) *Flap {
 	m, ok := p.mapping(n, "flap")
 	if !ok {
 		return nil
@@ -465,44 +572,61 @@ func (p *parser) flap(n *yaml.Node) *Flap {
 	if !good {
 		return nil
 	}
+	switch {
+	case fl.On < MinFlap || fl.Off < MinFlap:
+		p.errAt(m.node, "flap: on and off must be at least %s each: faults are switched through an API", fmtDur(MinFlap))
+		return nil
+	case span > 0 && fl.On >= span:
+		p.errAt(m.node, "flap: on (%s) is not shorter than the fault's duration (%s), so it never flaps", fmtDur(fl.On), fmtDur(span))
+		return nil
+	case span/(fl.On+fl.Off) >= MaxFlaps:
+		p.errAt(m.node, "flap: %s on, %s off flaps more than %d times in %s: flap slower", fmtDur(fl.On), fmtDur(fl.Off), MaxFlaps, fmtDur(span))
+		return nil
+	}
 	return &fl
 }
 
-func (p *parser) steps(n *yaml.Node, spec ToxicSpec, span time.Duration) []Step {
+// Bounds of flapping: the engine switches a fault through Toxiproxy's API,
+// within tens of milliseconds, and records every switch.
+const (
+	MinFlap  = 100 * time.Millisecond
+	MaxFlaps = 1000
+)
+
+// steps reads a toxic fault's steps. When the fault's own settings are good
+// (settingsOK), the settings each step leads to are checked as a whole.
+func (p *parser) steps(n *yaml.Node, spec ToxicSpec, f Fault, settingsOK bool) []Step {
 	items, _ := p.seq(n, "steps")
 	fields := slices.Concat(stepFields, spec.attrNames())
 	var out []Step
 	prev := time.Duration(-1)
+	attrs, toxicity := maps.Clone(f.Attrs), f.Toxicity
 	for _, it := range items {
 		m, ok := p.mapping(it, "a step")
 		if !ok {
+			settingsOK = false
 			continue
 		}
+		before := len(p.errs)
 		p.onlyFields(m, "a step of a "+spec.Name+" fault", fields)
 		s := Step{Attrs: Attrs{}}
-		good := true
 		if v, ok := m.get("at"); ok {
 			if d, ok := p.duration(v, "step at"); ok {
 				s.At = d
 				switch {
 				case d <= prev:
 					p.errAt(p.deref(v), "step at %s: steps must be in time order, each after the one before", fmtDur(d))
-					good = false
-				case span > 0 && d >= span:
-					p.errAt(p.deref(v), "step at %s: a step must fall within the fault's duration (%s)", fmtDur(d), fmtDur(span))
-					good = false
+				case f.Duration > 0 && d >= f.Duration:
+					p.errAt(p.deref(v), "step at %s: a step must fall within the fault's duration (%s)", fmtDur(d), fmtDur(f.Duration))
 				}
 				prev = d
-			} else {
-				good = false
 			}
 		} else {
 			p.errAt(m.node, "a step needs at (the offset from the fault's start, like 10s)")
-			good = false
 		}
 		if v, ok := m.get("toxicity"); ok {
-			if f, ok := p.fraction(v, "toxicity"); ok {
-				s.Toxicity = &f
+			if x, ok := p.fraction(v, "toxicity"); ok {
+				s.Toxicity = &x
 			}
 		}
 		for _, a := range spec.Attrs {
@@ -514,11 +638,19 @@ func (p *parser) steps(n *yaml.Node, spec ToxicSpec, span time.Duration) []Step 
 		}
 		if len(m.keys) == 1 && m.has("at") {
 			p.errAt(m.node, "a step changes nothing: give toxicity or an attribute %s", allowed(spec.attrNames()))
-			good = false
 		}
-		if good {
-			out = append(out, s)
+		if len(p.errs) != before {
+			settingsOK = false
+			continue
 		}
+		maps.Copy(attrs, s.Attrs)
+		if s.Toxicity != nil {
+			toxicity = *s.Toxicity
+		}
+		if settingsOK {
+			settingsOK = p.toxicOK(m.node, spec.Name, f.Stream, toxicity, attrs)
+		}
+		out = append(out, s)
 	}
 	return out
 }
@@ -531,8 +663,12 @@ func (p *parser) maintFault(m mapping, t timeline) Fault {
 		if mm, ok := p.mapping(n, "maintenance"); ok {
 			p.onlyFields(mm, "maintenance", maintFields)
 			if v, ok := mm.get("retry_after"); ok {
-				if x, ok := p.integer(v, "retry_after", 1); ok {
-					f.Maintenance.RetryAfter = int(min(x, 1<<31-1))
+				if d, ok := p.seconds(v, "retry_after"); ok {
+					if d == 0 {
+						p.errAt(p.deref(v), "retry_after must be more than 0: shoppers are told when to come back")
+					} else {
+						f.Maintenance.RetryAfter = int(d / time.Second)
+					}
 				}
 			}
 			if v, ok := mm.get("message"); ok {
@@ -647,6 +783,13 @@ func (p *parser) invariant(m mapping, c *Check, t timeline) {
 	n, _ := m.get("invariant")
 	name, ok := p.oneOf(n, "invariant", invariantNames())
 	if !ok {
+		// Still catch what no invariant takes.
+		var params []string
+		for _, s := range invariants {
+			params = append(params, s.Params...)
+		}
+		slices.Sort(params)
+		p.onlyFields(m, "an invariant check", slices.Concat(invariantFields, slices.Compact(params), checkCommonFields))
 		return
 	}
 	c.Subject = name
@@ -763,7 +906,9 @@ func (p *parser) metric(m mapping, c *Check, t timeline) {
 	}
 }
 
-// selector reads "name{tag:value,...}" into c.
+// selector reads "name{tag:value,...}" into c. It reports whether the
+// metric is known, whatever is wrong with its tags, so that the rest of the
+// check is still checked.
 func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
 	s, ok := p.word(n, "metric")
 	if !ok {
@@ -780,13 +925,13 @@ func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
 	if !hasTags {
 		return spec, known
 	}
+	lead := len(rest) - len(strings.TrimLeft(rest, " "))
 	body, closed := strings.CutSuffix(strings.TrimSpace(rest), "}")
 	if !closed || strings.ContainsAny(body, "{}") {
 		p.errAt(n, "metric %q: tags are written name{key:value,key:value}, like journey_success{journey:checkout}", s)
-		return spec, false
+		return spec, known
 	}
-	base := strings.Index(s, "{") + 1
-	good := known
+	base := strings.Index(s, "{") + 1 + lead
 	c.Tags = map[string]string{}
 	off := 0
 	for _, part := range strings.Split(body, ",") {
@@ -797,27 +942,23 @@ func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" || v == "" {
 			p.errAt(at, "metric tag %q: want key:value, like journey:checkout", strings.TrimSpace(part))
-			good = false
 			continue
 		}
 		if !slices.Contains(tags, k) {
 			p.errAt(at, "%s", unknown("tag", k, tags))
-			good = false
 			continue
 		}
 		if _, dup := c.Tags[k]; dup {
 			p.errAt(at, "tag %s given twice", k)
-			good = false
 			continue
 		}
 		if k == "status" && !slices.Contains(statusValues, v) {
 			p.errAt(at, "%s", unknown("status", v, statusValues))
-			good = false
 			continue
 		}
 		c.Tags[k] = v
 	}
-	return spec, good
+	return spec, known
 }
 
 func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Comparison, bool) {
@@ -849,6 +990,10 @@ func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Compari
 	c := Comparison{Op: op, Text: op + " " + val}
 	if timed {
 		d, err := time.ParseDuration(val)
+		if err == nil && d < 0 {
+			p.errAt(s, "%s: bad comparison %q: a duration is never negative", stat, s.Value)
+			return Comparison{}, false
+		}
 		if err != nil {
 			p.errAt(s, "%s: bad comparison %q: %q is not a duration, want one like %s", stat, s.Value, val, example)
 			return Comparison{}, false

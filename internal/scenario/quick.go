@@ -18,8 +18,9 @@ const (
 // bounds, the ends of recovery's within and of after_faults) is mapped so
 // that the order of things is kept and no phase between two such instants
 // becomes shorter than QuickMinPhase, which may leave the total somewhat
-// above QuickTarget. Flapping's on and off are scaled alike (at least
-// QuickMinPhase each). Rates, shopper counts and the storefront's own
+// above QuickTarget. Flapping's on and off are scaled by one factor, which
+// keeps the share of time the fault is on, so that neither is below
+// QuickMinPhase: a compressed fault flaps fewer times. Rates, shopper counts and the storefront's own
 // service levels (sla, bound, min_samples) are not scaled: they describe the
 // system, not the timeline. Check labels keep the full run's values, so a
 // check has one name in both. A scenario no longer than QuickTarget comes back
@@ -89,8 +90,10 @@ func (sc *Scenario) Quick() *Scenario {
 			f.Steps[j].At = at(o.Start+o.Steps[j].At) - f.Start
 		}
 		if f.Flap != nil {
-			f.Flap.On = scaleSpan(o.Flap.On, factor)
-			f.Flap.Off = scaleSpan(o.Flap.Off, factor)
+			// One factor for both keeps the share of time the fault is on.
+			k := max(factor, float64(QuickMinPhase)/float64(min(o.Flap.On, o.Flap.Off)))
+			f.Flap.On = scaleSpan(o.Flap.On, k)
+			f.Flap.Off = scaleSpan(o.Flap.Off, k)
 		}
 	}
 	newLast := at(last)

@@ -22,6 +22,9 @@ type Scenario struct {
 	Load        Traffic // the file's load
 	Faults      []Fault // in file order
 	Checks      []Check // in file order
+	// Builtin is true for a scenario embedded in the binary (see Builtin):
+	// File is then its path in the gameday repository.
+	Builtin bool
 	// Compressed is true for a scenario made by Quick.
 	Compressed bool
 }
@@ -116,11 +119,11 @@ func (f Fault) End(loadDuration time.Duration) time.Duration {
 func (f Fault) String() string {
 	switch f.Kind {
 	case FaultMaintenance:
-		return fmt.Sprintf("maintenance (retry after %ds) from %s for %s", f.Maintenance.RetryAfter, f.Start, f.Duration)
+		return fmt.Sprintf("maintenance (retry after %ds) from %s for %s", f.Maintenance.RetryAfter, fmtDur(f.Start), fmtDur(f.Duration))
 	case FaultCrash:
-		s := fmt.Sprintf("%s %s at %s", f.Action, f.Service, f.Start)
+		s := fmt.Sprintf("%s %s at %s", f.Action, f.Service, fmtDur(f.Start))
 		if f.Duration > 0 {
-			s += " for " + f.Duration.String()
+			s += " for " + fmtDur(f.Duration)
 		}
 		return s
 	}
@@ -135,9 +138,9 @@ func (f Fault) String() string {
 	if f.Toxicity != 1 && f.Stream != "" {
 		fmt.Fprintf(&b, " toxicity=%g", f.Toxicity)
 	}
-	fmt.Fprintf(&b, " from %s for %s", f.Start, f.Duration)
+	fmt.Fprintf(&b, " from %s for %s", fmtDur(f.Start), fmtDur(f.Duration))
 	if f.Flap != nil {
-		fmt.Fprintf(&b, " flapping %s on/%s off", f.Flap.On, f.Flap.Off)
+		fmt.Fprintf(&b, " flapping %s on/%s off", fmtDur(f.Flap.On), fmtDur(f.Flap.Off))
 	}
 	if len(f.Steps) > 0 {
 		fmt.Fprintf(&b, " in %d steps", len(f.Steps))

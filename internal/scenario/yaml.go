@@ -288,6 +288,10 @@ func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {
 
 const durationHint = "want a number and a unit (ms, s, m, h), like 15s or 400ms"
 
+// MaxDuration bounds every duration in a scenario file: a run is rehearsed
+// in hours at most, and offsets added up must not overflow.
+const MaxDuration = 24 * time.Hour
+
 // duration reads a non-negative duration with a unit; a bare 0 is allowed.
 func (p *parser) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	s, ok := p.scalar(n, what)
@@ -310,6 +314,38 @@ func (p *parser) duration(n *yaml.Node, what string) (time.Duration, bool) {
 		p.errAt(s, "%s must not be negative, not %s", what, s.Value)
 		return 0, false
 	}
+	if d > MaxDuration {
+		p.errAt(s, "%s must be at most %s, not %s", what, fmtDur(MaxDuration), s.Value)
+		return 0, false
+	}
+	return d, true
+}
+
+// seconds reads a duration in whole seconds: a duration with a unit, or a
+// bare whole number of seconds.
+func (p *parser) seconds(n *yaml.Node, what string) (time.Duration, bool) {
+	s, ok := p.scalar(n, what)
+	if !ok {
+		return 0, false
+	}
+	var d time.Duration
+	if s.ShortTag() == "!!int" {
+		v, ok := p.integer(s, what, 0)
+		if !ok {
+			return 0, false
+		}
+		if v > int64(MaxDuration/time.Second) {
+			p.errAt(s, "%s must be at most %d seconds, not %d", what, int64(MaxDuration/time.Second), v)
+			return 0, false
+		}
+		d = time.Duration(v) * time.Second
+	} else if d, ok = p.duration(s, what); !ok {
+		return 0, false
+	}
+	if d%time.Second != 0 {
+		p.errAt(s, "%s: %s is not a whole number of seconds", what, s.Value)
+		return 0, false
+	}
 	return d, true
 }
 
@@ -325,6 +361,9 @@ func (p *parser) positive(n *yaml.Node, what string) (time.Duration, bool) {
 
 const rateHint = "want a count per unit of time, like 15/s or 900/m"
 
+// maxRateCount bounds the count of a rate: far beyond what one machine drives.
+const maxRateCount = 1_000_000
+
 // rate reads "15/s", "900/m", "2/h" or "10/500ms".
 func (p *parser) rate(n *yaml.Node, what string) (Rate, bool) {
 	s, ok := p.scalar(n, what)
@@ -337,7 +376,7 @@ func (p *parser) rate(n *yaml.Node, what string) (Rate, bool) {
 		return Rate{}, false
 	}
 	count, err := strconv.Atoi(strings.TrimSpace(num))
-	if err != nil || count < 1 {
+	if err != nil || count < 1 || count > maxRateCount {
 		p.errAt(s, "%s: malformed rate %q: %s", what, s.Value, rateHint)
 		return Rate{}, false
 	}
@@ -351,7 +390,7 @@ func (p *parser) rate(n *yaml.Node, what string) (Rate, bool) {
 		per = time.Hour
 	default:
 		per, err = time.ParseDuration(unit)
-		if err != nil || per <= 0 {
+		if err != nil || per < time.Millisecond || per > MaxDuration {
 			p.errAt(s, "%s: malformed rate %q: %s", what, s.Value, rateHint)
 			return Rate{}, false
 		}
