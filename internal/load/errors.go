@@ -12,14 +12,30 @@ import (
 const (
 	ExitThresholds  = 99  // one or more thresholds crossed
 	ExitStoppedREST = 103 // stopped through the REST API
+	ExitConfig      = 104 // invalid options or flags
 	ExitAborted     = 105 // aborted by a signal (SIGINT, SIGTERM)
 	ExitRESTAPI     = 106 // the REST API could not listen on its address
 	ExitScript      = 107 // the script threw, or could not be compiled
+	ExitScriptAbort = 108 // the script called test.abort()
 )
+
+// exitMeaning says what k6's other exit codes mean, for ErrExit's message.
+var exitMeaning = map[int]string{
+	97:  "cloud test run failed",
+	98:  "cloud progress could not be read",
+	100: "setup() timed out",
+	101: "teardown() timed out",
+	102: "timed out",
+	106: "its REST API could not listen",
+	109: "k6 panicked",
+	110: "the test was marked as failed",
+}
 
 // Errors a run ends with; test them with errors.Is. A run's error is an
 // *ExitError that matches every one that applies: a run the harness stopped
-// through a signal matches both ErrStopped and ErrAborted.
+// through a signal matches both ErrStopped and ErrAborted (or ErrKilled when
+// k6 had not set up its signal handling yet, during init), and one stopped
+// at Spec.MaxDuration matches ErrStopped and ErrTimeout.
 var (
 	// ErrThresholds: k6 exited 99, a threshold of the script was crossed.
 	ErrThresholds = errors.New("k6 thresholds crossed")
@@ -30,6 +46,10 @@ var (
 	ErrAborted = errors.New("k6 aborted by a signal")
 	// ErrScript: k6 exited 107, the script threw or does not compile.
 	ErrScript = errors.New("k6 script error")
+	// ErrScriptAbort: k6 exited 108, the script called test.abort().
+	ErrScriptAbort = errors.New("k6 run aborted by the script")
+	// ErrConfig: k6 exited 104, its options or flags are invalid.
+	ErrConfig = errors.New("k6 configuration invalid")
 	// ErrKilled: the process died of a signal without an exit code.
 	ErrKilled = errors.New("k6 killed")
 	// ErrTimeout: the run went past Spec.MaxDuration and was stopped.
@@ -90,11 +110,17 @@ func exitError(code int, sig syscall.Signal, stopCause error, stderr []string) e
 		kinds = append(kinds, ErrAborted)
 	case code == ExitScript:
 		kinds = append(kinds, ErrScript)
+	case code == ExitScriptAbort:
+		kinds = append(kinds, ErrScriptAbort)
+	case code == ExitConfig:
+		kinds = append(kinds, ErrConfig)
 	case code < 0:
 		if stopCause != nil {
 			kinds = append(kinds, ErrStopped)
 		}
 		kinds = append(kinds, ErrKilled)
+	case exitMeaning[code] != "":
+		kinds = append(kinds, fmt.Errorf("%w: %s", ErrExit, exitMeaning[code]))
 	default:
 		kinds = append(kinds, ErrExit)
 	}

@@ -470,3 +470,53 @@ func BenchmarkOutputAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(s.samples))/b.Elapsed().Seconds(), "samples/s")
 }
+
+// TestOutputPercentileEdges checks percentiles of small and awkward samples
+// against the exact nearest-rank values: a single value, identical values,
+// values on the histogram's bucket bounds, below its zero bucket and far
+// apart.
+func TestOutputPercentileEdges(t *testing.T) {
+	gamma := 1 + series.Precision
+	bounds := make([]float64, 0, 40)
+	for i := 0; i < 40; i++ {
+		bounds = append(bounds, 1e-3*math.Pow(gamma, float64(i*7))) // exactly on a bucket's upper bound
+	}
+	tests := []struct {
+		name string
+		vals []float64
+	}{
+		{"one value", []float64{42}},
+		{"identical", []float64{7, 7, 7, 7, 7}},
+		{"on bucket bounds", bounds},
+		{"below the zero bucket", []float64{0, 1e-4, 5e-4, 1e-3, 0}},
+		{"zeros and one slow", []float64{0, 0, 0, 0, 0, 0, 0, 0, 0, 3_600_000}},
+		{"two far apart", []float64{0.5, 30_000}},
+		{"hundred steps", func() []float64 {
+			v := make([]float64, 100)
+			for i := range v {
+				v[i] = float64(100 - i) // descending: order must not matter
+			}
+			return v
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := metrics.NewRegistry()
+			m := reg.MustNewMetric("http_req_duration", metrics.Trend, metrics.Time)
+			o, path, _ := testOutput(t)
+			var batch []metrics.SampleContainer
+			for _, v := range tt.vals {
+				batch = append(batch, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: m, Tags: reg.RootTagSet()}, Time: t0, Value: v})
+			}
+			o.AddMetricSamples(batch)
+			if err := o.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			pts := readPoints(t, path)
+			if len(pts) != 1 {
+				t.Fatalf("%d points, want 1", len(pts))
+			}
+			checkPoint(t, tt.name, pts[0], tt.vals)
+		})
+	}
+}

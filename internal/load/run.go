@@ -129,9 +129,9 @@ type attempt struct {
 // returns; onPoint may be nil), and returns once k6 has exited and no process
 // of its group is left. Cancelling ctx stops the run (see Process.Stop).
 // The error is nil when k6 exited 0, an *ExitError matching ErrThresholds,
-// ErrStopped, ErrAborted, ErrScript, ErrKilled, ErrTimeout or ErrExit (and
-// ctx's error when ctx stopped it) otherwise, or a plain error when k6 could
-// not be started at all.
+// ErrStopped, ErrAborted, ErrScript, ErrScriptAbort, ErrConfig, ErrKilled,
+// ErrTimeout or ErrExit (and ctx's cause when ctx stopped it) otherwise, or a
+// plain error when k6 could not be started at all.
 func Run(ctx context.Context, spec Spec, onPoint func(series.Point)) (Result, error) {
 	p, err := Start(ctx, spec, onPoint)
 	if err != nil {
@@ -317,8 +317,10 @@ func (p *Process) APIAddr() string { return p.cur.Load().addr }
 
 // Stop asks the run to stop and returns at once; Wait tells how it ended.
 // k6 is asked through its REST API (it runs teardown, writes its summary
-// and exits 103); failing that, or StopGrace later, it gets SIGTERM (exit
-// 105), and StopGrace after that its whole process group is killed.
+// and exits 103); failing that (the API only listens once the script's init
+// is done), or StopGrace later, it gets SIGTERM (exit 105, or death by the
+// signal during init), and StopGrace after that its whole process group is
+// killed.
 // Calling Stop more than once, or after the run ended, does nothing.
 func (p *Process) Stop() { p.requestStop(ErrStopped) }
 

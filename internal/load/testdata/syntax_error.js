@@ -1,0 +1,4 @@
+// A script that does not compile: k6 exits 107.
+export default function () {
+  let x = ;
+}
