@@ -109,19 +109,13 @@ func (in *Injector) doToxic(ctx context.Context, ev scenario.Event) error {
 	}
 	switch ev.Action {
 	case scenario.ActionApply:
-		attrs, err := toxicAttrs(f.Toxic, ev.Attrs)
-		if err != nil {
-			return err
-		}
-		t := fault.Toxic{Name: name, Type: f.Toxic, Stream: f.Stream, Toxicity: float32(ev.Toxicity), Attributes: attrs}
+		t := fault.Toxic{Name: name, Type: f.Toxic, Stream: f.Stream, Toxicity: float32(ev.Toxicity),
+			Attributes: scenario.ToxicAttributes(f.Toxic, ev.Attrs)}
 		if err := in.fc.AddToxic(ctx, proxy, t); err != nil {
 			return err
 		}
 	case scenario.ActionChange:
-		attrs, err := toxicAttrs(f.Toxic, ev.Attrs)
-		if err != nil {
-			return err
-		}
+		attrs := scenario.ToxicAttributes(f.Toxic, ev.Attrs)
 		if err := in.fc.UpdateToxic(ctx, proxy, name, float32(ev.Toxicity), attrs); err != nil {
 			return err
 		}
@@ -191,38 +185,6 @@ func (in *Injector) setMaintenance(ctx context.Context, m map[string]any) error 
 		return fmt.Errorf("maintenance switch: %w", mockstore.ReadError(resp))
 	}
 	return nil
-}
-
-// toxicAttrs turns a scenario's attributes into the toxic's JSON attributes:
-// durations in the attribute's unit of the fault catalogue.
-func toxicAttrs(typ string, attrs scenario.Attrs) (map[string]any, error) {
-	spec, ok := fault.LookupToxic(typ)
-	if !ok {
-		return nil, fmt.Errorf("unknown toxic %q", typ)
-	}
-	out := make(map[string]any, len(attrs))
-	for name, v := range attrs {
-		a, ok := spec.Attribute(name)
-		if !ok {
-			return nil, fmt.Errorf("toxic %s has no attribute %q", typ, name)
-		}
-		d, isDur := v.(time.Duration)
-		if !isDur {
-			out[name] = v
-			continue
-		}
-		switch a.Unit {
-		case "ms":
-			out[name] = d.Milliseconds()
-		case "µs":
-			out[name] = d.Microseconds()
-		case "s":
-			out[name] = int64(d / time.Second)
-		default:
-			return nil, fmt.Errorf("attribute %s of %s is not a duration", name, typ)
-		}
-	}
-	return out, nil
 }
 
 // RunTimeline carries out events at their planned offsets from start, in

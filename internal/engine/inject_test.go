@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -173,35 +174,7 @@ func TestClearAfterCancel(t *testing.T) {
 	}
 }
 
-func TestToxicAttrs(t *testing.T) {
-	tests := []struct {
-		typ   string
-		attrs scenario.Attrs
-		want  string
-		err   string
-	}{
-		{"latency", scenario.Attrs{"latency": 1500 * time.Millisecond, "jitter": time.Duration(0)}, "map[jitter:0 latency:1500]", ""},
-		{"slicer", scenario.Attrs{"delay": 2 * time.Millisecond, "average_size": int64(10)}, "map[average_size:10 delay:2000]", ""},
-		{"http_error", scenario.Attrs{"retry_after": 3 * time.Second, "status": int64(503)}, "map[retry_after:3 status:503]", ""},
-		{"latency", scenario.Attrs{"nope": int64(1)}, "", `no attribute "nope"`},
-		{"bogus", nil, "", `unknown toxic "bogus"`},
-		{"http_error", scenario.Attrs{"status": time.Second}, "", "not a duration"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.typ, func(t *testing.T) {
-			got, err := toxicAttrs(tt.typ, tt.attrs)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v; want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s := fmt.Sprint(got); s != tt.want {
-				t.Errorf("got %s; want %s", s, tt.want)
-			}
-		})
-	}
+// dialURL connects to the host of an http URL.
+func dialURL(u string) (net.Conn, error) {
+	return net.DialTimeout("tcp", strings.TrimPrefix(u, "http://"), time.Second)
 }

@@ -1,0 +1,484 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/load"
+	"github.com/gameday/gameday/internal/report"
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/internal/series"
+	"github.com/gameday/gameday/mockstore"
+)
+
+// Errors Run's error wraps, for the exit code.
+var (
+	// ErrEnvironment: the environment could not be set up (exit code 3).
+	ErrEnvironment = errors.New("environment could not be set up")
+	// ErrScenario: the scenario cannot run as written, e.g. its k6 script is
+	// nowhere to be found (exit code 2).
+	ErrScenario = errors.New("scenario cannot run")
+)
+
+// Bounds of a run's waits.
+const (
+	startTimeout   = 2 * time.Minute  // for k6 to start running its load
+	loadOverrun    = 2 * time.Minute  // past the load's duration, k6 is stopped
+	maxSettle      = 90 * time.Second // the longest wait for the storefront to settle after the load
+	statusInterval = 20 * time.Millisecond
+)
+
+// Options configure a run.
+type Options struct {
+	Features mockstore.Features // nil: the resilient profile
+	Profile  string             // what Features started from, for the reports
+	Seed     *int64             // overrides the scenario's seed
+	Quick    bool               // compress the timeline (scenario.Quick)
+	// Dir is the run's directory (required): the stores, k6's files, the
+	// journal.
+	Dir string
+	// K6 is the command that runs k6 ("run …" is appended); nil: this
+	// executable's `k6` command.
+	K6 []string
+	// Scripts holds the built-in k6 scripts, for a script that is not found
+	// beside the scenario file.
+	Scripts fs.FS
+	// Progress receives a line per second of the load; nil: none.
+	Progress io.Writer
+	TTY      bool // Progress is a terminal: rewrite one line
+	// RefundSLA and PendingBound are checkout's; 0 means its defaults.
+	RefundSLA, PendingBound time.Duration
+	Logger                  *slog.Logger
+}
+
+// LoadOutcome is how the load ended.
+type LoadOutcome struct {
+	ExitCode int           `json:"exit_code"`
+	Points   int64         `json:"points"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
+	Err      string        `json:"error,omitempty"`
+	Dir      string        `json:"dir"`
+}
+
+// Result is everything a run found: what the journal holds.
+type Result struct {
+	Scenario   *scenario.Scenario `json:"-"`
+	Name       string             `json:"scenario"`
+	File       string             `json:"file"`
+	Compressed bool               `json:"compressed"`
+	Profile    string             `json:"profile"`
+	Features   string             `json:"features"`
+	Seed       int64              `json:"seed"`
+	Env        env.Info           `json:"environment"`
+	Started    time.Time          `json:"started"`    // when the run began
+	LoadStart  time.Time          `json:"load_start"` // offset 0 of the timeline
+	Elapsed    time.Duration      `json:"elapsed_ns"`
+	Faults     []FaultRecord      `json:"fault_events"`
+	Intervals  []scenario.Interval `json:"fault_intervals"` // actual
+	Load       LoadOutcome        `json:"load"`
+	Audit      judge.Audit        `json:"audit"`
+	Verdicts   []judge.Verdict    `json:"verdicts"`
+	Outcome    judge.Status       `json:"outcome"`
+	Aborted    string             `json:"aborted,omitempty"` // the abort check that stopped the run
+	Err        string             `json:"error,omitempty"`   // what kept the run from judging
+	Cleanup    string             `json:"cleanup_error,omitempty"`
+	Series     []series.Point     `json:"series"`
+}
+
+// Suite is the result as the verdict table and JUnit show it.
+func (r *Result) Suite() report.Suite {
+	return report.Suite{Name: r.Name, Profile: r.Profile, Features: r.Features, Elapsed: r.Elapsed, Verdicts: r.Verdicts, Err: r.Err}
+}
+
+// Run runs one scenario: a fresh environment, the load with the fault
+// timeline, the audits, the verdicts. The Result is filled as far as the
+// run got, whatever the error. The error wraps ErrEnvironment when the
+// environment could not be set up, ctx's error when ctx ended the run, or
+// says why the run could not judge; failed checks are not an error (see
+// Result.Outcome). Every fault is removed and the environment closed
+// before Run returns; what could not be cleaned up is in Result.Cleanup and
+// in the error.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result, err error) {
+	if opts.Dir == "" {
+		return nil, errors.New("engine: no run directory")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("scenario", sc.Name)
+	if opts.Quick {
+		sc = sc.Quick()
+	}
+	feats := opts.Features
+	if feats == nil {
+		feats, _ = mockstore.Profile(mockstore.ProfileResilient)
+	}
+	seed := sc.Seed
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	res = &Result{
+		Scenario: sc, Name: sc.Name, File: sc.File, Compressed: sc.Compressed,
+		Profile: opts.Profile, Features: feats.String(), Seed: seed, Started: time.Now(),
+	}
+	defer func() {
+		res.Elapsed = time.Since(res.Started)
+		res.Outcome = res.Suite().Outcome()
+		if err != nil && res.Err == "" {
+			res.Err = err.Error()
+		}
+	}()
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return res, fmt.Errorf("%w: create run directory: %w", ErrEnvironment, err)
+	}
+	script, err := resolveScript(sc, opts)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrScenario, err)
+	}
+
+	e, err := env.StartInproc(ctx, env.Options{
+		Features: feats, Profile: opts.Profile, Seed: seed, Shoppers: sc.Load.Shoppers,
+		Dir: filepath.Join(opts.Dir, "stores"), RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
+		Logger: log,
+	})
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	info := e.Info()
+	res.Env = info
+	inj := NewInjector(info)
+	defer func() {
+		// Faults first, so that nothing is left broken if closing hangs.
+		cerr := errors.Join(inj.Clear(), e.Close())
+		if cerr != nil {
+			res.Cleanup = cerr.Error()
+			err = errors.Join(err, fmt.Errorf("clean up: %w", cerr))
+		}
+	}()
+
+	loadDir := filepath.Join(opts.Dir, "load")
+	senv, err := load.ShopperEnv(loadDir, info, e.Dataset(), load.Shape{
+		Rate: sc.Load.Rate.PerSecond(), Duration: sc.Load.Duration, VUs: sc.Load.VUs,
+	})
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	res.Load.Dir = loadDir
+
+	phases := NewPhases(sc)
+	var prog *report.Progress
+	var (
+		mu     sync.Mutex
+		points []series.Point
+		start  time.Time // offset 0, once k6 runs
+	)
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	onPoint := func(pt series.Point) {
+		mu.Lock()
+		points = append(points, pt)
+		t0 := start
+		var abortV judge.Verdict
+		var abort bool
+		if !t0.IsZero() && hasAbort(sc.Checks) {
+			now := time.Unix(pt.T, 0).Sub(t0) // the seconds before pt's are complete
+			abortV, abort = judge.Abort(sc.Checks, judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: sc.Intervals()}, points, now)
+		}
+		pr := prog
+		if abort && res.Aborted == "" {
+			res.Aborted = abortV.String()
+		} else {
+			abort = false
+		}
+		mu.Unlock()
+		if pr != nil {
+			pr.Add(pt)
+		}
+		if abort {
+			cancelRun(errAborted)
+		}
+	}
+	proc, err := load.Start(runCtx, load.Spec{
+		Script: script, Dir: loadDir, Env: senv, Command: opts.K6,
+		MaxDuration: sc.Load.Duration + loadOverrun + startTimeout, Logger: log,
+	}, onPoint)
+	if err != nil {
+		return res, fmt.Errorf("%w: start load: %w", ErrEnvironment, err)
+	}
+	waited := make(chan struct{})
+	var lres load.Result
+	var lerr error
+	go func() {
+		defer close(waited)
+		lres, lerr = proc.Wait()
+	}()
+
+	t0, err := waitRunning(runCtx, proc.APIAddr(), waited)
+	if err != nil {
+		proc.Stop()
+		<-waited
+		res.Load = loadOutcome(lres, lerr, loadDir)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		return res, fmt.Errorf("load did not start: %w", errors.Join(err, lerr))
+	}
+	mu.Lock()
+	start = t0
+	if opts.Progress != nil {
+		prog = report.NewProgress(opts.Progress, opts.TTY, t0, phases.At)
+	}
+	mu.Unlock()
+	res.LoadStart = t0
+	log.Info("load running; fault timeline starts", "events", len(sc.Events()))
+
+	var records []FaultRecord
+	var recMu sync.Mutex
+	tlDone := make(chan error, 1)
+	go func() {
+		tlDone <- inj.RunTimeline(runCtx, t0, sc.Events(), func(r FaultRecord) {
+			recMu.Lock()
+			records = append(records, r)
+			recMu.Unlock()
+			if r.Err != "" {
+				log.Warn("fault event failed", "event", r.What, "err", r.Err)
+			}
+		})
+	}()
+	<-waited
+	cancelRun(errLoadEnded)
+	tlErr := <-tlDone
+	loadEnd := time.Now()
+	if prog != nil {
+		prog.Flush()
+	}
+	// Faults go before the audits: the storefront settles without them.
+	if err := inj.Clear(); err != nil {
+		return res, fmt.Errorf("remove faults: %w", err)
+	}
+	recMu.Lock()
+	res.Faults = records
+	recMu.Unlock()
+	res.Intervals = actualIntervals(res.Faults, loadEnd.Sub(t0))
+	res.Load = loadOutcome(lres, lerr, loadDir)
+	mu.Lock()
+	res.Series = points
+	mu.Unlock()
+
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	if tlErr != nil && !errors.Is(tlErr, context.Canceled) {
+		return res, fmt.Errorf("fault timeline: %w", tlErr)
+	}
+	if lerr != nil && res.Aborted == "" {
+		return res, fmt.Errorf("load: %w", lerr)
+	}
+
+	tl := judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: res.Intervals}
+	if res.Aborted == "" {
+		if err := settle(ctx, sc, tl, loadEnd, opts); err != nil {
+			return res, err
+		}
+	}
+	audit, aerr := judge.Collect(ctx, info.Audit, &http.Client{Timeout: 30 * time.Second})
+	if aerr != nil {
+		log.Warn("audits not all read", "err", aerr)
+	}
+	res.Audit = audit
+	res.Verdicts = judge.Verdicts(&judge.Run{
+		Timeline: tl, Series: res.Series, Audit: audit,
+		RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
+	}, sc.Checks)
+	if res.Aborted != "" {
+		res.Err = "aborted: " + res.Aborted
+	}
+	return res, nil
+}
+
+var (
+	errAborted   = errors.New("an abort check failed")
+	errLoadEnded = errors.New("the load ended")
+)
+
+func hasAbort(cs []scenario.Check) bool {
+	return slices.ContainsFunc(cs, func(c scenario.Check) bool { return c.Abort })
+}
+
+func loadOutcome(r load.Result, err error, dir string) LoadOutcome {
+	o := LoadOutcome{ExitCode: r.ExitCode, Points: r.Points, Elapsed: r.Elapsed, Dir: dir}
+	if err != nil {
+		o.Err = err.Error()
+	}
+	return o
+}
+
+// resolveScript finds the scenario's k6 script: beside the scenario file
+// first, then among the built-in scripts (copied into the run directory).
+func resolveScript(sc *scenario.Scenario, opts Options) (string, error) {
+	name := sc.Load.Script
+	if filepath.IsAbs(name) {
+		return name, nil
+	}
+	if sc.File != "" {
+		p := filepath.Join(filepath.Dir(sc.File), filepath.FromSlash(name))
+		if _, err := os.Stat(p); err == nil {
+			return filepath.Abs(p)
+		}
+	}
+	if opts.Scripts != nil {
+		b, err := fs.ReadFile(opts.Scripts, filepath.ToSlash(name))
+		if err == nil {
+			p := filepath.Join(opts.Dir, "load", filepath.Base(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return "", err
+			}
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				return "", fmt.Errorf("write script: %w", err)
+			}
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("k6 script %q: not found beside %s nor among the built-in scripts", name, sc.File)
+}
+
+// waitRunning waits until k6's REST API at addr says the test runs (setup
+// done, iterations starting) and returns that moment: offset 0 of the
+// fault timeline. It gives up when k6 exits (exited closes), ctx ends, or
+// startTimeout passes.
+func waitRunning(ctx context.Context, addr string, exited <-chan struct{}) (time.Time, error) {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.NewTimer(startTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(statusInterval)
+	defer tick.Stop()
+	for {
+		if running(ctx, hc, addr) {
+			return time.Now(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, context.Cause(ctx)
+		case <-exited:
+			return time.Time{}, errors.New("k6 exited before its load started")
+		case <-deadline.C:
+			return time.Time{}, fmt.Errorf("k6 did not start its load within %v", startTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// running asks k6's REST API whether the test runs.
+func running(ctx context.Context, hc *http.Client, addr string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v1/status", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Data struct {
+			Attributes struct {
+				Running bool `json:"running"`
+			} `json:"attributes"`
+		} `json:"data"`
+	}
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil && st.Data.Attributes.Running
+}
+
+// actualIntervals turns the fault events as carried out into the spans
+// each fault was in place; one still open at the end closes at end.
+func actualIntervals(recs []FaultRecord, end time.Duration) []scenario.Interval {
+	var out []scenario.Interval
+	open := map[int]time.Duration{}
+	for _, r := range recs {
+		if r.Err != "" {
+			continue
+		}
+		switch scenario.Action(r.Action) {
+		case scenario.ActionApply:
+			if _, ok := open[r.Fault]; !ok {
+				open[r.Fault] = r.Actual
+			}
+		case scenario.ActionRemove:
+			if from, ok := open[r.Fault]; ok {
+				out = append(out, scenario.Interval{From: from, To: r.Actual, Index: r.Fault})
+				delete(open, r.Fault)
+			}
+		}
+	}
+	for i, from := range open {
+		out = append(out, scenario.Interval{From: from, To: end, Index: i})
+	}
+	slices.SortFunc(out, func(a, b scenario.Interval) int {
+		if a.From != b.From {
+			return int(a.From - b.From)
+		}
+		return a.Index - b.Index
+	})
+	return out
+}
+
+// settle waits, after the load, for what the checks give the storefront
+// time to do: the refund SLA after the load ends (a failed order's refund
+// may be due), and each check's after_faults from the last fault's end. It
+// waits at most maxSettle; ctx ends it early with ctx's error.
+func settle(ctx context.Context, sc *scenario.Scenario, tl judge.Timeline, loadEnd time.Time, opts Options) error {
+	until := loadEnd
+	sla := opts.RefundSLA
+	if sla == 0 {
+		sla = judge.DefaultRefundSLA
+	}
+	var lastEnd time.Duration
+	for _, iv := range tl.Faults {
+		lastEnd = max(lastEnd, iv.To)
+	}
+	for _, c := range sc.Checks {
+		if c.Kind != scenario.CheckInvariant {
+			continue
+		}
+		switch {
+		case c.AfterFaults != nil:
+			if t := tl.Start.Add(lastEnd + *c.AfterFaults); t.After(until) {
+				until = t
+			}
+		case c.Subject == "failed_orders_refunded":
+			s := sla
+			if c.SLA > 0 {
+				s = c.SLA
+			}
+			if t := loadEnd.Add(s); t.After(until) {
+				until = t
+			}
+		}
+	}
+	wait := min(time.Until(until), maxSettle)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
