@@ -47,10 +47,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"up":      {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
-		"demo":    {"start the storefront in-process and walk one shopper through it", runDemo},
-		"k6":      {"run the embedded k6 (every k6 command and flag)", nil},
-		"version": {"print gameday's and k6's versions", runVersion},
+		"run":      {"run scenarios: storefront up, faults on a timeline under k6 load, verdicts", runRun},
+		"validate": {"check scenario files without running them", runValidate},
+		"list":     {"list the built-in scenarios with what they guard", runList},
+		"up":       {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
+		"demo":     {"start the storefront in-process and walk one shopper through it", runDemo},
+		"k6":       {"run the embedded k6 (every k6 command and flag)", nil},
+		"version":  {"print gameday's and k6's versions", runVersion},
+		"serve":    {"run one storefront service (what the docker runtime's containers run)", runServe},
+		"proxy":    {"run Toxiproxy with gameday's toxics (the docker runtime's proxy container)", runProxy},
 	}
 }
 
@@ -61,7 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	cmd, ok := commands()[args[0]]
-	if !ok || cmd.run == nil {
+	if ok && cmd.run == nil {
+		// main hands the process to it before run is reached.
+		fmt.Fprintf(stderr, "gameday: %s must be the first argument of the gameday process\n", args[0])
+		return exitUsage
+	}
+	if !ok {
 		fmt.Fprintf(stderr, "gameday: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return exitUsage
@@ -73,7 +83,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gameday <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
-	for _, name := range []string{"up", "demo", "k6", "version"} {
+	for _, name := range []string{"run", "validate", "list", "up", "demo", "k6", "version"} {
 		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'gameday <command> -h' for a command's flags.")

@@ -28,6 +28,12 @@ type envConfig struct {
 	Verbose   bool
 }
 
+// The range of --shoppers; the upper bound is env.Options.Validate's.
+const (
+	minShoppers = 1
+	maxShoppers = 100_000
+)
+
 // featureList collects repeated --feature flags.
 type featureList []string
 
@@ -39,7 +45,7 @@ func (c *envConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Profile, "profile", mockstore.ProfileResilient, "resilience profile: resilient or naive")
 	fs.Var((*featureList)(&c.Overrides), "feature", "turn one feature on or off, name=on|off (repeatable)")
 	fs.Int64Var(&c.Seed, "seed", 1, "seed for shoppers, products and couriers")
-	fs.IntVar(&c.Shoppers, "shoppers", 100, "number of seeded shoppers")
+	fs.IntVar(&c.Shoppers, "shoppers", 100, fmt.Sprintf("number of seeded shoppers, %d to %d", minShoppers, maxShoppers))
 	fs.StringVar(&c.Dir, "dir", "", "directory for the stores (default: a temporary directory, removed at exit)")
 	fs.StringVar(&c.ProxyAddr, "toxiproxy-addr", "127.0.0.1:0", "address of the Toxiproxy API (loopback unless told otherwise)")
 	fs.BoolVar(&c.Verbose, "v", false, "log what the services do to stderr")
@@ -59,8 +65,8 @@ func (c *envConfig) Validate() (mockstore.Features, error) {
 			return nil, fmt.Errorf("--feature: %w", err)
 		}
 	}
-	if c.Shoppers < 1 || c.Shoppers > 100_000 {
-		return nil, fmt.Errorf("--shoppers %d: want 1 to 100000", c.Shoppers)
+	if c.Shoppers < minShoppers || c.Shoppers > maxShoppers {
+		return nil, fmt.Errorf("--shoppers %d: want %d to %d", c.Shoppers, minShoppers, maxShoppers)
 	}
 	return feats, nil
 }

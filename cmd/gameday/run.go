@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/report"
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/scenarios"
+)
+
+// runConfig is what `gameday run` reads from its flags.
+type runConfig struct {
+	Runtime   string
+	Profile   string
+	Overrides featureList
+	Seed      *int64 // nil: each scenario's own
+	Out       string
+	JUnit     string
+	JSON      string
+	Quick     bool
+	Verbose   bool
+	Args      []string // scenario files, directories or built-in names
+}
+
+func (c *runConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Runtime, "runtime", "inproc", "where the storefront runs: inproc")
+	fs.StringVar(&c.Profile, "profile", mockstore.ProfileResilient, "resilience profile: resilient or naive")
+	fs.Var(&c.Overrides, "feature", "turn one feature on or off, name=on|off (repeatable)")
+	fs.Func("seed", "seed for the storefront's data (default: each scenario's own)", func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an integer")
+		}
+		c.Seed = &n
+		return nil
+	})
+	fs.StringVar(&c.Out, "out", "", "directory for each run's files (default reports/<time>-<scenario>/)")
+	fs.StringVar(&c.JUnit, "junit", "", "write JUnit XML of every scenario's checks to this file")
+	fs.StringVar(&c.JSON, "json", "", "write the JSON journal of every scenario to this file")
+	fs.BoolVar(&c.Quick, "quick", false, "compress each timeline for fast feedback")
+	fs.BoolVar(&c.Verbose, "v", false, "log what the harness and the services do to stderr")
+}
+
+// Validate checks the flags and resolves the feature set.
+func (c *runConfig) Validate() (mockstore.Features, error) {
+	if c.Runtime != "inproc" {
+		return nil, fmt.Errorf("--runtime %q: allowed values: inproc", c.Runtime)
+	}
+	feats, err := mockstore.Profile(c.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("--profile: %w", err)
+	}
+	for _, o := range c.Overrides {
+		if err := feats.Set(o); err != nil {
+			return nil, fmt.Errorf("--feature: %w", err)
+		}
+	}
+	if len(c.Args) == 0 {
+		return nil, errors.New("name at least one scenario: a file, a directory or a built-in (gameday list)")
+	}
+	return feats, nil
+}
+
+// runRun is `gameday run`: each scenario in a fresh environment, one after
+// another, a live line per second, a verdict table each, reports at the end.
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: gameday run [flags] <scenario file | directory | built-in name>...")
+		fs.PrintDefaults()
+	}
+	var c runConfig
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	c.Args = fs.Args()
+	feats, err := c.Validate()
+	if err != nil {
+		fmt.Fprintf(stderr, "gameday run: %v\n", err)
+		return exitUsage
+	}
+
+	// Every file is read and validated before anything starts.
+	var scs []*scenario.Scenario
+	bad := false
+	for _, arg := range c.Args {
+		srcs, err := scenario.Find(arg)
+		if err != nil {
+			fmt.Fprintf(stderr, "gameday run: %v\n", err)
+			bad = true
+			continue
+		}
+		for _, src := range srcs {
+			sc, err := src.Parse()
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				bad = true
+				continue
+			}
+			scs = append(scs, sc)
+		}
+	}
+	if bad {
+		return exitUsage
+	}
+
+	level := slog.LevelWarn
+	if c.Verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	tty := isTerminal(stdout)
+	stamp := time.Now().Format("20060102-150405")
+	var results []*engine.Result
+	code := exitOK
+	for _, sc := range scs {
+		dir := runDir(c.Out, stamp, sc.Name, len(scs) > 1)
+		fmt.Fprintf(stdout, "== %s: %s\n", sc.Name, firstLine(sc.Description))
+		res, err := engine.Run(ctx, sc, engine.Options{
+			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir,
+			Scripts: scenarios.FS, Progress: stdout, TTY: tty, Logger: logger,
+		})
+		if res != nil {
+			results = append(results, res)
+			_ = report.Table(stdout, res.Suite())
+			if werr := writeJSON(filepath.Join(dir, "journal.json"), res); werr != nil {
+				fmt.Fprintf(stderr, "gameday run: %v\n", werr)
+			} else {
+				fmt.Fprintf(stdout, "  journal: %s\n", filepath.Join(dir, "journal.json"))
+			}
+		}
+		switch {
+		case ctx.Err() != nil:
+			fmt.Fprintf(stderr, "gameday run: interrupted; faults removed and the storefront stopped\n")
+			if err != nil && res != nil && res.Cleanup != "" {
+				fmt.Fprintf(stderr, "gameday run: could not clean up: %s\n", res.Cleanup)
+			}
+			writeReports(c, results, stderr)
+			return exitInterrupted
+		case errors.Is(err, engine.ErrScenario):
+			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.Name, err)
+			code = max(code, exitUsage)
+		case errors.Is(err, engine.ErrEnvironment):
+			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.Name, err)
+			code = max(code, exitEnvironment)
+		case err != nil:
+			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.Name, err)
+			code = max(code, exitFail)
+		case res.Outcome != judge.Pass:
+			code = max(code, exitFail)
+		}
+	}
+	if !writeReports(c, results, stderr) && code == exitOK {
+		code = exitFail
+	}
+	if code == exitEnvironment {
+		fmt.Fprintln(stderr, "gameday run: the in-process storefront needs only free loopback ports and a writable run directory")
+	}
+	return code
+}
+
+// writeReports writes the --junit and --json files; it says whether it
+// could.
+func writeReports(c runConfig, results []*engine.Result, stderr io.Writer) bool {
+	ok := true
+	if c.JUnit != "" {
+		suites := make([]report.Suite, len(results))
+		for i, r := range results {
+			suites[i] = r.Suite()
+		}
+		if err := writeFile(c.JUnit, func(w io.Writer) error { return report.JUnit(w, suites) }); err != nil {
+			fmt.Fprintf(stderr, "gameday run: %v\n", err)
+			ok = false
+		}
+	}
+	if c.JSON != "" {
+		if err := writeJSON(c.JSON, map[string]any{"scenarios": results}); err != nil {
+			fmt.Fprintf(stderr, "gameday run: %v\n", err)
+			ok = false
+		}
+	}
+	return ok
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// runDir is where one scenario's files go.
+func runDir(out, stamp, name string, several bool) string {
+	name = unsafeName.ReplaceAllString(name, "_")
+	switch {
+	case out == "":
+		return filepath.Join("reports", stamp+"-"+name)
+	case several:
+		return filepath.Join(out, name)
+	}
+	return out
+}
+
+func writeJSON(path string, v any) error {
+	return writeFile(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(v)
+	})
+}
+
+// writeFile writes path through a temporary file, so that a reader never
+// sees half a report.
+func writeFile(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// isTerminal reports whether w is a character device: a live line can be
+// rewritten in place there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gameday/gameday/internal/scenario"
+)
+
+// runValidate is `gameday validate <file|dir|name>...`: it parses every
+// scenario named, prints "OK <file>" on stdout for each valid one and every
+// problem of the others on stderr, and exits 2 when any file has a problem.
+// Nothing is started.
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gameday validate <file | dir | name>...")
+		fmt.Fprintln(fs.Output(), "\nChecks scenario files without running them: a file, every *.yaml of a")
+		fmt.Fprintln(fs.Output(), "directory, or a built-in scenario by name ('gameday list' shows them).")
+		fmt.Fprintln(fs.Output(), "Exit status 0 when every file is valid, 2 otherwise.")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "gameday validate: name at least one scenario file, directory or built-in scenario")
+		fs.Usage()
+		return exitUsage
+	}
+	files, bad := 0, 0
+	for _, arg := range fs.Args() {
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		srcs, err := scenario.Find(arg)
+		if err != nil {
+			fmt.Fprintf(stderr, "gameday validate: %v\n", err)
+			bad++
+			continue
+		}
+		for _, src := range srcs {
+			files++
+			sc, err := src.Parse()
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				bad++
+				continue
+			}
+			fmt.Fprintf(stdout, "OK  %s%s\n", src.File, summary(sc))
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(stderr, "gameday validate: %d of %d scenario files or names have problems\n", bad, max(files, bad))
+		return exitUsage
+	}
+	return exitOK
+}
+
+// summary describes a valid scenario in a few words for validate's OK line.
+func summary(sc *scenario.Scenario) string {
+	var b strings.Builder
+	b.WriteString(" (")
+	if sc.Builtin {
+		b.WriteString("built-in, ")
+	}
+	fmt.Fprintf(&b, "%s: %s load, %s, %s)", sc.Name, sc.Load.Duration, plural(len(sc.Faults), "fault"), plural(len(sc.Checks), "check"))
+	return b.String()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// runList is `gameday list`: a table of the built-in scenarios with the
+// features each guards and its description. It exits 2 when a built-in does
+// not parse, which a test of the catalogue rules out.
+func runList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gameday list")
+		fmt.Fprintln(fs.Output(), "\nLists the built-in scenarios: run one with 'gameday run <name>'.")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gameday list: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	var scs []*scenario.Scenario
+	code := exitOK
+	for _, name := range scenario.Builtins() {
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		sc, err := scenario.Builtin(name)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = exitUsage
+			continue
+		}
+		scs = append(scs, sc)
+	}
+	if err := writeList(stdout, scs); err != nil {
+		fmt.Fprintf(stderr, "gameday list: %v\n", err)
+		return exitUsage
+	}
+	return code
+}
+
+// writeList writes the table of runList.
+func writeList(w io.Writer, scs []*scenario.Scenario) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tGUARDS\tDESCRIPTION")
+	for _, sc := range scs {
+		guards := make([]string, len(sc.Guards))
+		for i, g := range sc.Guards {
+			guards[i] = string(g)
+		}
+		g := strings.Join(guards, ", ")
+		if g == "" {
+			g = "-"
+		}
+		desc := oneLine(sc.Description)
+		if desc == "" {
+			desc = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", sc.Name, g, desc)
+	}
+	return tw.Flush()
+}
+
+// oneLine folds a description onto one line for a table cell.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

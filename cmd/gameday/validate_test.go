@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gameday/gameday/internal/scenario"
+)
+
+func init() {
+	// -update rewrites golden files; another test file of the package may
+	// have defined it already.
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// goldenFile compares got with testdata/name, or writes it with -update.
+func goldenFile(tb testing.TB, name, got string) {
+	tb.Helper()
+	path := filepath.Join("testdata", name)
+	if updateGolden() {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if got != string(want) {
+		tb.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// writeScenario writes src to a file in dir and returns its path.
+func writeScenarioFile(tb testing.TB, dir, name, src string) string {
+	tb.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+const validScenario = `name: ok-one
+load: {duration: 60s}
+faults:
+  - {link: checkout->wallet, toxic: latency, latency: 1s, start: 10s, duration: 20s}
+checks:
+  - invariant: money_conserved
+`
+
+const badScenario = `name: bad-one
+load: {duration: 60s}
+faults:
+  - {link: checkout->walet, toxic: latency, latency: 1s, start: 10s, duration: 20s}
+checks:
+  - metric: journey_success
+    window: faults
+    rate: ">= 0.6"
+`
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	good := writeScenarioFile(t, dir, "good.yaml", validScenario)
+	bad := writeScenarioFile(t, dir, "bad.yaml", badScenario)
+	both := t.TempDir()
+	writeScenarioFile(t, both, "a.yaml", validScenario)
+	writeScenarioFile(t, both, "b.yaml", badScenario)
+
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     []string // each must appear
+		stderr     []string
+		noStdout   bool
+		noStderrOK bool // stderr must be empty
+	}{
+		{name: "valid file", args: []string{good}, code: exitOK,
+			stdout: []string{"OK  " + good + " (ok-one: 1m0s load, 1 fault, 1 check)\n"}, noStderrOK: true},
+		{name: "file with errors", args: []string{bad}, code: exitUsage, noStdout: true,
+			stderr: []string{
+				bad + `:4:12: unknown link "checkout->walet": did you mean "checkout->wallet"? (allowed: `,
+				bad + `:7:13: unknown window "faults": did you mean "fault"? (allowed: baseline, fault, recovery, run)`,
+				"gameday validate: 1 of 1 scenario files or names have problems",
+			}},
+		{name: "directory", args: []string{both}, code: exitUsage,
+			stdout: []string{"OK  " + filepath.Join(both, "a.yaml")},
+			stderr: []string{filepath.Join(both, "b.yaml") + ":4:12: unknown link", "1 of 2 scenario files"}},
+		{name: "built-in by name", args: []string{"wallet-ambiguous-commit"}, code: exitOK,
+			stdout: []string{"OK  scenarios/wallet-ambiguous-commit.yaml (built-in, wallet-ambiguous-commit: "}, noStderrOK: true},
+		{name: "unknown name", args: []string{"wallet-ambigous-commit", good}, code: exitUsage,
+			stdout: []string{"OK  " + good},
+			stderr: []string{`gameday validate: wallet-ambigous-commit: no such file, and unknown built-in scenario "wallet-ambigous-commit": did you mean "wallet-ambiguous-commit"?`}},
+		{name: "no arguments", args: nil, code: exitUsage, noStdout: true,
+			stderr: []string{"name at least one scenario", "usage: gameday validate"}},
+		{name: "bad flag", args: []string{"--nope", good}, code: exitUsage, noStdout: true,
+			stderr: []string{"flag provided but not defined: -nope"}},
+		{name: "help", args: []string{"-h"}, code: exitOK, noStdout: true, stderr: []string{"usage: gameday validate"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCmdFunc(t, runValidate, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tt.noStdout && stdout != "" {
+				t.Errorf("stdout: %q, want nothing", stdout)
+			}
+			if tt.noStderrOK && stderr != "" {
+				t.Errorf("stderr: %q, want nothing", stderr)
+			}
+		})
+	}
+}
+
+// runCmdFunc runs one command function with args and returns its exit code
+// and output.
+func runCmdFunc(tb testing.TB, cmd func(context.Context, []string, io.Writer, io.Writer) int, args ...string) (int, string, string) {
+	tb.Helper()
+	var stdout, stderr strings.Builder
+	code := cmd(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestValidateInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr strings.Builder
+	if code := runValidate(ctx, []string{"wallet-ambiguous-commit"}, &stdout, &stderr); code != exitInterrupted {
+		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
+}
+
+func TestList(t *testing.T) {
+	code, stdout, stderr := runCmdFunc(t, runList)
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "GUARDS") || !strings.Contains(lines[0], "DESCRIPTION") {
+		t.Errorf("header %q", lines[0])
+	}
+	names := scenario.Builtins()
+	if len(lines) != len(names)+1 {
+		t.Fatalf("%d rows for %d built-in scenarios:\n%s", len(lines)-1, len(names), stdout)
+	}
+	for i, name := range names {
+		sc, err := scenario.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := lines[i+1]
+		if !strings.HasPrefix(row, name+" ") || !strings.Contains(row, string(sc.Guards[0])) || !strings.Contains(row, oneLine(sc.Description)) {
+			t.Errorf("row for %s: %q", name, row)
+		}
+	}
+	if code, _, stderr := runCmdFunc(t, runList, "extra"); code != exitUsage || !strings.Contains(stderr, `unexpected argument "extra"`) {
+		t.Errorf("list extra: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestListTable fixes the table's layout on scenarios that do not change
+// when the catalogue grows.
+func TestListTable(t *testing.T) {
+	var scs []*scenario.Scenario
+	for _, src := range []string{
+		validScenario,
+		strings.Replace(validScenario, "name: ok-one", "name: a-longer-name\ndescription: |\n  Two lines\n  of description.\nguards: [async_otp, retry_budget]", 1),
+	} {
+		sc, err := scenario.Parse("t.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scs = append(scs, sc)
+	}
+	var b strings.Builder
+	if err := writeList(&b, scs); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "list.golden", b.String())
+}
