@@ -39,8 +39,10 @@ bench: deps ## run the benchmarks (figures in README.md); installs wrk from Debi
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./...
 
 .PHONY: deps
-deps: ## install what tests need from Debian's packages (gcc for -race); no-op when present
+deps: ## install what tests need from Debian's packages (gcc for -race, chromium for the report's browser test)
 	@command -v gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc >/dev/null; }
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "make deps: chromium could not be installed; TestHTMLInChromium will skip"
 
 .PHONY: clean
 clean: ## remove build output and reports
