@@ -49,6 +49,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"run":      {"run scenarios: storefront up, faults on a timeline under k6 load, verdicts", runRun},
 		"validate": {"check scenario files without running them", runValidate},
+		"report":   {"render the HTML reports and Markdown summary again from journals", runReport},
 		"list":     {"list the built-in scenarios with what they guard", runList},
 		"up":       {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
 		"demo":     {"start the storefront in-process and walk one shopper through it", runDemo},
@@ -83,7 +84,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gameday <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
-	for _, name := range []string{"run", "validate", "list", "up", "demo", "k6", "version"} {
+	for _, name := range []string{"run", "validate", "report", "list", "up", "demo", "k6", "version"} {
 		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'gameday <command> -h' for a command's flags.")

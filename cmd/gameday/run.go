@@ -31,6 +31,7 @@ type runConfig struct {
 	Out       string
 	JUnit     string
 	JSON      string
+	Summary   string
 	Quick     bool
 	Verbose   bool
 	Args      []string // scenario files, directories or built-in names
@@ -51,6 +52,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Out, "out", "", "directory for each run's files (default reports/<time>-<scenario>/)")
 	fs.StringVar(&c.JUnit, "junit", "", "write JUnit XML of every scenario's checks to this file")
 	fs.StringVar(&c.JSON, "json", "", "write the JSON journal of every scenario to this file")
+	fs.StringVar(&c.Summary, "summary", "", "write a Markdown summary of every scenario (for a CI job summary or PR comment) to this file")
 	fs.BoolVar(&c.Quick, "quick", false, "compress each timeline for fast feedback")
 	fs.BoolVar(&c.Verbose, "v", false, "log what the harness and the services do to stderr")
 }
@@ -131,6 +133,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tty := isTerminal(stdout)
 	stamp := time.Now().Format("20060102-150405")
 	var results []*engine.Result
+	idx := newHTMLIndex(indexPath(c.Out, stamp), len(scs) > 1)
 	code := exitOK
 	for _, sc := range scs {
 		dir := runDir(c.Out, stamp, sc.Name, len(scs) > 1)
@@ -147,6 +150,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			} else {
 				fmt.Fprintf(stdout, "  journal: %s\n", filepath.Join(dir, "journal.json"))
 			}
+			if j, path, rerr := writeRunReport(dir, res); rerr != nil {
+				fmt.Fprintf(stderr, "gameday run: %v\n", rerr)
+			} else {
+				fmt.Fprintf(stdout, "  report:  %s\n", path)
+				idx.add(path, j)
+			}
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -154,7 +163,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if err != nil && res != nil && res.Cleanup != "" {
 				fmt.Fprintf(stderr, "gameday run: could not clean up: %s\n", res.Cleanup)
 			}
-			writeReports(c, results, stderr)
+			writeReports(c, results, idx, stdout, stderr)
 			return exitInterrupted
 		case errors.Is(err, engine.ErrScenario):
 			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.Name, err)
@@ -169,7 +178,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			code = max(code, exitFail)
 		}
 	}
-	if !writeReports(c, results, stderr) && code == exitOK {
+	if !writeReports(c, results, idx, stdout, stderr) && code == exitOK {
 		code = exitFail
 	}
 	if code == exitEnvironment {
@@ -178,15 +187,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// writeReports writes the --junit and --json files; it says whether it
-// could.
-func writeReports(c runConfig, results []*engine.Result, stderr io.Writer) bool {
+// writeReports writes the --junit, --json and --summary files and the
+// index of the HTML reports; it says whether it could.
+func writeReports(c runConfig, results []*engine.Result, idx *htmlIndex, stdout, stderr io.Writer) bool {
 	ok := true
+	suites := make([]report.Suite, len(results))
+	for i, r := range results {
+		suites[i] = r.Suite()
+	}
 	if c.JUnit != "" {
-		suites := make([]report.Suite, len(results))
-		for i, r := range results {
-			suites[i] = r.Suite()
-		}
 		if err := writeFile(c.JUnit, func(w io.Writer) error { return report.JUnit(w, suites) }); err != nil {
 			fmt.Fprintf(stderr, "gameday run: %v\n", err)
 			ok = false
@@ -194,6 +203,12 @@ func writeReports(c runConfig, results []*engine.Result, stderr io.Writer) bool 
 	}
 	if c.JSON != "" {
 		if err := writeJSON(c.JSON, map[string]any{"scenarios": results}); err != nil {
+			fmt.Fprintf(stderr, "gameday run: %v\n", err)
+			ok = false
+		}
+	}
+	for _, err := range []error{idx.write(stdout), writeSummary(c.Summary, suites, stdout)} {
+		if err != nil {
 			fmt.Fprintf(stderr, "gameday run: %v\n", err)
 			ok = false
 		}
@@ -213,6 +228,15 @@ func runDir(out, stamp, name string, several bool) string {
 		return filepath.Join(out, name)
 	}
 	return out
+}
+
+// indexPath is where the index of several scenarios' reports goes: in the
+// --out directory, or beside the run directories under reports/.
+func indexPath(out, stamp string) string {
+	if out == "" {
+		return filepath.Join("reports", stamp+"-index.html")
+	}
+	return filepath.Join(out, "index.html")
 }
 
 func writeJSON(path string, v any) error {

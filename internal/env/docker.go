@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -114,6 +115,9 @@ type Docker struct {
 	network    *testcontainers.DockerNetwork
 	closed     bool
 	closeErr   error
+	// ports are each service's mapped ports (container port -> host port)
+	// as Info gave them; a restarted service must be found there again.
+	ports map[string]map[string]string
 }
 
 // StartDocker starts the storefront in containers and returns once every
@@ -130,6 +134,10 @@ type Docker struct {
 // stores live in the containers and go with them. Options.ToxiproxyAddr
 // fixes the host port (and loopback IP) of the Toxiproxy API; Direct is
 // not supported. Options.Logger receives testcontainers' messages.
+//
+// On a local engine the host ports of the services are chosen free by
+// StartDocker rather than by the engine, which would pick new ones when a
+// crash fault starts a container again (see Crash).
 //
 // testcontainers' reaper (Ryuk) needs an image pull, so StartDocker turns it
 // off (TESTCONTAINERS_RYUK_DISABLED=true in this process's environment) and
@@ -195,6 +203,7 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 		image:      image,
 		provider:   p,
 		containers: map[string]testcontainers.Container{},
+		ports:      map[string]map[string]string{},
 	}
 	defer func() {
 		if err != nil {
@@ -234,9 +243,15 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 		Audit:       map[string]string{},
 		Links:       map[string]string{},
 		SamplePhone: samplePhone(d.dataset),
+		Run:         d.runID,
 	}
 	for _, l := range mockstore.Links() {
 		info.Links[l.Name] = l.Proxy
+	}
+	for _, name := range mockstore.Services {
+		if d.ports[name], err = dockerMappedPorts(ctx, d.containers[name]); err != nil {
+			return nil, err
+		}
 	}
 	var errs []error
 	var e error
@@ -309,7 +324,7 @@ func (d *Docker) Close() error {
 		}
 	}
 	// Whatever a failed start left without handing it back.
-	if err := dockerRemoveLabelled(ctx, d.provider.Client(), DockerLabelRun+"="+d.runID, nil); err != nil {
+	if _, err := dockerRemoveLabelled(ctx, d.provider.Client(), DockerLabelRun+"="+d.runID, nil); err != nil {
 		errs = append(errs, err)
 	}
 	d.provider.Close()
@@ -323,14 +338,26 @@ func (d *Docker) Close() error {
 // (running or not) and network labelled gameday=1, except those of a run
 // whose process is still alive on this host (a `gameday up` in another
 // terminal, another test). Images are kept, as the cache they are. It
-// returns an error wrapping ErrNoDocker when no engine answers.
-func DockerClean(ctx context.Context) error {
+// returns what it removed ("container <name>", "network <name>") and what
+// it could not remove; the error wraps ErrNoDocker when no engine answers.
+func DockerClean(ctx context.Context) (removed []string, err error) {
+	p, err := dockerConnect(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	return dockerRemoveLabelled(ctx, p.Client(), DockerLabel+"=1", dockerOwnerAlive)
+}
+
+// CheckDocker returns nil when a Docker engine answers, and an error
+// wrapping ErrNoDocker, which says why, when none does.
+func CheckDocker(ctx context.Context) error {
 	p, err := dockerConnect(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
-	return dockerRemoveLabelled(ctx, p.Client(), DockerLabel+"=1", dockerOwnerAlive)
+	p.Close()
+	return nil
 }
 
 // dockerOwner is the owner label of this process's runs.
@@ -425,19 +452,21 @@ func (d *Docker) requests(opts Options, feats mockstore.Features, netName string
 		if svc == mockstore.ServiceOTP {
 			ports[dockerServePort] = bind // the test inbox, as a phone would read it
 		}
-		reqs[svc] = d.request(svc, args, netName, ports, opts.Dir, dockerAuditPort, "/healthz")
+		reqs[svc] = d.request(svc, args, netName, ports, loopback, opts.Dir, dockerAuditPort, "/healthz")
 	}
+	// The proxy container is never crashed: the engine may pick its ports.
 	ports := map[int]dockernetwork.PortBinding{dockerAPIPort: apiBind, dockerProxyPort0: bind}
-	reqs[dockerProxyAlias] = d.request(dockerProxyAlias, proxyArgs, netName, ports, "", dockerAPIPort, "/version")
+	reqs[dockerProxyAlias] = d.request(dockerProxyAlias, proxyArgs, netName, ports, false, "", dockerAPIPort, "/version")
 	return reqs
 }
 
 // request is one container: name (a service, or dockerProxyAlias) is its
-// network alias, ports are mapped as given, and it is ready when GET
-// health on the mapped healthPort answers 200. `gameday proxy` serves its
-// API only once every proxy listens, and has no /healthz of its own:
+// network alias, ports are mapped as given (with pin, a binding without a
+// host port gets a free one chosen at each creation), and it is ready when
+// GET health on the mapped healthPort answers 200. `gameday proxy` serves
+// its API only once every proxy listens, and has no /healthz of its own:
 // Toxiproxy's /version is its health check.
-func (d *Docker) request(name string, args []string, netName string, ports map[int]dockernetwork.PortBinding, dir string, healthPort int, health string) testcontainers.ContainerRequest {
+func (d *Docker) request(name string, args []string, netName string, ports map[int]dockernetwork.PortBinding, pin bool, dir string, healthPort int, health string) testcontainers.ContainerRequest {
 	exposed := make([]string, 0, len(ports))
 	bindings := dockernetwork.PortMap{}
 	for port, b := range ports {
@@ -460,6 +489,9 @@ func (d *Docker) request(name string, args []string, netName string, ports map[i
 		},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.PortBindings = bindings
+			if pin {
+				hc.PortBindings = dockerPinPorts(bindings)
+			}
 			if dir != "" {
 				hc.Binds = append(hc.Binds, dir+":"+dockerDataDir)
 			}
@@ -482,6 +514,18 @@ func (d *Docker) run(ctx context.Context, reqs map[string]testcontainers.Contain
 	for name, req := range reqs {
 		wg.Go(func() {
 			c, err := d.provider.RunContainer(ctx, req)
+			// A host port chosen free was taken before the engine bound
+			// it: remove the container and try with other ports.
+			for try := 1; err != nil && try < dockerPortTries && dockerPortTaken(err); try++ {
+				d.logger.Debug("docker: host port taken, trying others", "service", name, "err", err)
+				if c != nil {
+					if terr := c.Terminate(ctx); terr != nil {
+						err = errors.Join(err, terr)
+						break
+					}
+				}
+				c, err = d.provider.RunContainer(ctx, req)
+			}
 			if c != nil {
 				d.mu.Lock()
 				d.containers[name] = c
@@ -497,6 +541,125 @@ func (d *Docker) run(ctx context.Context, reqs map[string]testcontainers.Contain
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// dockerPortTries bounds the attempts to start a container whose chosen
+// host ports another process took first.
+const dockerPortTries = 3
+
+// dockerPortTaken reports whether err is the engine refusing a host port
+// that is in use.
+func dockerPortTaken(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "address already in use") || strings.Contains(s, "port is already allocated")
+}
+
+// dockerPinPorts returns bindings with a free port of the host chosen for
+// each binding that has none and an IP of this machine. An engine would
+// choose one anew at every start of the container; a port chosen here stays
+// with the container. A port that cannot be chosen is left to the engine.
+func dockerPinPorts(bindings dockernetwork.PortMap) dockernetwork.PortMap {
+	out := dockernetwork.PortMap{}
+	for p, bs := range bindings {
+		out[p] = slices.Clone(bs)
+		for i, b := range out[p] {
+			if b.HostPort != "" || !b.HostIP.IsValid() {
+				continue
+			}
+			ln, err := net.Listen("tcp", net.JoinHostPort(b.HostIP.String(), "0"))
+			if err != nil {
+				continue
+			}
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			ln.Close()
+			out[p][i].HostPort = port
+		}
+	}
+	return out
+}
+
+// dockerMappedPorts returns the host port of each exposed port of c
+// ("8081/tcp" -> "32768").
+func dockerMappedPorts(ctx context.Context, c testcontainers.Container) (map[string]string, error) {
+	ins, err := c.Inspect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("inspect container: %w", err)
+	}
+	out := map[string]string{}
+	for p, bs := range ins.NetworkSettings.Ports {
+		if len(bs) > 0 {
+			out[p.String()] = bs[0].HostPort
+		}
+	}
+	return out, nil
+}
+
+// Crash carries out a crash action on service's container (see Crasher):
+// kill sends SIGKILL and starts the container again once it is down; stop
+// sends SIGTERM and SIGKILL after 5 s; restart is a stop and a start; start
+// starts a stopped container. Starting returns once the service answers its
+// health check. The container, with its store, is the same before and
+// after. It returns an error when the container cannot be crashed or
+// started, or when it came back on other host ports than Info gave (an
+// engine that is not local picks them anew at each start).
+func (d *Docker) Crash(ctx context.Context, service, action string) (err error) {
+	d.mu.Lock()
+	c, ok := d.containers[service]
+	want := d.ports[service]
+	closed := d.closed
+	d.mu.Unlock()
+	switch {
+	case closed:
+		return fmt.Errorf("%s %s: the environment is closed", action, service)
+	case !ok || want == nil:
+		return fmt.Errorf("%s %s: no such service (allowed values: %s)", action, service, strings.Join(mockstore.Services, ", "))
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%s %s: %w", action, service, err)
+		}
+	}()
+	began := time.Now()
+	stopWait := dockerStopTimeout
+	switch action {
+	case CrashKill:
+		cli := d.provider.Client()
+		if _, err := cli.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+			return fmt.Errorf("kill container: %w", err)
+		}
+		w := cli.ContainerWait(ctx, c.GetContainerID(), client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+		select {
+		case <-w.Result:
+		case err := <-w.Error:
+			return fmt.Errorf("wait for the container to be down: %w", err)
+		}
+	case CrashStop, CrashRestart:
+		if err := c.Stop(ctx, &stopWait); err != nil {
+			return err
+		}
+	case CrashStart:
+	default:
+		return fmt.Errorf("unknown action (allowed values: %s, %s, %s, %s)", CrashKill, CrashStop, CrashRestart, CrashStart)
+	}
+	switch action {
+	case CrashStop:
+		d.logger.Info("service down", "service", service, "action", action)
+		return nil
+	case CrashKill, CrashRestart:
+		d.logger.Info("service down", "service", service, "action", action)
+	}
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("start again: %w%s", err, dockerLogTail(c))
+	}
+	got, err := dockerMappedPorts(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !maps.Equal(got, want) {
+		return fmt.Errorf("started again on host ports %v, not %v: crash faults need a local engine", got, want)
+	}
+	d.logger.Info("service up again", "service", service, "action", action, "took", time.Since(began).Round(time.Millisecond))
+	return nil
 }
 
 // dockerLogTail returns the last lines a container wrote, for an error.
@@ -580,6 +743,9 @@ func dockerConnect(ctx context.Context, logger *slog.Logger) (*testcontainers.Do
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if err := dockerCheckHostEnv(ctx); err != nil {
+		return nil, err
+	}
 	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(dockerLogger{logger}))
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNoDocker, err)
@@ -596,6 +762,28 @@ func dockerConnect(ctx context.Context, logger *slog.Logger) (*testcontainers.Do
 			"set TESTCONTAINERS_RYUK_DISABLED=true before the first use of testcontainers in this process")
 	}
 	return p, nil
+}
+
+// dockerCheckHostEnv holds DOCKER_HOST to what it says, as the docker
+// command does: when it is set, the engine there must answer.
+// testcontainers would go on to the next engine it finds (the default
+// socket), which is not the one the user named.
+func dockerCheckHostEnv(ctx context.Context) error {
+	host := os.Getenv("DOCKER_HOST")
+	if host == "" {
+		return nil
+	}
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		return fmt.Errorf("%w (DOCKER_HOST=%s: %v)", ErrNoDocker, host, err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+		return fmt.Errorf("%w (DOCKER_HOST=%s: %v)", ErrNoDocker, host, err)
+	}
+	return nil
 }
 
 // dockerHost returns the host to reach mapped ports at, and whether it is
@@ -677,7 +865,8 @@ func dockerRunID() string {
 
 // dockerRemoveLabelled force-removes every container, then every network,
 // that carries label ("key=value"), except those spare (if not nil) keeps.
-func dockerRemoveLabelled(ctx context.Context, c client.APIClient, label string, spare func(labels map[string]string) bool) error {
+// It returns what it removed and what it could not.
+func dockerRemoveLabelled(ctx context.Context, c client.APIClient, label string, spare func(labels map[string]string) bool) (removed []string, err error) {
 	if spare == nil {
 		spare = func(map[string]string) bool { return false }
 	}
@@ -685,31 +874,38 @@ func dockerRemoveLabelled(ctx context.Context, c client.APIClient, label string,
 	var errs []error
 	cs, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return fmt.Errorf("list containers labelled %s: %w", label, err)
+		return nil, fmt.Errorf("list containers labelled %s: %w", label, err)
 	}
 	for _, ct := range cs.Items {
 		if spare(ct.Labels) {
 			continue
 		}
+		name := strings.TrimPrefix(strings.Join(ct.Names, ","), "/")
 		_, err := c.ContainerRemove(ctx, ct.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove container %s: %w", strings.Join(ct.Names, ","), err))
+		switch {
+		case err == nil:
+			removed = append(removed, "container "+name)
+		case !cerrdefs.IsNotFound(err):
+			errs = append(errs, fmt.Errorf("remove container %s: %w", name, err))
 		}
 	}
 	ns, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("list networks labelled %s: %w", label, err))...)
+		return removed, errors.Join(append(errs, fmt.Errorf("list networks labelled %s: %w", label, err))...)
 	}
 	for _, n := range ns.Items {
 		if spare(n.Labels) {
 			continue
 		}
 		_, err := c.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
-		if err != nil && !cerrdefs.IsNotFound(err) {
+		switch {
+		case err == nil:
+			removed = append(removed, "network "+n.Name)
+		case !cerrdefs.IsNotFound(err):
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
 		}
 	}
-	return errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }
 
 // dockerEnsureImage returns the storefront image for this binary, building

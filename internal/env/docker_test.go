@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -356,6 +357,10 @@ func TestDockerClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctrName, err := ctr.Name(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	liveID := "live-" + dockerRunID()
 	live, err := network.New(ctx, network.WithLabels(map[string]string{DockerLabel: "1", DockerLabelRun: liveID, DockerLabelOwner: dockerOwner()}))
 	testcontainers.CleanupNetwork(t, live)
@@ -367,8 +372,15 @@ func TestDockerClean(t *testing.T) {
 	if left := dockerTestLeft(t, c, run); len(left) != 2 {
 		t.Fatalf("leftovers before DockerClean: %v; want a container and a network", left)
 	}
-	if err := DockerClean(ctx); err != nil {
+	removed, err := DockerClean(ctx)
+	if err != nil {
 		t.Fatal(err)
+	}
+	t.Logf("DockerClean removed %v", removed)
+	for _, want := range []string{"container " + strings.TrimPrefix(ctrName, "/"), "network " + nw.Name} {
+		if !slices.Contains(removed, want) {
+			t.Errorf("DockerClean did not say it removed %s: %v", want, removed)
+		}
 	}
 	if left := dockerTestLeft(t, c, run); len(left) > 0 {
 		t.Errorf("after DockerClean, still labelled %s: %v", run, left)
@@ -392,7 +404,7 @@ func TestDockerNoEngine(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
 		}
-		if err := DockerClean(context.Background()); !errors.Is(err, ErrNoDocker) {
+		if _, err := DockerClean(context.Background()); !errors.Is(err, ErrNoDocker) {
 			t.Errorf("DockerClean without an engine: %v; want ErrNoDocker", err)
 		}
 		return
@@ -440,5 +452,100 @@ func TestDockerAPIBinding(t *testing.T) {
 				t.Errorf("dockerAPIBinding(%q) = %v:%q, want %v:%q", tc.addr, b.HostIP, b.HostPort, tc.ip, tc.port)
 			}
 		})
+	}
+}
+
+// TestDockerCrash kills, stops, starts and restarts the wallet's container
+// under a logged-in shopper: the wallet answers on the same mapped ports
+// each time it is back, with the money it had (its store survives), and
+// does not answer while it is stopped.
+func TestDockerCrash(t *testing.T) {
+	dockerTestConnect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	d, err := StartDocker(ctx, Options{Seed: 3, Shoppers: 10, Logger: dockerTestLogger(t)})
+	if d != nil {
+		t.Cleanup(func() { _ = d.Close() })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ Crasher = d
+	info := d.Info()
+	s := shopper.New(info.Gateway, info.OTPInbox, info.SamplePhone, nil)
+	if err := s.Login(ctx); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	balance, err := s.Topup(ctx, 5_000, "crash-topup-1")
+	if err != nil {
+		t.Fatalf("top up: %v", err)
+	}
+	hc := mockstore.NewClient(5 * time.Second)
+	auditUp := func() error {
+		resp, err := hc.Get(info.Audit[mockstore.ServiceWallet] + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+
+	for i, step := range []struct {
+		action string
+		up     bool
+	}{
+		{CrashKill, true},
+		{CrashStop, false},
+		{CrashStart, true},
+		{CrashRestart, true},
+	} {
+		start := time.Now()
+		if err := d.Crash(ctx, mockstore.ServiceWallet, step.action); err != nil {
+			t.Fatalf("Crash(wallet, %s): %v", step.action, err)
+		}
+		t.Logf("%s wallet took %v", step.action, time.Since(start).Round(time.Millisecond))
+		ref := "crash-topup-" + strconv.Itoa(i+2)
+		if !step.up {
+			if err := auditUp(); err == nil {
+				t.Errorf("after %s, the wallet's audit port answers", step.action)
+			}
+			if _, err := s.Topup(ctx, 100, ref); err == nil {
+				t.Errorf("after %s, a top-up succeeded", step.action)
+			}
+			continue
+		}
+		if err := auditUp(); err != nil {
+			t.Fatalf("after %s, the wallet's audit port at %s: %v", step.action, info.Audit[mockstore.ServiceWallet], err)
+		}
+		got, err := s.Topup(ctx, 100, ref)
+		if err != nil {
+			t.Fatalf("after %s, top up: %v", step.action, err)
+		}
+		if got != balance+100 {
+			t.Errorf("after %s, balance %d; want %d (the %d before and 100 more)", step.action, got, balance+100, balance)
+		}
+		balance = got
+	}
+	if err := d.Crash(ctx, "nosuch", CrashKill); err == nil || !strings.Contains(err.Error(), "allowed values") {
+		t.Errorf("Crash of an unknown service: %v", err)
+	}
+	if err := d.Crash(ctx, mockstore.ServiceWallet, "explode"); err == nil {
+		t.Error("Crash with an unknown action succeeded")
+	}
+}
+
+// TestDockerHostUnreachable holds DOCKER_HOST to what it names: an engine
+// that does not answer there is no engine, whatever answers elsewhere.
+func TestDockerHostUnreachable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "none.sock"))
+	err := CheckDocker(context.Background())
+	if !errors.Is(err, ErrNoDocker) || !strings.Contains(err.Error(), "DOCKER_HOST=") {
+		t.Fatalf("CheckDocker with DOCKER_HOST at no engine: %v; want ErrNoDocker naming DOCKER_HOST", err)
+	}
+	if _, err := StartDocker(context.Background(), Options{}); !errors.Is(err, ErrNoDocker) {
+		t.Errorf("StartDocker with DOCKER_HOST at no engine: %v; want ErrNoDocker", err)
 	}
 }

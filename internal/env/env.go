@@ -5,6 +5,7 @@
 package env
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,6 +83,9 @@ type Info struct {
 	Links       map[string]string `json:"links"`     // link name ("gateway->auth") -> Toxiproxy proxy name
 	SamplePhone string            `json:"sample_phone"`
 	Direct      bool              `json:"direct,omitempty"`
+	// Run is the value of the DockerLabelRun label on everything the docker
+	// runtime started for this environment ("" in-process).
+	Run string `json:"run,omitempty"`
 }
 
 // Env is a running storefront.
@@ -93,6 +97,27 @@ type Env interface {
 	// Close stops everything the environment started and releases every
 	// port; it returns what could not be cleaned up. It is idempotent.
 	Close() error
+}
+
+// Crash actions, what a Crasher carries out on a service. The first three
+// are the scenario format's; CrashStart ends a stop.
+const (
+	CrashKill    = "kill"    // SIGKILL, then started again at once
+	CrashStop    = "stop"    // SIGTERM (SIGKILL after a grace period); it stays down
+	CrashRestart = "restart" // SIGTERM, then started again
+	CrashStart   = "start"   // a stopped service started again
+)
+
+// Crasher is an environment that can crash its services, each a process of
+// its own: the docker runtime. The inproc runtime is not one.
+type Crasher interface {
+	// Crash carries out action (CrashKill, CrashStop, CrashRestart,
+	// CrashStart) on service, one of mockstore.Services, and returns once
+	// it is done: for an action that starts the service, once it answers
+	// its health check again on the addresses Info gave. The service's
+	// store survives, as a process's files survive its crash. It returns an
+	// error naming the service and the action when that cannot be done.
+	Crash(ctx context.Context, service, action string) error
 }
 
 // samplePhone returns an active shopper's phone.
