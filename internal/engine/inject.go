@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,13 +32,15 @@ type FaultRecord struct {
 func (r FaultRecord) Late() time.Duration { return r.Actual - r.Planned }
 
 // Injector carries out fault events through Toxiproxy's HTTP API and the
-// gateway's maintenance switch — the only ways a fault reaches a service.
+// gateway's maintenance switch — the only ways a fault reaches a service —
+// and crash faults through the environment, when it can crash a service.
 type Injector struct {
 	fc      *fault.Client
 	links   map[string]string // link name -> proxy name
 	maint   string            // the gateway's maintenance endpoint
 	hc      *http.Client
 	timeout time.Duration // per API call
+	crasher env.Crasher   // nil: crash faults fail
 
 	mu     sync.Mutex
 	active map[int]applied // by fault index
@@ -47,7 +50,12 @@ type Injector struct {
 type applied struct {
 	proxy, toxic string
 	down, maint  bool
+	service      string // a service that is, or may be, down
 }
+
+// crashTimeout bounds a crash event: a container stopped (SIGKILL after 5
+// s) and started again until healthy.
+const crashTimeout = 90 * time.Second
 
 // NewInjector returns an Injector for the environment described by info.
 func NewInjector(info env.Info) *Injector {
@@ -68,11 +76,17 @@ func toxicName(index int) string { return fmt.Sprintf("gameday_f%d", index) }
 // Do carries out one event. It returns an error naming the event when the
 // API refuses it or cannot be reached.
 func (in *Injector) Do(ctx context.Context, ev scenario.Event) error {
-	ctx, cancel := context.WithTimeout(ctx, in.timeout)
-	defer cancel()
 	f := ev.Fault
+	timeout := in.timeout
+	if f.Kind == scenario.FaultCrash {
+		timeout = crashTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	var err error
 	switch f.Kind {
+	case scenario.FaultCrash:
+		err = in.doCrash(ctx, ev)
 	case scenario.FaultToxic:
 		err = in.doToxic(ctx, ev)
 	case scenario.FaultMaintenance:
@@ -128,6 +142,27 @@ func (in *Injector) doToxic(ctx context.Context, ev scenario.Event) error {
 	return nil
 }
 
+// doCrash kills, stops, restarts or (to end a stop) starts a service. A
+// service that may be left down is tracked, for Clear to start it again.
+func (in *Injector) doCrash(ctx context.Context, ev scenario.Event) error {
+	if in.crasher == nil {
+		return errors.New("crash faults need --runtime docker")
+	}
+	svc, action := ev.Fault.Service, ev.Fault.Action
+	if ev.Action == scenario.ActionRemove {
+		action = env.CrashStart
+	}
+	err := in.crasher.Crash(ctx, svc, action)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if err != nil || action == env.CrashStop {
+		in.active[ev.Index] = applied{service: svc}
+	} else {
+		delete(in.active, ev.Index)
+	}
+	return err
+}
+
 // track remembers what is in place, so that Clear can say what it removed.
 func (in *Injector) track(ev scenario.Event, a applied) {
 	in.mu.Lock()
@@ -148,14 +183,31 @@ func (in *Injector) Active() int {
 
 // Clear takes every fault away whatever the injector believes is in place:
 // every toxic of every proxy is removed, every proxy enabled, maintenance
-// switched off. It uses its own bounded context, so that it works after the
-// run's context is cancelled; it returns what could not be cleared.
+// switched off, and every service a crash fault left down started again. It
+// uses its own bounded contexts, so that it works after the run's context
+// is cancelled; it returns what could not be cleared.
 func (in *Injector) Clear() error {
 	ctx, cancel := context.WithTimeout(context.Background(), in.timeout)
 	defer cancel()
 	errs := []error{in.fc.Reset(ctx)}
 	if err := in.setMaintenance(ctx, map[string]any{"on": false}); err != nil {
 		errs = append(errs, fmt.Errorf("switch maintenance off: %w", err))
+	}
+	in.mu.Lock()
+	var down []string
+	for _, a := range in.active {
+		if a.service != "" && !slices.Contains(down, a.service) {
+			down = append(down, a.service)
+		}
+	}
+	in.mu.Unlock()
+	for _, svc := range down {
+		if in.crasher == nil {
+			break // never tracked: doCrash refuses without one
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), crashTimeout)
+		errs = append(errs, in.crasher.Crash(cctx, svc, env.CrashStart))
+		cancel()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -192,6 +244,10 @@ func (in *Injector) setMaintenance(ctx context.Context, m map[string]any) error 
 // fails is recorded with its error and the timeline goes on; the errors are
 // returned together. It returns ctx's error when ctx ends first; the caller
 // clears what is in place.
+//
+// A crash is recorded when it began, and the service's return (the end of
+// a stop, or a kill or restart done) as a remove when the service answers
+// again: the actual interval of a crash is the time its service was down.
 func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []scenario.Event, rec func(FaultRecord)) error {
 	var errs []error
 	timer := time.NewTimer(0)
@@ -206,14 +262,24 @@ func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []s
 			case <-timer.C:
 			}
 		}
+		began := time.Since(start)
 		err := in.Do(ctx, ev)
-		r := FaultRecord{Planned: ev.At, Actual: time.Since(start), Action: string(ev.Action), Fault: ev.Index, What: ev.Fault.String()}
+		done := time.Since(start)
+		r := FaultRecord{Planned: ev.At, Actual: done, Action: string(ev.Action), Fault: ev.Index, What: ev.Fault.String()}
+		crash := ev.Fault.Kind == scenario.FaultCrash && ev.Action == scenario.ActionApply
+		if crash {
+			r.Actual = began
+		}
 		if err != nil {
 			r.Err = err.Error()
 			errs = append(errs, err)
 		}
 		if rec != nil {
 			rec(r)
+			if crash && err == nil && ev.Fault.Action != scenario.CrashStop {
+				rec(FaultRecord{Planned: ev.At, Actual: done, Action: string(scenario.ActionRemove), Fault: ev.Index,
+					What: ev.Fault.String() + ": up again"})
+			}
 		}
 	}
 	return errors.Join(errs...)

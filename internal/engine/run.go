@@ -47,6 +47,9 @@ type Options struct {
 	Profile  string             // what Features started from, for the reports
 	Seed     *int64             // overrides the scenario's seed
 	Quick    bool               // compress the timeline (scenario.Quick)
+	// Runtime is where the storefront runs: RuntimeInproc ("" too) or
+	// RuntimeDocker (see StartEnv, CheckRuntime).
+	Runtime string
 	// Dir is the run's directory (required): the stores, k6's files, the
 	// journal.
 	Dir string
@@ -75,27 +78,27 @@ type LoadOutcome struct {
 
 // Result is everything a run found: what the journal holds.
 type Result struct {
-	Scenario   *scenario.Scenario `json:"-"`
-	Name       string             `json:"scenario"`
-	File       string             `json:"file"`
-	Compressed bool               `json:"compressed"`
-	Profile    string             `json:"profile"`
-	Features   string             `json:"features"`
-	Seed       int64              `json:"seed"`
-	Env        env.Info           `json:"environment"`
-	Started    time.Time          `json:"started"`    // when the run began
-	LoadStart  time.Time          `json:"load_start"` // offset 0 of the timeline
-	Elapsed    time.Duration      `json:"elapsed_ns"`
-	Faults     []FaultRecord      `json:"fault_events"`
+	Scenario   *scenario.Scenario  `json:"-"`
+	Name       string              `json:"scenario"`
+	File       string              `json:"file"`
+	Compressed bool                `json:"compressed"`
+	Profile    string              `json:"profile"`
+	Features   string              `json:"features"`
+	Seed       int64               `json:"seed"`
+	Env        env.Info            `json:"environment"`
+	Started    time.Time           `json:"started"`    // when the run began
+	LoadStart  time.Time           `json:"load_start"` // offset 0 of the timeline
+	Elapsed    time.Duration       `json:"elapsed_ns"`
+	Faults     []FaultRecord       `json:"fault_events"`
 	Intervals  []scenario.Interval `json:"fault_intervals"` // actual
-	Load       LoadOutcome        `json:"load"`
-	Audit      judge.Audit        `json:"audit"`
-	Verdicts   []judge.Verdict    `json:"verdicts"`
-	Outcome    judge.Status       `json:"outcome"`
-	Aborted    string             `json:"aborted,omitempty"` // the abort check that stopped the run
-	Err        string             `json:"error,omitempty"`   // what kept the run from judging
-	Cleanup    string             `json:"cleanup_error,omitempty"`
-	Series     []series.Point     `json:"series"`
+	Load       LoadOutcome         `json:"load"`
+	Audit      judge.Audit         `json:"audit"`
+	Verdicts   []judge.Verdict     `json:"verdicts"`
+	Outcome    judge.Status        `json:"outcome"`
+	Aborted    string              `json:"aborted,omitempty"` // the abort check that stopped the run
+	Err        string              `json:"error,omitempty"`   // what kept the run from judging
+	Cleanup    string              `json:"cleanup_error,omitempty"`
+	Series     []series.Point      `json:"series"`
 }
 
 // Suite is the result as the verdict table and JUnit show it.
@@ -150,7 +153,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		return res, fmt.Errorf("%w: %w", ErrScenario, err)
 	}
 
-	e, err := env.StartInproc(ctx, env.Options{
+	e, err := startEnvFor(ctx, sc, opts.Runtime, env.Options{
 		Features: feats, Profile: opts.Profile, Seed: seed, Shoppers: sc.Load.Shoppers,
 		Dir: filepath.Join(opts.Dir, "stores"), RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
 		Logger: log,
@@ -160,7 +163,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	}
 	info := e.Info()
 	res.Env = info
-	inj := NewInjector(info)
+	inj := newInjector(e)
 	defer func() {
 		// Faults first, so that nothing is left broken if closing hangs.
 		cerr := errors.Join(inj.Clear(), e.Close())

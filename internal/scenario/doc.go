@@ -46,7 +46,7 @@
 //	  - maintenance: {retry_after: 30s, message: "Back soon"}  # the gateway's switch
 //	    start: 40s
 //	    duration: 5s
-//	  - {service: wallet, action: kill, at: 20s}   # reserved: crash faults
+//	  - {service: wallet, action: kill, at: 20s}   # a crash (--runtime docker)
 //	checks:
 //	  - invariant: no_stuck_pending
 //	    after_faults: 10s                 # params per invariant: after_faults, sla, bound
@@ -78,11 +78,16 @@
 // link, or two maintenance windows, may not overlap. No duration in a file
 // exceeds MaxDuration; flapping is bounded by MinFlap and MaxFlaps.
 //
-// Crash faults ({service, action: kill|stop|restart, at, duration?}) are
-// parsed and validated so that files can be written for them, but the
-// inproc runtime cannot crash a service and refuses them. kill is SIGKILL
-// with the runtime starting the service again at once, restart a graceful
-// restart, stop a graceful stop for duration (default: until the end).
+// Crash faults ({service, action: kill|stop|restart, at, duration?}) act on
+// a service's process: kill is SIGKILL with the runtime starting the
+// service again at once, restart a graceful restart, stop a graceful stop
+// for duration (default: until the load ends; the service is started again
+// for the audits). The service comes back on its own store. Only the docker
+// runtime can do this, a container per service; the inproc runtime, where a
+// service is no process of its own, refuses a scenario with a crash fault
+// before anything starts (exit code 2, "crash faults need --runtime
+// docker") rather than pretend. The fault's actual interval is the time the
+// service was down.
 //
 // # Windows
 //

@@ -77,7 +77,7 @@ type FaultKind string
 const (
 	FaultToxic       FaultKind = "toxic"       // a toxic on a link
 	FaultMaintenance FaultKind = "maintenance" // the gateway's maintenance switch
-	FaultCrash       FaultKind = "crash"       // a service process killed, stopped or restarted (reserved)
+	FaultCrash       FaultKind = "crash"       // a service process killed, stopped or restarted (docker runtime)
 )
 
 // Fault is one entry of the timeline.

@@ -1,0 +1,264 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+
+	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+)
+
+// crashing is a short scenario that kills the wallet.
+const crashing = `
+name: short-crash
+guards: [honest_errors]
+load: {script: k6/shopper.js, shoppers: 20, rate: 4/s, duration: 8s}
+faults:
+  - {service: wallet, action: kill, at: 3s}
+checks:
+  - invariant: money_conserved
+`
+
+func TestCheckRuntime(t *testing.T) {
+	crash := parse(t, crashing)
+	plain := parse(t, ambiguous)
+	for _, tc := range []struct {
+		name    string
+		sc      *scenario.Scenario
+		runtime string
+		want    []string // in the error; nil: no error
+	}{
+		{"plain inproc", plain, RuntimeInproc, nil},
+		{"plain default", plain, "", nil},
+		{"plain docker", plain, RuntimeDocker, nil},
+		{"crash docker", crash, RuntimeDocker, nil},
+		{"crash inproc", crash, RuntimeInproc, []string{"test.yaml:6", "kill wallet", "crash faults need --runtime docker"}},
+		{"crash default", crash, "", []string{"crash faults need --runtime docker"}},
+		{"unknown", plain, "vm", []string{`"vm"`, "inproc, docker"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckRuntime(tc.sc, tc.runtime)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("CheckRuntime: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrScenario) {
+				t.Fatalf("CheckRuntime = %v; want an error wrapping ErrScenario", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestCrashActions holds the scenario format's crash actions to those the
+// environment carries out: the injector passes them through.
+func TestCrashActions(t *testing.T) {
+	for _, a := range scenario.CrashActions() {
+		if !slices.Contains([]string{env.CrashKill, env.CrashStop, env.CrashRestart}, a) {
+			t.Errorf("crash action %q of the scenario format is not one of env's", a)
+		}
+	}
+}
+
+// TestRunCrashInproc: a scenario with a crash fault is refused in-process
+// before anything starts.
+func TestRunCrashInproc(t *testing.T) {
+	res, err := Run(context.Background(), parse(t, crashing), testOptions(t, mockstore.ProfileResilient))
+	if !errors.Is(err, ErrScenario) || !errors.Is(err, ErrCrashInproc) {
+		t.Fatalf("Run = %v; want ErrScenario and ErrCrashInproc", err)
+	}
+	if res.Env.Gateway != "" || !res.LoadStart.IsZero() {
+		t.Errorf("something started: environment %+v, load start %v", res.Env, res.LoadStart)
+	}
+}
+
+// dockerOrSkip skips tb when no Docker engine answers.
+func dockerOrSkip(tb testing.TB) {
+	tb.Helper()
+	if err := env.CheckDocker(context.Background()); errors.Is(err, env.ErrNoDocker) {
+		tb.Skipf("needs a Docker engine: %v", err)
+	} else if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// leftovers returns the containers and networks labelled with run that
+// still exist.
+func leftovers(tb testing.TB, run string) []string {
+	tb.Helper()
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	f := client.Filters{}.Add("label", env.DockerLabelRun+"="+run)
+	cs, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var left []string
+	for _, ct := range cs.Items {
+		left = append(left, "container "+strings.Join(ct.Names, ","))
+	}
+	ns, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, n := range ns.Items {
+		left = append(left, "network "+n.Name)
+	}
+	return left
+}
+
+// runBuiltin runs the built-in scenario name, compressed, on profile in
+// runtime, and checks that a docker run left nothing labelled behind.
+func runBuiltin(tb testing.TB, name, profile, runtime string) *Result {
+	tb.Helper()
+	sc, err := scenario.Builtin(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := testOptions(tb, profile)
+	opts.Quick, opts.Runtime = true, runtime
+	// The scenarios' own service levels, as `gameday run` has them.
+	opts.RefundSLA, opts.PendingBound = 0, 0
+	res, err := Run(context.Background(), sc, opts)
+	if err != nil {
+		tb.Fatalf("%s on %s in %s: %v", name, profile, runtime, err)
+	}
+	if runtime == RuntimeDocker {
+		if res.Env.Runtime != RuntimeDocker || res.Env.Run == "" {
+			tb.Fatalf("environment %+v: not a docker run", res.Env)
+		}
+		if left := leftovers(tb, res.Env.Run); len(left) > 0 {
+			tb.Errorf("after Run, still labelled with run %s: %v", res.Env.Run, left)
+		}
+	}
+	return res
+}
+
+// statuses returns each check's status, by check name.
+func statuses(res *Result) map[string]judge.Status {
+	out := map[string]judge.Status{}
+	for _, v := range res.Verdicts {
+		out[v.Check] = v.Status
+	}
+	return out
+}
+
+// TestRunDockerWalletCrash runs the built-in wallet-crash in containers: the
+// wallet is killed mid-load and started again, on the resilient storefront
+// every check holds (nothing acknowledged lost, every invariant), and on
+// the naive one the shoppers' experience fails.
+func TestRunDockerWalletCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a scenario in containers")
+	}
+	dockerOrSkip(t)
+	for _, tc := range []struct {
+		profile string
+		want    judge.Status
+	}{
+		{mockstore.ProfileResilient, judge.Pass},
+		{mockstore.ProfileNaive, judge.Fail},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			res := runBuiltin(t, "wallet-crash", tc.profile, RuntimeDocker)
+			for _, v := range res.Verdicts {
+				t.Log(v.String())
+			}
+			var kill, back bool
+			for _, f := range res.Faults {
+				t.Logf("fault event %s %s: planned %v, at %v %s", f.Action, f.What, f.Planned, f.Actual, f.Err)
+				if f.Err != "" {
+					t.Errorf("fault event %s failed: %s", f.What, f.Err)
+				}
+				kill = kill || f.Action == string(scenario.ActionApply)
+				back = back || f.Action == string(scenario.ActionRemove)
+			}
+			if !kill || !back {
+				t.Errorf("fault events %+v: want the kill and the wallet back up", res.Faults)
+			}
+			if len(res.Intervals) != 1 || res.Intervals[0].To <= res.Intervals[0].From {
+				t.Errorf("actual intervals %+v: want the wallet's downtime", res.Intervals)
+			}
+			if res.Outcome != tc.want {
+				t.Errorf("outcome %s on %s; want %s", res.Outcome, tc.profile, tc.want)
+			}
+			for _, v := range res.Verdicts {
+				if v.Kind == scenario.CheckInvariant && v.Status != judge.Pass {
+					t.Errorf("on %s, invariant %s", tc.profile, v)
+				}
+			}
+		})
+	}
+}
+
+// parityScenarios are built-ins whose verdicts must not depend on the
+// runtime.
+var parityScenarios = []string{"wallet-balance-unavailable", "session-store-outage", "wallet-ambiguous-commit"}
+
+// TestRuntimeParity runs built-in scenarios, compressed, in both runtimes
+// on both profiles: each check must get the same verdict in containers as
+// in-process.
+func TestRuntimeParity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs scenarios in both runtimes for several minutes")
+	}
+	dockerOrSkip(t)
+	builtins := scenario.Builtins()
+	var names []string
+	for _, n := range parityScenarios {
+		if slices.Contains(builtins, n) {
+			names = append(names, n)
+		} else {
+			t.Logf("parity: %s is not a built-in scenario", n)
+		}
+	}
+	if len(names) < 3 {
+		t.Errorf("parity over %d built-in scenarios (%v); want at least 3", len(names), names)
+	}
+	for _, name := range names {
+		for _, profile := range []string{mockstore.ProfileResilient, mockstore.ProfileNaive} {
+			t.Run(name+"/"+profile, func(t *testing.T) {
+				in := runBuiltin(t, name, profile, RuntimeInproc)
+				dk := runBuiltin(t, name, profile, RuntimeDocker)
+				want, got := statuses(in), statuses(dk)
+				var diffs []string
+				for _, v := range in.Verdicts {
+					n := v.Check
+					if got[n] != want[n] {
+						diffs = append(diffs, fmt.Sprintf("%s: %s in-process, %s in containers", n, want[n], got[n]))
+					}
+				}
+				for i := range in.Verdicts {
+					t.Logf("inproc %s", in.Verdicts[i])
+				}
+				for i := range dk.Verdicts {
+					t.Logf("docker %s", dk.Verdicts[i])
+				}
+				if len(diffs) > 0 || len(want) != len(got) {
+					t.Errorf("verdicts differ between the runtimes:\n\t%s", strings.Join(diffs, "\n\t"))
+				}
+				if in.Outcome != dk.Outcome {
+					t.Errorf("outcome %s in-process, %s in containers", in.Outcome, dk.Outcome)
+				}
+			})
+		}
+	}
+}
