@@ -249,6 +249,7 @@ type GatewayAudit struct {
 	Bare5xx         int            `json:"bare_5xx"`         // 5xx without a code or without Retry-After
 	ForcedLogouts   int            `json:"forced_logouts"`   // 401s for a token that was valid before
 	CrossUserData   int            `json:"cross_user_data"`  // responses whose owner differs from the session's user
+	FalseRefusals   int            `json:"false_refusals"`   // checkouts refused with a reason that was not true (an outage shown as a refusal)
 	BreakerOpenings map[string]int `json:"breaker_openings"` // by upstream
 	UpstreamCalls   map[string]int `json:"upstream_calls"`   // attempts sent, by upstream (retries included)
 	Retries         map[string]int `json:"retries"`          // of which retries, by upstream

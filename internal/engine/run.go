@@ -126,6 +126,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	if opts.Quick {
 		sc = sc.Quick()
 	}
+	// The scenario's service levels, unless the caller set its own.
+	if opts.RefundSLA == 0 {
+		opts.RefundSLA = sc.Storefront.RefundSLA
+	}
+	if opts.PendingBound == 0 {
+		opts.PendingBound = sc.Storefront.PendingBound
+	}
 	feats := opts.Features
 	if feats == nil {
 		feats, _ = mockstore.Profile(mockstore.ProfileResilient)
@@ -153,10 +160,17 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		return res, fmt.Errorf("%w: %w", ErrScenario, err)
 	}
 
+	// The services complain, rightly, of every fault: their log goes to a
+	// file of the run, not to the terminal.
+	svcLog, closeSvcLog, err := servicesLogger(opts.Dir, sc.Name)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	defer closeSvcLog()
 	e, err := startEnvFor(ctx, sc, opts.Runtime, env.Options{
 		Features: feats, Profile: opts.Profile, Seed: seed, Shoppers: sc.Load.Shoppers,
 		Dir: filepath.Join(opts.Dir, "stores"), RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
-		Logger: log,
+		Logger: svcLog,
 	})
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
@@ -484,4 +498,19 @@ func settle(ctx context.Context, sc *scenario.Scenario, tl judge.Timeline, loadE
 	case <-t.C:
 		return nil
 	}
+}
+
+// ServicesLog is the file in a run's directory that holds the storefront's
+// own log.
+const ServicesLog = "services.log"
+
+// servicesLogger returns a logger writing to dir/ServicesLog and what closes
+// that file.
+func servicesLogger(dir, scenario string) (*slog.Logger, func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, ServicesLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open services log: %w", err)
+	}
+	l := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})).With("scenario", scenario)
+	return l, func() { f.Close() }, nil
 }

@@ -93,6 +93,22 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		sources = append(sources, source{"auth counted", a.Auth.FaultCounted})
 		samples = int64(a.Auth.LoginsStarted)
 		none = "no logins were started"
+	case scenario.ExpNoFalseRefusal:
+		want = fmt.Sprintf("at most %d checkouts refused with a reason that was not true", c.Max)
+		if why := a.lacks(SourceGateway); why != "" {
+			return wantUnknown(want, "%s", why)
+		}
+		sources = append(sources, source{"the gateway refused falsely", a.Gateway.FalseRefusals})
+		samples = int64(sumValues(a.Gateway.Responses))
+		none = "the gateway answered nothing"
+	case scenario.ExpUndeliveredCodes:
+		want = fmt.Sprintf("at most %d login codes that never reached the phone", c.Max)
+		if why := a.lacks(SourceAuth); why != "" {
+			return wantUnknown(want, "%s", why)
+		}
+		sources = append(sources, source{"auth issued codes never delivered", undelivered(a.Auth)})
+		samples = int64(a.Auth.CodesIssued)
+		none = "no login codes were issued"
 	default:
 		return unknown("the judge has no experience check %q", c.Subject)
 	}
@@ -129,4 +145,13 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		v.Status = Pass
 	}
 	return v
+}
+
+// undelivered is how many codes auth issued that no channel delivered. A
+// code may be delivered twice (a late SMS and its WhatsApp fallback), so
+// deliveries beyond the codes issued say nothing of the others: the count
+// is the codes issued less the codes delivered at least once, which auth
+// counts as sends acknowledged, bounded below by 0.
+func undelivered(a *mockstore.AuthAudit) int {
+	return max(0, a.CodesIssued-a.CodesDelivered)
 }

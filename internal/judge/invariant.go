@@ -81,6 +81,8 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 		return noStuckPending(r, c)
 	case scenario.InvNoLostSessions:
 		return noLostSessions(r)
+	case scenario.InvRetriesBounded:
+		return retriesBounded(r)
 	case scenario.InvNoCrossUserData:
 		return noCrossUserData(r)
 	}
@@ -582,4 +584,53 @@ func money(x int64) string {
 		b.WriteRune(ch)
 	}
 	return b.String()
+}
+
+// RetryShare is the most retries the gateway may add to the calls it was
+// asked to make, per upstream, before retries_bounded calls it a storm: a
+// budget of a tenth of the calls, with room for the jitter of a short run.
+const RetryShare = 0.2
+
+// retriesBounded: for each upstream, the gateway's retries are at most
+// RetryShare of the calls asked for (attempts less retries). A naive gateway
+// retries every failed call at once, several times.
+func retriesBounded(r *Run) Verdict {
+	want := fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100)
+	if why := r.Audit.lacks(SourceGateway); why != "" {
+		return wantUnknown(want, "%s", why)
+	}
+	gw := r.Audit.Gateway
+	v := Verdict{Want: want, Unit: UnitRatio, Measured: true}
+	var worst string
+	var calls int
+	for _, up := range slices.Sorted(maps.Keys(gw.UpstreamCalls)) {
+		attempts, retries := gw.UpstreamCalls[up], gw.Retries[up]
+		asked := attempts - retries
+		calls += asked
+		if asked <= 0 {
+			continue
+		}
+		share := float64(retries) / float64(asked)
+		if share > RetryShare {
+			v.Evidence.Count++
+		}
+		if share >= v.Got {
+			v.Got = share
+			worst = fmt.Sprintf("%s: %d retries for %d calls (%.0f%%)", up, retries, asked, share*100)
+		}
+	}
+	v.Evidence.Samples = int64(calls)
+	if calls == 0 {
+		v.Status, v.Measured, v.Reason = Unknown, false, "the gateway called no upstream"
+		return v
+	}
+	v.Evidence.Worst = worst
+	if v.Evidence.Count > 0 {
+		v.Status = Fail
+		v.Evidence.First = worst
+		v.Reason = fmt.Sprintf("%d upstreams retried beyond the budget; worst %s", v.Evidence.Count, worst)
+		return v
+	}
+	v.Status, v.Reason = Pass, "worst "+worst
+	return v
 }

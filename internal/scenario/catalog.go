@@ -267,6 +267,7 @@ const (
 	InvNoStuckPending       = "no_stuck_pending"
 	InvNoLostSessions       = "no_lost_sessions"
 	InvNoCrossUserData      = "no_cross_user_data"
+	InvRetriesBounded       = "retries_bounded"
 )
 
 // Invariant parameters.
@@ -293,6 +294,7 @@ var invariants = []InvariantSpec{
 	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
 	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout"},
 	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data"},
+	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)"},
 }
 
 // Invariants returns the invariant checks in a fixed order.
@@ -322,6 +324,8 @@ const (
 	ExpForcedLogouts        = "forced_logouts"
 	ExpNoZeroBalance        = "no_zero_balance"
 	ExpNoLockoutByFault     = "no_lockout_by_fault"
+	ExpUndeliveredCodes     = "undelivered_codes"
+	ExpNoFalseRefusal       = "no_false_refusal"
 )
 
 // ExperienceSpec describes one shopper-experience check. Each takes max (the
@@ -337,6 +341,8 @@ var experiences = []ExperienceSpec{
 	{Name: ExpForcedLogouts, Doc: "forced logouts at most max"},
 	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure"},
 	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure"},
+	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true (an outage shown as \"payment method not supported\" or \"address not served\")"},
+	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max"},
 }
 
 // Experiences returns the shopper-experience checks in a fixed order.
@@ -401,15 +407,16 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 // The fields each part of a file may have, in the order the documentation
 // lists them.
 var (
-	topFields         = []string{"name", "description", "guards", "seed", "load", "faults", "checks"}
+	topFields         = []string{"name", "description", "guards", "seed", "storefront", "load", "faults", "checks"}
+	storefrontFields  = []string{"refund_sla", "pending_bound"}
 	loadFields        = []string{"script", "shoppers", "rate", "duration", "vus"}
-	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "flap", "steps"} // + the toxic's attributes
-	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "flap"}
+	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "phase", "flap", "steps"} // + the toxic's attributes
+	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "phase", "flap"}
 	flapFields        = []string{"on", "off"}
 	stepFields        = []string{"at", "toxicity"} // + the toxic's attributes
-	maintFaultFields  = []string{"maintenance", "start", "duration"}
+	maintFaultFields  = []string{"maintenance", "start", "duration", "phase"}
 	maintFields       = []string{"retry_after", "message"}
-	crashFaultFields  = []string{"service", "action", "at", "duration"}
+	crashFaultFields  = []string{"service", "action", "at", "duration", "phase"}
 	checkCommonFields = []string{"name", "abort"}
 	invariantFields   = []string{"invariant"} // + the invariant's parameters
 	experienceFields  = []string{"experience", "max"}

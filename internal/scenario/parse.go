@@ -151,6 +151,10 @@ func (p *parser) parse(data []byte) *Scenario {
 		}
 	}
 
+	if n, ok := top.get("storefront"); ok {
+		sc.Storefront = p.storefront(n)
+	}
+
 	before := len(p.errs)
 	if n, ok := top.get("load"); ok {
 		sc.Load = p.load(n)
@@ -187,6 +191,26 @@ func (p *parser) parse(data []byte) *Scenario {
 	}
 	p.labels(sc.Checks)
 	return sc
+}
+
+func (p *parser) storefront(n *yaml.Node) Storefront {
+	var s Storefront
+	m, ok := p.mapping(n, "storefront")
+	if !ok {
+		return s
+	}
+	p.onlyFields(m, "storefront", storefrontFields)
+	if n, ok := m.get("refund_sla"); ok {
+		if v, ok := p.positive(n, "refund_sla"); ok {
+			s.RefundSLA = v
+		}
+	}
+	if n, ok := m.get("pending_bound"); ok {
+		if v, ok := p.positive(n, "pending_bound"); ok {
+			s.PendingBound = v
+		}
+	}
+	return s
 }
 
 func (p *parser) load(n *yaml.Node) Traffic {
@@ -305,6 +329,11 @@ func (p *parser) fault(n *yaml.Node, t timeline) (Fault, bool) {
 		f = p.maintFault(m, t)
 	case "service":
 		f = p.crashFault(m, t)
+	}
+	if n, ok := m.get("phase"); ok {
+		if v, ok := p.str(n, "phase"); ok {
+			f.Phase = v
+		}
 	}
 	f.Pos = Pos{m.node.Line, m.node.Column}
 	return f, len(p.errs) == before

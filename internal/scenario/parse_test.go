@@ -272,7 +272,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing load and checks", "name: x\n", []string{
 			`t.yaml:1:1: missing field load`, `t.yaml:1:1: missing field checks`}, false},
 		{"unknown top field", strings.Replace(base, "name: base", "nmae: base", 1), []string{
-			`t.yaml:1:1: unknown field "nmae" in the scenario: did you mean "name"? (allowed: name, description, guards, seed, load, faults, checks)`}, false},
+			`t.yaml:1:1: unknown field "nmae" in the scenario: did you mean "name"? (allowed: name, description, guards, seed, storefront, load, faults, checks)`}, false},
 		{"duplicate key", base + "name: again\n", []string{`t.yaml:7:1: duplicate field "name" in the scenario (first at line 1)`}, true},
 		{"merge key", "x: &x {duration: 10s}\n" + strings.Replace(base, "load: {duration: 60s}", "load: {<<: *x}", 1), []string{
 			`t.yaml:1:1: unknown field "x"`, `t.yaml:3:7: load: missing field duration`, `t.yaml:3:8: merge keys (<<) are not supported`}, false},
@@ -324,7 +324,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown toxic", strings.Replace(base, "toxic: latency", "toxic: latncy", 1), []string{
 			`t.yaml:4:37: unknown toxic "latncy": did you mean "latency"? (allowed: latency, down, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, http_error, http_latency)`}, false},
 		{"unknown attribute", strings.Replace(base, "latency: 1s,", "latency: 1s, jiter: 1s,", 1), []string{
-			`t.yaml:4:59: unknown field "jiter" in a latency fault: did you mean "jitter"? (allowed: link, toxic, stream, toxicity, start, duration, flap, steps, latency, jitter)`}, false},
+			`t.yaml:4:59: unknown field "jiter" in a latency fault: did you mean "jitter"? (allowed: link, toxic, stream, toxicity, start, duration, phase, flap, steps, latency, jitter)`}, false},
 		{"attribute of another toxic", strings.Replace(base, "latency: 1s,", "latency: 1s, rate: 5,", 1), []string{
 			`t.yaml:4:59: unknown field "rate" in a latency fault (allowed: `}, false},
 		{"field unknown to every toxic", strings.Replace(base, "toxic: latency, latency: 1s,", "toxic: nope, strat: 1s,", 1), []string{
@@ -348,7 +348,7 @@ func TestParseErrors(t *testing.T) {
 		{"toxicity above 1", strings.Replace(base, "latency: 1s,", "latency: 1s, toxicity: 30,", 1), []string{
 			`t.yaml:4:69: toxicity must be between 0 and 1, not 30`}, false},
 		{"stream on down", strings.Replace(base, "toxic: latency, latency: 1s,", "toxic: down, stream: upstream,", 1), []string{
-			`t.yaml:4:43: unknown field "stream" in a down fault (allowed: link, toxic, start, duration, flap)`}, false},
+			`t.yaml:4:43: unknown field "stream" in a down fault (allowed: link, toxic, start, duration, phase, flap)`}, false},
 		{"fault starts after the run", strings.Replace(base, "start: 10s", "start: 70s", 1), []string{
 			`t.yaml:4:5: fault starts at 1m10s, when the load (1m) is over: a fault must start and end within the run`}, true},
 		{"fault ends after the run", strings.Replace(base, "duration: 20s", "duration: 55s", 1), []string{

@@ -20,8 +20,11 @@ type Scenario struct {
 	Guards      []mockstore.Feature // the defences this scenario proves
 	Seed        int64
 	Load        Traffic // the file's load
-	Faults      []Fault // in file order
-	Checks      []Check // in file order
+	// Storefront holds the service levels the storefront runs with; zero
+	// fields mean its defaults.
+	Storefront Storefront
+	Faults     []Fault // in file order
+	Checks     []Check // in file order
 	// Builtin is true for a scenario embedded in the binary (see Builtin):
 	// File is then its path in the gameday repository.
 	Builtin bool
@@ -36,6 +39,15 @@ type Traffic struct {
 	Rate     Rate   // iterations started per unit of time
 	Duration time.Duration
 	VUs      int // 0: the load package decides
+}
+
+// Storefront is what a scenario sets of the storefront's own service levels:
+// the refund SLA the refund outbox keeps and the judge holds it to, and how
+// long an order may stay payment_pending before it fails. Quick does not
+// scale them: they describe the system, not the timeline.
+type Storefront struct {
+	RefundSLA    time.Duration
+	PendingBound time.Duration
 }
 
 // Rate is an arrival rate: N iterations per Per.
@@ -88,6 +100,9 @@ type Fault struct {
 	// "at". Duration is the span; 0 for a kill or restart and for a stop
 	// without duration (which lasts until the end of the load).
 	Start, Duration time.Duration
+	// Phase names what shoppers saw while the fault was on ("" if the file
+	// gives none): replays name their phases after the incident's symptoms.
+	Phase string
 
 	// Kind FaultToxic.
 	Link     string  // a mockstore link name, "checkout->wallet"

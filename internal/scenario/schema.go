@@ -88,7 +88,16 @@ func Schema() []byte {
 				"uniqueItems": true,
 				"items":       obj{"enum": features},
 			},
-			"seed":   obj{"description": fmt.Sprintf("seed of the run; default %d", DefaultSeed), "type": "integer", "minimum": 0},
+			"seed": obj{"description": fmt.Sprintf("seed of the run; default %d", DefaultSeed), "type": "integer", "minimum": 0},
+			"storefront": obj{
+				"description":          "the storefront's own service levels for this run; default: its defaults",
+				"type":                 "object",
+				"additionalProperties": false,
+				"properties": obj{
+					"refund_sla":    withDoc(ref("positiveDuration"), "how soon a charged failed order must be refunded (the outbox keeps it, the judge holds it to it); default 10s"),
+					"pending_bound": withDoc(ref("positiveDuration"), "how long an order may stay payment_pending before it fails; default 30s"),
+				},
+			},
 			"load":   ref("load"),
 			"faults": obj{"description": "the fault timeline; offsets count from the load's start", "type": []string{"array", "null"}, "items": ref("fault")},
 			"checks": obj{"description": "what the judge decides", "type": "array", "minItems": 1, "items": ref("check")},
@@ -138,6 +147,7 @@ func faultSchema() obj {
 			"link":     obj{"description": "the storefront link", "enum": links},
 			"toxic":    obj{"description": t.Doc, "const": t.Name},
 			"start":    withDoc(ref("duration"), "offset from the load's start"),
+			"phase":    phaseSchema(),
 			"duration": withDoc(ref("positiveDuration"), "how long the fault lasts; it must end within the load"),
 			"flap":     ref("flap"),
 		}
@@ -181,6 +191,7 @@ func faultSchema() obj {
 					},
 				}},
 				"start":    ref("duration"),
+				"phase":    phaseSchema(),
 				"duration": ref("positiveDuration"),
 			},
 		},
@@ -199,6 +210,7 @@ func crashSchema(title, doc string, actions []string, withDuration bool) obj {
 		"service": obj{"enum": mockstore.Services},
 		"action":  obj{"enum": actions},
 		"at":      withDoc(ref("duration"), "offset from the load's start"),
+		"phase":   phaseSchema(),
 	}
 	if withDuration {
 		props["duration"] = withDoc(ref("positiveDuration"), "how long the service stays stopped; default: until the end")
@@ -394,4 +406,8 @@ func comparisonSchema(kind, st string) obj {
 	}
 	return obj{"description": st + ", compared with a number", "type": "string",
 		"pattern": `^` + opPattern + numberPattern + `\s*$`, "examples": []string{"== 0"}}
+}
+
+func phaseSchema() obj {
+	return obj{"description": "what shoppers saw while this fault was on, in their words; reports name the phase after it", "type": "string"}
 }

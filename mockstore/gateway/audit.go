@@ -16,6 +16,7 @@ type auditLog struct {
 	bare5xx       int
 	forcedLogouts int
 	crossUser     int
+	falseRefusals int
 }
 
 func newAuditLog() *auditLog { return &auditLog{responses: map[string]int{}} }
@@ -42,6 +43,12 @@ func (a *auditLog) forcedLogout() {
 	a.forcedLogouts++
 }
 
+func (a *auditLog) falseRefusal() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.falseRefusals++
+}
+
 func (a *auditLog) crossUserData() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -59,6 +66,7 @@ func (s *Service) Audit() mockstore.GatewayAudit {
 		Bare5xx:         s.audit.bare5xx,
 		ForcedLogouts:   s.audit.forcedLogouts,
 		CrossUserData:   s.audit.crossUser,
+		FalseRefusals:   s.audit.falseRefusals,
 		BreakerOpenings: map[string]int{},
 		UpstreamCalls:   map[string]int{},
 		Retries:         map[string]int{},

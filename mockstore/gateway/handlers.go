@@ -611,6 +611,15 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		})
 		return err
 	})
+	var f *failure
+	if errors.As(err, &f) && !s.features.On(mockstore.HonestErrors) {
+		// The incident: the wallet "could not be used to pay" — an outage
+		// shown to the shopper as a refusal of their payment method.
+		s.log.Debug("upstream failure", "upstream", f.upstream, "err", f.err)
+		s.audit.falseRefusal()
+		s.writeError(w, mockstore.Errorf(mockstore.CodePaymentUnsupported, "payment method %s is not supported for this order", req.PaymentMethod))
+		return
+	}
 	if err != nil {
 		s.fail(w, err, "checkout", "retry with the same "+IdempotencyHeader+": you will not be charged twice")
 		return

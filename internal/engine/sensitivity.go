@@ -1,0 +1,246 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+)
+
+// Variants of a sensitivity cell besides "<feature>=off".
+const (
+	VariantResilient = mockstore.ProfileResilient
+	VariantNaive     = mockstore.ProfileNaive
+)
+
+// Cell is one run of the sensitivity matrix: a scenario on one variant of
+// the storefront — the resilient profile (where it must pass), the naive
+// profile, or the resilient profile with one guarded feature off (where it
+// must fail).
+type Cell struct {
+	Scenario string        `json:"scenario"`
+	Variant  string        `json:"variant"` // resilient, naive, or <feature>=off
+	Want     judge.Status  `json:"want"`    // pass on resilient, fail elsewhere
+	Got      judge.Status  `json:"got"`
+	FailedBy []string      `json:"failed_by,omitempty"` // the checks that failed
+	Err      string        `json:"error,omitempty"`     // why the run could not judge
+	Elapsed  time.Duration `json:"elapsed_ns"`
+	Dir      string        `json:"dir"`
+}
+
+// OK reports whether the cell came out as it must: a pass on resilient, a
+// fail everywhere else. An unknown is never OK: it proves nothing either
+// way.
+func (c Cell) OK() bool { return c.Err == "" && c.Got == c.Want }
+
+// Cells returns the cells of sc's row, in order: resilient, naive, then each
+// guarded feature off.
+func Cells(sc *scenario.Scenario) []Cell {
+	out := []Cell{
+		{Scenario: sc.Name, Variant: VariantResilient, Want: judge.Pass},
+		{Scenario: sc.Name, Variant: VariantNaive, Want: judge.Fail},
+	}
+	for _, f := range sc.Guards {
+		out = append(out, Cell{Scenario: sc.Name, Variant: string(f) + "=off", Want: judge.Fail})
+	}
+	return out
+}
+
+// variantFeatures returns the feature set of a variant.
+func variantFeatures(variant string) (mockstore.Features, string, error) {
+	switch variant {
+	case VariantResilient, VariantNaive:
+		f, err := mockstore.Profile(variant)
+		return f, variant, err
+	}
+	f, _ := mockstore.Profile(mockstore.ProfileResilient)
+	if err := f.Set(variant); err != nil {
+		return nil, "", err
+	}
+	return f, mockstore.ProfileResilient + " with " + variant, nil
+}
+
+// Sensitivity runs the matrix of scs (scenario × variant) with base's
+// options, parallel cells at a time, each in a fresh environment under
+// base.Dir/<scenario>/<variant>. done is called (from one goroutine at a
+// time) as each cell ends. It returns the cells in matrix order; ctx's
+// error when ctx ended it (the cells not run are missing).
+func Sensitivity(ctx context.Context, scs []*scenario.Scenario, base Options, parallel int, done func(Cell)) ([]Cell, error) {
+	var cells []Cell
+	var owners []*scenario.Scenario
+	for _, sc := range scs {
+		for _, c := range Cells(sc) {
+			cells = append(cells, c)
+			owners = append(owners, sc)
+		}
+	}
+	parallel = max(1, parallel)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ran := make([]bool, len(cells))
+	for i := range cells {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c := runCell(ctx, owners[i], cells[i], base)
+			mu.Lock()
+			defer mu.Unlock()
+			cells[i] = c
+			ran[i] = ctx.Err() == nil
+			if done != nil && ran[i] {
+				done(c)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		var out []Cell
+		for i, c := range cells {
+			if ran[i] {
+				out = append(out, c)
+			}
+		}
+		return out, err
+	}
+	return cells, nil
+}
+
+func runCell(ctx context.Context, sc *scenario.Scenario, c Cell, base Options) Cell {
+	feats, profile, err := variantFeatures(c.Variant)
+	if err != nil {
+		c.Err = err.Error()
+		return c
+	}
+	opts := base
+	opts.Features, opts.Profile = feats, profile
+	opts.Progress = nil
+	opts.Dir = filepath.Join(base.Dir, safeName(sc.Name), safeName(c.Variant))
+	c.Dir = opts.Dir
+	start := time.Now()
+	res, err := Run(ctx, sc, opts)
+	c.Elapsed = time.Since(start)
+	if err != nil {
+		c.Err = err.Error()
+	}
+	if res != nil {
+		if werr := writeJournal(filepath.Join(opts.Dir, "journal.json"), res); werr != nil && c.Err == "" {
+			c.Err = werr.Error()
+		}
+		c.Got = res.Outcome
+		for _, v := range res.Verdicts {
+			if v.Status == judge.Fail {
+				c.FailedBy = append(c.FailedBy, v.Check)
+			}
+		}
+	}
+	return c
+}
+
+// safeName makes s a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.', r == '=':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// Missed returns the cells that did not come out as they must.
+func Missed(cells []Cell) []Cell {
+	var out []Cell
+	for _, c := range cells {
+		if !c.OK() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// CellText is how a matrix shows a cell: its outcome and, for a fail, the
+// first check that failed.
+func CellText(c Cell) string {
+	mark := "ok"
+	if !c.OK() {
+		mark = "MISSED"
+	}
+	switch {
+	case c.Err != "":
+		return fmt.Sprintf("%s: error (%s)", mark, firstLine(c.Err))
+	case c.Got == judge.Fail && len(c.FailedBy) > 0:
+		more := ""
+		if len(c.FailedBy) > 1 {
+			more = fmt.Sprintf(" +%d", len(c.FailedBy)-1)
+		}
+		return fmt.Sprintf("%s: fail by %s%s", mark, c.FailedBy[0], more)
+	}
+	return fmt.Sprintf("%s: %s", mark, c.Got)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Rows groups cells by scenario, keeping the matrix order.
+func Rows(cells []Cell) [][]Cell {
+	var out [][]Cell
+	idx := map[string]int{}
+	for _, c := range cells {
+		i, ok := idx[c.Scenario]
+		if !ok {
+			i = len(out)
+			idx[c.Scenario] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], c)
+	}
+	for _, r := range out {
+		slices.SortStableFunc(r, func(a, b Cell) int { return variantRank(a.Variant) - variantRank(b.Variant) })
+	}
+	return out
+}
+
+func variantRank(v string) int {
+	switch v {
+	case VariantResilient:
+		return 0
+	case VariantNaive:
+		return 1
+	}
+	return 2
+}
+
+// writeJournal writes a cell's result as its journal, for the evidence of a
+// cell that did not come out as it must.
+func writeJournal(path string, res *Result) error {
+	b, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
