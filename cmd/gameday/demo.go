@@ -8,12 +8,14 @@ import (
 	"io"
 	"time"
 
+	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/shopper"
 )
 
-// runDemo starts the storefront in-process and walks one shopper through a
+// runDemo starts the storefront (in-process unless --runtime says
+// otherwise) and walks one shopper through a
 // whole journey, every request crossing the proxies, printing each step.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gameday demo", flag.ContinueOnError)
@@ -31,14 +33,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gameday demo: %v\n", err)
 		return exitUsage
 	}
-	e, err := env.StartInproc(ctx, cfg.options(feats, stderr))
+	e, err := engine.StartEnv(ctx, cfg.Runtime, cfg.options(feats, stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "gameday demo: start the storefront: %v\n", err)
 		return exitEnvironment
 	}
 	defer e.Close()
 	info := e.Info()
-	fmt.Fprintf(stdout, "storefront up in-process (profile %s); gateway %s, toxiproxy %s\n", info.Profile, info.Gateway, info.Toxiproxy)
+	fmt.Fprintf(stdout, "storefront up (runtime %s, profile %s); gateway %s, toxiproxy %s\n", info.Runtime, info.Profile, info.Gateway, info.Toxiproxy)
 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

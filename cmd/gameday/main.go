@@ -57,6 +57,7 @@ func commands() map[string]command {
 		"version":  {"print gameday's and k6's versions", runVersion},
 		"serve":    {"run one storefront service (what the docker runtime's containers run)", runServe},
 		"proxy":    {"run Toxiproxy with gameday's toxics (the docker runtime's proxy container)", runProxy},
+		"clean":    {"remove the containers and networks earlier docker runs left behind", runClean},
 	}
 }
 

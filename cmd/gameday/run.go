@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
@@ -38,7 +40,7 @@ type runConfig struct {
 }
 
 func (c *runConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.Runtime, "runtime", "inproc", "where the storefront runs: inproc")
+	fs.StringVar(&c.Runtime, "runtime", engine.RuntimeInproc, "where the storefront runs: inproc (in this process) or docker (a container per service)")
 	fs.StringVar(&c.Profile, "profile", mockstore.ProfileResilient, "resilience profile: resilient or naive")
 	fs.Var(&c.Overrides, "feature", "turn one feature on or off, name=on|off (repeatable)")
 	fs.Func("seed", "seed for the storefront's data (default: each scenario's own)", func(s string) error {
@@ -59,8 +61,8 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 
 // Validate checks the flags and resolves the feature set.
 func (c *runConfig) Validate() (mockstore.Features, error) {
-	if c.Runtime != "inproc" {
-		return nil, fmt.Errorf("--runtime %q: allowed values: inproc", c.Runtime)
+	if !slices.Contains(engine.Runtimes(), c.Runtime) {
+		return nil, fmt.Errorf("--runtime %q: allowed values: %s", c.Runtime, strings.Join(engine.Runtimes(), ", "))
 	}
 	feats, err := mockstore.Profile(c.Profile)
 	if err != nil {
@@ -118,6 +120,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				bad = true
 				continue
 			}
+			if err := engine.CheckRuntime(sc, c.Runtime); err != nil {
+				fmt.Fprintf(stderr, "gameday run: %s\n", strings.TrimPrefix(err.Error(), engine.ErrScenario.Error()+": "))
+				bad = true
+				continue
+			}
 			scs = append(scs, sc)
 		}
 	}
@@ -139,7 +146,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		dir := runDir(c.Out, stamp, sc.Name, len(scs) > 1)
 		fmt.Fprintf(stdout, "== %s: %s\n", sc.Name, firstLine(sc.Description))
 		res, err := engine.Run(ctx, sc, engine.Options{
-			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir,
+			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir, Runtime: c.Runtime,
 			Scripts: scenarios.FS, Progress: stdout, TTY: tty, Logger: logger,
 		})
 		if res != nil {
@@ -181,7 +188,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !writeReports(c, results, idx, stdout, stderr) && code == exitOK {
 		code = exitFail
 	}
-	if code == exitEnvironment {
+	switch {
+	case code != exitEnvironment:
+	case c.Runtime == engine.RuntimeDocker:
+		fmt.Fprintln(stderr, "gameday run: the docker runtime needs a Docker engine that answers (DOCKER_HOST, or its socket); "+
+			"the default runtime (inproc) works without Docker; `gameday clean` removes what a run could not")
+	default:
 		fmt.Fprintln(stderr, "gameday run: the in-process storefront needs only free loopback ports and a writable run directory")
 	}
 	return code

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -41,7 +44,7 @@ func (f *featureList) String() string     { return strings.Join(*f, ",") }
 func (f *featureList) Set(v string) error { *f = append(*f, v); return nil }
 
 func (c *envConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.Runtime, "runtime", "inproc", "where the storefront runs: inproc")
+	fs.StringVar(&c.Runtime, "runtime", engine.RuntimeInproc, "where the storefront runs: inproc (in this process) or docker (a container per service)")
 	fs.StringVar(&c.Profile, "profile", mockstore.ProfileResilient, "resilience profile: resilient or naive")
 	fs.Var((*featureList)(&c.Overrides), "feature", "turn one feature on or off, name=on|off (repeatable)")
 	fs.Int64Var(&c.Seed, "seed", 1, "seed for shoppers, products and couriers")
@@ -53,8 +56,8 @@ func (c *envConfig) register(fs *flag.FlagSet) {
 
 // Validate checks the flags and resolves the feature set.
 func (c *envConfig) Validate() (mockstore.Features, error) {
-	if c.Runtime != "inproc" {
-		return nil, fmt.Errorf("--runtime %q: allowed values: inproc", c.Runtime)
+	if !slices.Contains(engine.Runtimes(), c.Runtime) {
+		return nil, fmt.Errorf("--runtime %q: allowed values: %s", c.Runtime, strings.Join(engine.Runtimes(), ", "))
 	}
 	feats, err := mockstore.Profile(c.Profile)
 	if err != nil {
@@ -108,9 +111,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gameday up: %v\n", err)
 		return exitUsage
 	}
-	e, err := env.StartInproc(ctx, cfg.options(feats, stderr))
+	e, err := engine.StartEnv(ctx, cfg.Runtime, cfg.options(feats, stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "gameday up: start the storefront: %v\n", err)
+		if ctx.Err() != nil {
+			return exitInterrupted // and whatever had started is gone
+		}
 		return exitEnvironment
 	}
 	info := e.Info()
@@ -138,7 +144,10 @@ func printInfo(w io.Writer, info env.Info) {
 	fmt.Fprintf(tw, "toxiproxy API\t%s\n", info.Toxiproxy)
 	fmt.Fprintf(tw, "otp inbox\t%s/inbox/{phone}\n", info.OTPInbox)
 	fmt.Fprintf(tw, "sample phone\t%s\n", info.SamplePhone)
-	fmt.Fprintf(tw, "stores\t%s\n", info.Dir)
+	fmt.Fprintf(tw, "stores\t%s\n", cmp.Or(info.Dir, "in the containers"))
+	if info.Run != "" {
+		fmt.Fprintf(tw, "containers\tlabelled %s=%s\n", env.DockerLabelRun, info.Run)
+	}
 	names := make([]string, 0, len(info.Audit))
 	for n := range info.Audit {
 		names = append(names, n)

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/gameday/gameday/internal/env"
+)
+
+// dockerOrSkip skips tb when no Docker engine answers.
+func dockerOrSkip(tb testing.TB) {
+	tb.Helper()
+	if err := env.CheckDocker(context.Background()); errors.Is(err, env.ErrNoDocker) {
+		tb.Skipf("needs a Docker engine: %v", err)
+	} else if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// labelled returns the containers and networks labelled label
+// ("key=value") that exist.
+func labelled(tb testing.TB, label string) []string {
+	tb.Helper()
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	f := client.Filters{}.Add("label", label)
+	cs, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, ct := range cs.Items {
+		out = append(out, "container "+strings.Join(ct.Names, ","))
+	}
+	ns, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, n := range ns.Items {
+		out = append(out, "network "+n.Name)
+	}
+	return out
+}
+
+// ownerLabel is the label on everything a gameday process with pid starts.
+func ownerLabel(pid int) string {
+	host, _ := os.Hostname()
+	return env.DockerLabelOwner + "=" + host + "/" + strconv.Itoa(pid)
+}
+
+// TestDockerNoEngine: with DOCKER_HOST naming an engine that is not there,
+// every command of the docker runtime exits 3 and says that Docker is
+// needed and that the default runtime works without it; nothing starts.
+func TestDockerNoEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-engine.sock"))
+	path := writeScenario(t, short)
+	for _, args := range [][]string{
+		{"run", "--runtime", "docker", "--out", t.TempDir(), path},
+		{"up", "--runtime", "docker"},
+		{"demo", "--runtime", "docker"},
+		{"clean"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			code, _, stderr := runCmd(t, ctx, args...)
+			if code != exitEnvironment {
+				t.Errorf("exit %d; want %d\nstderr:\n%s", code, exitEnvironment, stderr)
+			}
+			for _, want := range []string{"needs a running Docker engine", "DOCKER_HOST=", "inproc", "works without Docker"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr does not say %q:\n%s", want, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestRunCrashInproc: a crash fault is refused in-process before anything
+// starts, with exit code 2 and what to do instead.
+func TestRunCrashInproc(t *testing.T) {
+	for _, args := range [][]string{{"wallet-crash"}, {"--runtime", "inproc", "wallet-ambiguous-commit", "wallet-crash"}} {
+		code, stdout, stderr := runCmd(t, context.Background(), append([]string{"run", "--out", t.TempDir()}, args...)...)
+		if code != exitUsage {
+			t.Errorf("run %v: exit %d; want %d\nstderr:\n%s", args, code, exitUsage, stderr)
+		}
+		for _, want := range []string{"scenarios/wallet-crash.yaml:", "kill wallet", "crash faults need --runtime docker"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("run %v: stderr does not say %q:\n%s", args, want, stderr)
+			}
+		}
+		if strings.Contains(stdout, "==") {
+			t.Errorf("run %v: a scenario started:\n%s", args, stdout)
+		}
+	}
+}
+
+func TestCleanUsage(t *testing.T) {
+	code, _, stderr := runCmd(t, context.Background(), "clean", "now")
+	if code != exitUsage || !strings.Contains(stderr, `unexpected argument "now"`) {
+		t.Errorf("clean now: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestRunDocker runs a short scenario in containers through the command
+// line, with k6 on the host, and checks its verdict and that the run
+// removed every container and network it labelled.
+func TestRunDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a scenario in containers")
+	}
+	dockerOrSkip(t)
+	asK6(t)
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	code, stdout, stderr := runCmd(t, ctx, "run", "--runtime", "docker", "--out", out, writeScenario(t, short))
+	if code != exitOK {
+		t.Fatalf("exit %d; want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "=> PASS") {
+		t.Errorf("no PASS verdict line:\n%s", stdout)
+	}
+	if left := labelled(t, ownerLabel(os.Getpid())); len(left) > 0 {
+		t.Errorf("after the run, still labelled as this process's: %v", left)
+	}
+}
+
+// TestRunDockerInterrupted interrupts a docker run in the middle of its
+// fault with SIGINT, as Ctrl-C would, and checks that the gameday process
+// exits 130 having removed every container and network it labelled.
+func TestRunDockerInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the storefront in containers")
+	}
+	dockerOrSkip(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "run", "--runtime", "docker", "--out", t.TempDir(), writeScenario(t, short))
+	cmd.Env = append(os.Environ(), "GAMEDAY_TEST_MAIN=1", "K6_GAMEDAY_LAG=300ms")
+	stdout, stderr := newSyncBuffer(), newSyncBuffer()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait() // the exit code is read from cmd.ProcessState
+		close(exited)
+	}()
+	owner := ownerLabel(cmd.Process.Pid)
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if left := labelled(t, owner); len(left) > 0 {
+			if _, err := env.DockerClean(context.Background()); err != nil {
+				t.Logf("clean up after the test: %v", err)
+			}
+		}
+	})
+
+	stdout.waitFor(t, " fault ", 4*time.Minute, exited) // a progress line in the fault phase
+	if left := labelled(t, owner); len(left) == 0 {
+		t.Fatalf("nothing labelled %s while the scenario runs", owner)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("gameday run still running 2m after SIGINT; stderr:\n%s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit code %d after SIGINT, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "faults removed and the storefront stopped") {
+		t.Errorf("stderr does not say it cleaned up:\n%s", stderr.String())
+	}
+	if left := labelled(t, owner); len(left) > 0 {
+		t.Errorf("after SIGINT, still labelled %s: %v", owner, left)
+	}
+}
+
+// TestUpDocker runs `gameday up --runtime docker` as its own process, uses
+// the storefront through the mapped ports, stops it with SIGINT and checks
+// that every container and network of the run is gone.
+func TestUpDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the storefront in containers")
+	}
+	dockerOrSkip(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "up", "--runtime", "docker", "--json", "--shoppers", "5")
+	cmd.Env = append(os.Environ(), "GAMEDAY_TEST_MAIN=1")
+	stdout, stderr := newSyncBuffer(), newSyncBuffer()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	owner := ownerLabel(cmd.Process.Pid)
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if left := labelled(t, owner); len(left) > 0 {
+			if _, err := env.DockerClean(context.Background()); err != nil {
+				t.Logf("clean up after the test: %v", err)
+			}
+		}
+	})
+
+	out := stdout.waitFor(t, "\n", 4*time.Minute, exited)
+	info := parseUpJSON(t, out)
+	checkLive(t, info)
+	var runID struct {
+		Runtime string `json:"runtime"`
+		Run     string `json:"run"`
+	}
+	if err := json.Unmarshal([]byte(out), &runID); err != nil || runID.Runtime != "docker" || runID.Run == "" {
+		t.Fatalf("runtime %q, run %q (%v): want a docker run", runID.Runtime, runID.Run, err)
+	}
+	run := env.DockerLabelRun + "=" + runID.Run
+	if left := labelled(t, run); len(left) == 0 {
+		t.Fatalf("nothing labelled %s while up runs", run)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
+		t.Fatalf("gameday up still running 1m after SIGINT; stderr:\n%s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitOK {
+		t.Errorf("exit code %d after SIGINT, want %d; stderr:\n%s", code, exitOK, stderr.String())
+	}
+	if left := labelled(t, run); len(left) > 0 {
+		t.Errorf("after SIGINT, still labelled %s: %v", run, left)
+	}
+}
