@@ -195,9 +195,9 @@ func faultSchema() obj {
 				"duration": ref("positiveDuration"),
 			},
 		},
-		crashSchema("crash", "a service killed or restarted (reserved: the inproc runtime refuses it)",
+		crashSchema("crash", "a service killed or restarted (--runtime docker; the inproc runtime refuses it)",
 			[]string{CrashKill, CrashRestart}, false),
-		crashSchema("crash stop", "a service stopped, for duration or until the end (reserved: the inproc runtime refuses it)",
+		crashSchema("crash stop", "a service stopped, for duration or until the end (--runtime docker; the inproc runtime refuses it)",
 			[]string{CrashStop}, true),
 	)
 	return obj{"oneOf": variants}
