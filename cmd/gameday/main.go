@@ -47,17 +47,18 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":      {"run scenarios: storefront up, faults on a timeline under k6 load, verdicts", runRun},
-		"validate": {"check scenario files without running them", runValidate},
-		"report":   {"render the HTML reports and Markdown summary again from journals", runReport},
-		"list":     {"list the built-in scenarios with what they guard", runList},
-		"up":       {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
-		"demo":     {"start the storefront in-process and walk one shopper through it", runDemo},
-		"k6":       {"run the embedded k6 (every k6 command and flag)", nil},
-		"version":  {"print gameday's and k6's versions", runVersion},
-		"serve":    {"run one storefront service (what the docker runtime's containers run)", runServe},
-		"proxy":    {"run Toxiproxy with gameday's toxics (the docker runtime's proxy container)", runProxy},
-		"clean":    {"remove the containers and networks earlier docker runs left behind", runClean},
+		"run":         {"run scenarios: storefront up, faults on a timeline under k6 load, verdicts", runRun},
+		"validate":    {"check scenario files without running them", runValidate},
+		"sensitivity": {"prove each scenario: pass on resilient, fail on naive and with each guarded feature off", runSensitivity},
+		"report":      {"render the HTML reports and Markdown summary again from journals", runReport},
+		"list":        {"list the built-in scenarios with what they guard", runList},
+		"up":          {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
+		"demo":        {"start the storefront in-process and walk one shopper through it", runDemo},
+		"k6":          {"run the embedded k6 (every k6 command and flag)", nil},
+		"version":     {"print gameday's and k6's versions", runVersion},
+		"serve":       {"run one storefront service (what the docker runtime's containers run)", runServe},
+		"proxy":       {"run Toxiproxy with gameday's toxics (the docker runtime's proxy container)", runProxy},
+		"clean":       {"remove the containers and networks earlier docker runs left behind", runClean},
 	}
 }
 
@@ -85,8 +86,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gameday <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
-	for _, name := range []string{"run", "validate", "report", "list", "up", "demo", "k6", "version"} {
-		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
+	for _, name := range []string{"run", "validate", "sensitivity", "report", "list", "up", "demo", "k6", "version"} {
+		fmt.Fprintf(w, "  %-12s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'gameday <command> -h' for a command's flags.")
 }

@@ -104,7 +104,7 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 				fmt.Fprintf(stderr, "gameday sensitivity: %v\n", err)
 				return exitUsage
 			}
-			fmt.Fprintf(stdout, "skipped %s: %v\n", sc.Name, errors.Unwrap(err))
+			fmt.Fprintf(stdout, "skipped %s: %v\n", sc.Name, engine.ErrCrashInproc)
 			continue
 		}
 		runnable = append(runnable, sc)

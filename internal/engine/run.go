@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -78,8 +80,13 @@ type LoadOutcome struct {
 
 // Result is everything a run found: what the journal holds.
 type Result struct {
-	Scenario   *scenario.Scenario  `json:"-"`
-	Name       string              `json:"scenario"`
+	Scenario *scenario.Scenario `json:"-"`
+	Name     string             `json:"scenario"`
+	// Description is the scenario's, so that a report rendered again from
+	// the journal needs no scenario file.
+	Description string `json:"description"`
+	// Versions are gameday's, k6's, Toxiproxy's and Go's, for the report.
+	Versions   map[string]string   `json:"versions"`
 	File       string              `json:"file"`
 	Compressed bool                `json:"compressed"`
 	Profile    string              `json:"profile"`
@@ -142,7 +149,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		seed = *opts.Seed
 	}
 	res = &Result{
-		Scenario: sc, Name: sc.Name, File: sc.File, Compressed: sc.Compressed,
+		Scenario: sc, Name: sc.Name, Description: sc.Description, Versions: Versions(), File: sc.File, Compressed: sc.Compressed,
 		Profile: opts.Profile, Features: feats.String(), Seed: seed, Started: time.Now(),
 	}
 	defer func() {
@@ -513,4 +520,26 @@ func servicesLogger(dir, scenario string) (*slog.Logger, func(), error) {
 	}
 	l := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})).With("scenario", scenario)
 	return l, func() { f.Close() }, nil
+}
+
+// Versions returns the versions of gameday (the main module; "devel" for a
+// build from a work tree), k6, Toxiproxy and Go in this binary.
+func Versions() map[string]string {
+	out := map[string]string{"go": runtime.Version(), "gameday": "devel"}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return out
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		out["gameday"] = v
+	}
+	for _, d := range bi.Deps {
+		switch d.Path {
+		case "go.k6.io/k6":
+			out["k6"] = d.Version
+		case "github.com/Shopify/toxiproxy/v2":
+			out["toxiproxy"] = d.Version
+		}
+	}
+	return out
 }

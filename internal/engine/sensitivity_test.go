@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/scenario"
+)
+
+func TestCells(t *testing.T) {
+	sc := parse(t, ambiguous)
+	cells := Cells(sc)
+	var got []string
+	for _, c := range cells {
+		got = append(got, c.Variant+":"+string(c.Want))
+	}
+	want := []string{"resilient:pass", "naive:fail", "idempotent_payments=off:fail", "payment_reconciliation=off:fail"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("cells %v, want %v", got, want)
+	}
+}
+
+func TestCellOK(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Cell
+		ok   bool
+	}{
+		{"resilient passes", Cell{Variant: VariantResilient, Want: judge.Pass, Got: judge.Pass}, true},
+		{"resilient fails", Cell{Variant: VariantResilient, Want: judge.Pass, Got: judge.Fail}, false},
+		{"naive fails", Cell{Variant: VariantNaive, Want: judge.Fail, Got: judge.Fail}, true},
+		{"naive passes: the scenario checks nothing", Cell{Variant: VariantNaive, Want: judge.Fail, Got: judge.Pass}, false},
+		{"unknown proves nothing", Cell{Variant: "x=off", Want: judge.Fail, Got: judge.Unknown}, false},
+		{"an error is never ok", Cell{Variant: "x=off", Want: judge.Fail, Got: judge.Fail, Err: "load: k6 exited"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.OK(); got != tt.ok {
+				t.Errorf("OK() = %t, want %t", got, tt.ok)
+			}
+			if missed := len(Missed([]Cell{tt.c})) == 1; missed == tt.ok {
+				t.Errorf("Missed disagrees with OK")
+			}
+			if text := CellText(tt.c); strings.HasPrefix(text, "MISSED") == tt.ok {
+				t.Errorf("CellText %q disagrees with OK", text)
+			}
+		})
+	}
+}
+
+func TestVariantFeatures(t *testing.T) {
+	f, profile, err := variantFeatures("refund_outbox=off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.On("refund_outbox") || !f.On("session_fallback") || profile != "resilient with refund_outbox=off" {
+		t.Errorf("refund_outbox=off gives %s (%s)", f, profile)
+	}
+	if _, _, err := variantFeatures("no_such=off"); err == nil {
+		t.Error("an unknown feature is accepted")
+	}
+}
+
+func TestRows(t *testing.T) {
+	cells := []Cell{
+		{Scenario: "b", Variant: "x=off"}, {Scenario: "a", Variant: VariantNaive},
+		{Scenario: "b", Variant: VariantResilient}, {Scenario: "a", Variant: VariantResilient},
+	}
+	rows := Rows(cells)
+	if len(rows) != 2 || rows[0][0].Scenario != "b" || rows[0][0].Variant != VariantResilient || rows[1][1].Variant != VariantNaive {
+		t.Errorf("rows %+v", rows)
+	}
+}
+
+// TestCatalogueSensitivity is the quick sensitivity matrix of every built-in
+// scenario that runs in-process: each passes on resilient and fails on naive
+// and with each feature it guards turned off. It is what proves that the
+// catalogue's checks can fail.
+func TestCatalogueSensitivity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the quick sensitivity matrix: about 50 short k6 runs")
+	}
+	t.Setenv(childVar, "1")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scs []*scenario.Scenario
+	for _, name := range scenario.Builtins() {
+		sc, err := scenario.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if CheckRuntime(sc, RuntimeInproc) != nil {
+			continue // crash faults: the docker runtime's tests
+		}
+		scs = append(scs, sc)
+	}
+	if len(scs) < 12 {
+		t.Fatalf("%d built-in scenarios run in-process; the catalogue has at least 12", len(scs))
+	}
+	start := time.Now()
+	cells, err := Sensitivity(context.Background(), scs, Options{
+		Quick: true, Dir: t.TempDir(), K6: []string{exe}, Scripts: os.DirFS("../../scenarios"),
+	}, 3, func(c Cell) { t.Logf("%-28s %-28s %s (%s)", c.Scenario, c.Variant, CellText(c), c.Elapsed.Round(time.Second)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d cells in %s", len(cells), time.Since(start).Round(time.Second))
+	for _, m := range Missed(cells) {
+		t.Errorf("%s on %s: want %s, got %s %v %s", m.Scenario, m.Variant, m.Want, m.Got, m.FailedBy, m.Err)
+	}
+}
