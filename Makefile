@@ -21,6 +21,10 @@ build: ## build the static gameday binary into bin/
 demo: build ## run the headline scenario in-process, with a verdict and a report
 	./$(BIN) demo
 
+.PHONY: sensitivity
+sensitivity: build ## the full sensitivity matrix: every built-in on resilient, naive and each guarded feature off
+	./$(BIN) sensitivity --parallel 3 --out reports/sensitivity --markdown reports/sensitivity.md
+
 .PHONY: test
 test: deps ## run every test with the race detector
 	CGO_ENABLED=1 $(GO) test -race -timeout 40m ./...

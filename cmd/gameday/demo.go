@@ -14,11 +14,29 @@ import (
 	"github.com/gameday/gameday/mockstore/shopper"
 )
 
-// runDemo starts the storefront (in-process unless --runtime says
-// otherwise) and walks one shopper through a
-// whole journey, every request crossing the proxies, printing each step.
+// Headline is the scenario `gameday demo` (and `make demo`) runs: the
+// replay of the 22 March 2022 outage.
+const Headline = "replay-2022-03-22"
+
+// runDemo is `gameday demo`: the headline scenario, in-process unless
+// --runtime says otherwise, with the live progress, the verdict table and
+// the report of `gameday run`. Its flags are run's.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gameday demo", flag.ContinueOnError)
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Fprintf(stderr, "usage: gameday demo [run flags]\n\nRuns the headline scenario %s: 'gameday run %s' with the same flags.\n", Headline, Headline)
+			return exitOK
+		}
+	}
+	fmt.Fprintf(stdout, "gameday demo: the headline scenario, %s — the storefront in-process behind Toxiproxy, shoppers from k6, the outage's faults on its timeline\n", Headline)
+	return runRun(ctx, append(append([]string(nil), args...), Headline), stdout, stderr)
+}
+
+// runWalk starts the storefront (in-process unless --runtime says
+// otherwise) and walks one shopper through a whole journey, every request
+// crossing the proxies, printing each step: a smoke test of a storefront.
+func runWalk(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gameday walk", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg envConfig
 	cfg.register(fs)
@@ -30,12 +48,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	feats, err := cfg.Validate()
 	if err != nil {
-		fmt.Fprintf(stderr, "gameday demo: %v\n", err)
+		fmt.Fprintf(stderr, "gameday walk: %v\n", err)
 		return exitUsage
 	}
 	e, err := engine.StartEnv(ctx, cfg.Runtime, cfg.options(feats, stderr))
 	if err != nil {
-		fmt.Fprintf(stderr, "gameday demo: start the storefront: %v\n", err)
+		fmt.Fprintf(stderr, "gameday walk: start the storefront: %v\n", err)
 		return exitEnvironment
 	}
 	defer e.Close()

@@ -53,7 +53,8 @@ func commands() map[string]command {
 		"report":      {"render the HTML reports and Markdown summary again from journals", runReport},
 		"list":        {"list the built-in scenarios with what they guard", runList},
 		"up":          {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
-		"demo":        {"start the storefront in-process and walk one shopper through it", runDemo},
+		"demo":        {"run the headline scenario (the 22 March 2022 replay) in-process, with verdicts and a report", runDemo},
+		"walk":        {"start the storefront and walk one shopper through it, step by step", runWalk},
 		"k6":          {"run the embedded k6 (every k6 command and flag)", nil},
 		"version":     {"print gameday's and k6's versions", runVersion},
 		"serve":       {"run one storefront service (what the docker runtime's containers run)", runServe},
@@ -86,7 +87,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gameday <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
-	for _, name := range []string{"run", "validate", "sensitivity", "report", "list", "up", "demo", "k6", "version"} {
+	for _, name := range []string{"run", "validate", "sensitivity", "report", "list", "up", "demo", "walk", "k6", "version", "clean"} {
 		fmt.Fprintf(w, "  %-12s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'gameday <command> -h' for a command's flags.")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -158,13 +159,13 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
+func TestWalk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole storefront")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	code, stdout, stderr := runCmd(t, ctx, "demo", "--shoppers", "5")
+	code, stdout, stderr := runCmd(t, ctx, "walk", "--shoppers", "5")
 	if code != exitOK {
 		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout, stderr)
 	}
@@ -180,11 +181,40 @@ func TestDemo(t *testing.T) {
 }
 
 func TestDemoBadFlag(t *testing.T) {
-	code, stdout, stderr := runCmd(t, context.Background(), "demo", "--profile", "bogus")
+	code, stdout, stderr := runCmd(t, context.Background(), "walk", "--profile", "bogus")
+	if code != exitUsage {
+		t.Errorf("walk: exit code %d, want %d", code, exitUsage)
+	}
+	code, stdout, stderr = runCmd(t, context.Background(), "demo", "--profile", "bogus")
 	if code != exitUsage {
 		t.Errorf("exit code %d, want %d", code, exitUsage)
 	}
-	if stdout != "" || !strings.Contains(stderr, "resilient") || !strings.Contains(stderr, "naive") {
+	if !strings.Contains(stderr, "resilient") || !strings.Contains(stderr, "naive") {
 		t.Errorf("want nothing on stdout and the allowed profiles on stderr; stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+}
+
+// TestDemo: `gameday demo` is the headline scenario (compressed here): it
+// ends with the verdict table, passes on the resilient profile and names its
+// report.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the headline scenario with k6")
+	}
+	asK6(t)
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code, stdout, stderr := runCmd(t, ctx, "demo", "--quick", "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout, stderr)
+	}
+	for _, want := range []string{Headline, "=> PASS", "report:  " + filepath.Join(out, "report.html")} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the demo does not say %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "report.html")); err != nil {
+		t.Error(err)
 	}
 }
