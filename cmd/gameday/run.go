@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
@@ -26,6 +28,7 @@ import (
 
 // runConfig is what `gameday run` reads from its flags.
 type runConfig struct {
+	Parallel  int
 	Runtime   string
 	Profile   string
 	Overrides featureList
@@ -56,6 +59,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.JSON, "json", "", "write the JSON journal of every scenario to this file")
 	fs.StringVar(&c.Summary, "summary", "", "write a Markdown summary of every scenario (for a CI job summary or PR comment) to this file")
 	fs.BoolVar(&c.Quick, "quick", false, "compress each timeline for fast feedback")
+	fs.IntVar(&c.Parallel, "parallel", 1, "scenarios run at once, each in its own storefront (above 1: no live lines, each verdict table as its scenario ends)")
 	fs.BoolVar(&c.Verbose, "v", false, "log what the harness and the services do to stderr")
 }
 
@@ -63,6 +67,9 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 func (c *runConfig) Validate() (mockstore.Features, error) {
 	if !slices.Contains(engine.Runtimes(), c.Runtime) {
 		return nil, fmt.Errorf("--runtime %q: allowed values: %s", c.Runtime, strings.Join(engine.Runtimes(), ", "))
+	}
+	if c.Parallel < 1 || c.Parallel > 16 {
+		return nil, fmt.Errorf("--parallel %d: want 1 to 16", c.Parallel)
 	}
 	feats, err := mockstore.Profile(c.Profile)
 	if err != nil {
@@ -139,51 +146,101 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	tty := isTerminal(stdout)
 	stamp := time.Now().Format("20060102-150405")
-	var results []*engine.Result
 	idx := newHTMLIndex(indexPath(c.Out, stamp), len(scs) > 1)
-	code := exitOK
-	for _, sc := range scs {
+	codes := make([]int, len(scs))
+	all := make([]*engine.Result, len(scs))
+	var outMu sync.Mutex // one scenario's output at a time
+	one := func(i int, out io.Writer) {
+		sc := scs[i]
 		dir := runDir(c.Out, stamp, sc.Name, len(scs) > 1)
-		fmt.Fprintf(stdout, "== %s: %s\n", sc.Name, firstLine(sc.Description))
+		fmt.Fprintf(out, "== %s: %s\n", sc.Name, firstLine(sc.Description))
+		var progress io.Writer
+		if c.Parallel == 1 {
+			progress = out
+		}
 		res, err := engine.Run(ctx, sc, engine.Options{
 			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir, Runtime: c.Runtime,
-			Scripts: scenarios.FS, Progress: stdout, TTY: tty, Logger: logger,
+			Scripts: scenarios.FS, Progress: progress, TTY: tty && progress != nil, Logger: logger,
 		})
 		if res != nil {
-			results = append(results, res)
-			_ = report.Table(stdout, res.Suite())
+			all[i] = res
+			_ = report.Table(out, res.Suite())
 			if werr := writeJSON(filepath.Join(dir, "journal.json"), res); werr != nil {
 				fmt.Fprintf(stderr, "gameday run: %v\n", werr)
 			} else {
-				fmt.Fprintf(stdout, "  journal: %s\n", filepath.Join(dir, "journal.json"))
+				fmt.Fprintf(out, "  journal: %s\n", filepath.Join(dir, "journal.json"))
 			}
 			if j, path, rerr := writeRunReport(dir, res); rerr != nil {
 				fmt.Fprintf(stderr, "gameday run: %v\n", rerr)
 			} else {
-				fmt.Fprintf(stdout, "  report:  %s\n", path)
+				fmt.Fprintf(out, "  report:  %s\n", path)
+				outMu.Lock()
 				idx.add(path, j)
+				outMu.Unlock()
 			}
 		}
 		switch {
 		case ctx.Err() != nil:
-			fmt.Fprintf(stderr, "gameday run: interrupted; faults removed and the storefront stopped\n")
 			if err != nil && res != nil && res.Cleanup != "" {
-				fmt.Fprintf(stderr, "gameday run: could not clean up: %s\n", res.Cleanup)
+				fmt.Fprintf(stderr, "gameday run: %s: could not clean up: %s\n", sc.Name, res.Cleanup)
 			}
-			writeReports(c, results, idx, stdout, stderr)
-			return exitInterrupted
+			codes[i] = exitInterrupted
 		case errors.Is(err, engine.ErrScenario):
 			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.Name, err)
-			code = max(code, exitUsage)
+			codes[i] = exitUsage
 		case errors.Is(err, engine.ErrEnvironment):
 			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.Name, err)
-			code = max(code, exitEnvironment)
+			codes[i] = exitEnvironment
 		case err != nil:
 			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.Name, err)
-			code = max(code, exitFail)
+			codes[i] = exitFail
 		case res.Outcome != judge.Pass:
-			code = max(code, exitFail)
+			codes[i] = exitFail
 		}
+	}
+	if c.Parallel == 1 {
+		for i := range scs {
+			if ctx.Err() != nil {
+				break
+			}
+			one(i, stdout)
+		}
+	} else {
+		// Each scenario's lines are held until it ends, then written at
+		// once, so that tables do not interleave.
+		sem := make(chan struct{}, c.Parallel)
+		var wg sync.WaitGroup
+		for i := range scs {
+			if sem <- struct{}{}; ctx.Err() != nil {
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				var buf bytes.Buffer
+				one(i, &buf)
+				outMu.Lock()
+				defer outMu.Unlock()
+				_, _ = stdout.Write(buf.Bytes())
+			}()
+		}
+		wg.Wait()
+	}
+	var results []*engine.Result
+	for _, r := range all {
+		if r != nil {
+			results = append(results, r)
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "gameday run: interrupted; faults removed and the storefront stopped\n")
+		writeReports(c, results, idx, stdout, stderr)
+		return exitInterrupted
+	}
+	code := exitOK
+	for _, k := range codes {
+		code = max(code, k)
 	}
 	if !writeReports(c, results, idx, stdout, stderr) && code == exitOK {
 		code = exitFail

@@ -158,3 +158,44 @@ func (c *cancelOnWrite) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TestRunParallel: two scenarios at once, each in its own storefront; each
+// verdict table is written whole, and the JUnit file holds both in the
+// order given.
+func TestRunParallel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two short scenarios with k6")
+	}
+	asK6(t)
+	a := writeScenario(t, short)
+	b := writeScenario(t, strings.Replace(short, "name: short", "name: short-two", 1))
+	out := t.TempDir()
+	junit := filepath.Join(out, "junit.xml")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--parallel", "2", "--out", out, "--junit", junit, a, b}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d; want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout.String(), stderr.String())
+	}
+	got := stdout.String()
+	for _, name := range []string{"short", "short-two"} {
+		i := strings.Index(got, "== "+name+":")
+		if i < 0 {
+			t.Fatalf("no output of %s:\n%s", name, got)
+		}
+		// Its table follows its header before any other scenario's header.
+		rest := got[i+3:]
+		if next := strings.Index(rest, "== "); next >= 0 {
+			rest = rest[:next]
+		}
+		if !strings.Contains(rest, "=> PASS") || strings.Contains(rest, " fault ") {
+			t.Errorf("%s: want its verdict table and no live lines:\n%s", name, rest)
+		}
+	}
+	x, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, j := bytes.Index(x, []byte(`name="short"`)), bytes.Index(x, []byte(`name="short-two"`)); i < 0 || j < i {
+		t.Errorf("junit does not hold short then short-two:\n%s", x)
+	}
+}
