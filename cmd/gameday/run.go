@@ -218,6 +218,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
+				outMu.Lock()
+				fmt.Fprintf(stdout, "-- %s started (%d of %d)\n", scs[i].Name, i+1, len(scs))
+				outMu.Unlock()
 				var buf bytes.Buffer
 				one(i, &buf)
 				outMu.Lock()
