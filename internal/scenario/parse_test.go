@@ -218,6 +218,12 @@ func TestParseAccepts(t *testing.T) {
 		{"retry_after as a number", "load: {duration: 10s}\nfaults: [{maintenance: {retry_after: 12}, start: 1s, duration: 1s}]\nchecks: [{invariant: money_conserved}]",
 			func(sc *Scenario) bool { return sc.Faults[0].Maintenance.RetryAfter == 12 }},
 		{"aliases", "load: &l {duration: 10s}\nx: *l\nchecks: [{invariant: money_conserved}]", nil},
+		{"storefront service levels", "storefront: {refund_sla: 5s, pending_bound: 4s}\nload: {duration: 10s}\nchecks: [{invariant: money_conserved}]",
+			func(sc *Scenario) bool {
+				return sc.Storefront == Storefront{RefundSLA: 5 * time.Second, PendingBound: 4 * time.Second}
+			}},
+		{"fault phases", "load: {duration: 10s}\nfaults:\n- {phase: \"logged out\", link: auth->sessions, toxic: reset_peer, start: 1s, duration: 2s}\n- {phase: maintenance, maintenance: {retry_after: 2s}, start: 4s, duration: 1s}\nchecks: [{invariant: money_conserved}]",
+			func(sc *Scenario) bool { return sc.Faults[0].Phase == "logged out" && sc.Faults[1].Phase == "maintenance" }},
 		{"down faults one after another", "load: {duration: 10s}\nfaults:\n- {link: gateway->auth, toxic: down, start: 1s, duration: 2s}\n- {link: gateway->auth, toxic: down, start: 3s, duration: 2s}\nchecks: [{invariant: money_conserved}]",
 			func(sc *Scenario) bool { return len(sc.Faults) == 2 }},
 		{"down on two links at once", "load: {duration: 10s}\nfaults:\n- {link: gateway->auth, toxic: down, start: 1s, duration: 2s}\n- {link: gateway->wallet, toxic: down, start: 1s, duration: 2s}\nchecks: [{invariant: money_conserved}]",
@@ -289,6 +295,10 @@ func TestParseErrors(t *testing.T) {
 			`t.yaml:1:7: seed: want a whole number, not "seven"`}, false},
 		{"seed a fraction", strings.Replace(base, "name: base", "seed: 1.5", 1), []string{
 			`t.yaml:1:7: seed: want a whole number, not "1.5"`}, false},
+		{"unknown storefront field", strings.Replace(base, "name: base", "storefront: {refund_sla: 5s, pending: 4s}", 1), []string{
+			`t.yaml:1:30: unknown field "pending" in storefront (allowed: refund_sla, pending_bound)`}, false},
+		{"storefront bad duration", strings.Replace(base, "name: base", "storefront: {refund_sla: 0s}", 1), []string{
+			`t.yaml:1:26: refund_sla`}, false},
 		{"load a list", strings.Replace(base, "load: {duration: 60s}", "load: [60s]", 1), []string{
 			`t.yaml:2:7: load must be a mapping of fields, not a list`}, false},
 		{"load without duration", strings.Replace(base, "load: {duration: 60s}", "load: {rate: 5/s}", 1), []string{
