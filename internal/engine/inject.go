@@ -25,6 +25,7 @@ type FaultRecord struct {
 	Action  string        `json:"action"`
 	Fault   int           `json:"fault"` // index in the scenario's faults
 	What    string        `json:"what"`
+	Phase   string        `json:"phase,omitempty"` // what shoppers saw, as the scenario names it
 	Err     string        `json:"error,omitempty"`
 }
 
@@ -265,7 +266,7 @@ func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []s
 		began := time.Since(start)
 		err := in.Do(ctx, ev)
 		done := time.Since(start)
-		r := FaultRecord{Planned: ev.At, Actual: done, Action: string(ev.Action), Fault: ev.Index, What: ev.Fault.String()}
+		r := FaultRecord{Planned: ev.At, Actual: done, Action: string(ev.Action), Fault: ev.Index, What: ev.Fault.String(), Phase: ev.Fault.Phase}
 		crash := ev.Fault.Kind == scenario.FaultCrash && ev.Action == scenario.ActionApply
 		if crash {
 			r.Actual = began
@@ -278,7 +279,7 @@ func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []s
 			rec(r)
 			if crash && err == nil && ev.Fault.Action != scenario.CrashStop {
 				rec(FaultRecord{Planned: ev.At, Actual: done, Action: string(scenario.ActionRemove), Fault: ev.Index,
-					What: ev.Fault.String() + ": up again"})
+					What: ev.Fault.String() + ": up again", Phase: ev.Fault.Phase})
 			}
 		}
 	}

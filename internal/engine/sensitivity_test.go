@@ -107,7 +107,9 @@ func TestCatalogueSensitivity(t *testing.T) {
 	start := time.Now()
 	cells, err := Sensitivity(context.Background(), scs, Options{
 		Quick: true, Dir: t.TempDir(), K6: []string{exe}, Scripts: os.DirFS("../../scenarios"),
-	}, 3, func(c Cell) { t.Logf("%-28s %-28s %s (%s)", c.Scenario, c.Variant, CellText(c), c.Elapsed.Round(time.Second)) })
+	}, 3, func(c Cell) {
+		t.Logf("%-28s %-28s %s (%s)", c.Scenario, c.Variant, CellText(c), c.Elapsed.Round(time.Second))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

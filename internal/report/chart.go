@@ -416,9 +416,13 @@ type faultSpan struct {
 // its first span and on a row of its own.
 func faultSpans(j *Journal) []faultSpan {
 	what := map[int]string{}
+	phase := map[int]string{}
 	for _, e := range j.Faults {
 		if _, ok := what[e.Fault]; !ok {
 			what[e.Fault] = e.What
+			if e.Phase != "" {
+				phase[e.Fault] = e.Phase
+			}
 		}
 	}
 	lanes := map[int]int{}
@@ -430,6 +434,11 @@ func faultSpans(j *Journal) []faultSpan {
 			lane = len(lanes)
 			lanes[iv.Index] = lane
 			s.label = faultLabel(what[iv.Index])
+			if p := phase[iv.Index]; p != "" {
+				// A replay names its phases after what shoppers saw.
+				s.label = fmt.Sprintf("%q: %s", p, s.label)
+				s.title = p + " — " + s.title
+			}
 			if s.label == "" {
 				s.label = fmt.Sprintf("fault %d", iv.Index+1)
 			}

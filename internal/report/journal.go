@@ -59,9 +59,10 @@ type Environment struct {
 type FaultEvent struct {
 	Planned time.Duration `json:"planned_ns"`
 	Actual  time.Duration `json:"actual_ns"`
-	Action  string        `json:"action"` // apply, remove, change
-	Fault   int           `json:"fault"`  // index in the scenario's faults
-	What    string        `json:"what"`   // the fault in words: "checkout->wallet reset_peer toxicity=0.3 from 15s for 20s"
+	Action  string        `json:"action"`          // apply, remove, change
+	Fault   int           `json:"fault"`           // index in the scenario's faults
+	What    string        `json:"what"`            // the fault in words: "checkout->wallet reset_peer toxicity=0.3 from 15s for 20s"
+	Phase   string        `json:"phase,omitempty"` // what shoppers saw while it was on, when the scenario names it
 	Err     string        `json:"error,omitempty"`
 }
 

@@ -223,7 +223,9 @@ func TestParseAccepts(t *testing.T) {
 				return sc.Storefront == Storefront{RefundSLA: 5 * time.Second, PendingBound: 4 * time.Second}
 			}},
 		{"fault phases", "load: {duration: 10s}\nfaults:\n- {phase: \"logged out\", link: auth->sessions, toxic: reset_peer, start: 1s, duration: 2s}\n- {phase: maintenance, maintenance: {retry_after: 2s}, start: 4s, duration: 1s}\nchecks: [{invariant: money_conserved}]",
-			func(sc *Scenario) bool { return sc.Faults[0].Phase == "logged out" && sc.Faults[1].Phase == "maintenance" }},
+			func(sc *Scenario) bool {
+				return sc.Faults[0].Phase == "logged out" && sc.Faults[1].Phase == "maintenance"
+			}},
 		{"down faults one after another", "load: {duration: 10s}\nfaults:\n- {link: gateway->auth, toxic: down, start: 1s, duration: 2s}\n- {link: gateway->auth, toxic: down, start: 3s, duration: 2s}\nchecks: [{invariant: money_conserved}]",
 			func(sc *Scenario) bool { return len(sc.Faults) == 2 }},
 		{"down on two links at once", "load: {duration: 10s}\nfaults:\n- {link: gateway->auth, toxic: down, start: 1s, duration: 2s}\n- {link: gateway->wallet, toxic: down, start: 1s, duration: 2s}\nchecks: [{invariant: money_conserved}]",
