@@ -21,7 +21,6 @@ import (
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/report"
-	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/scenarios"
 )
@@ -111,31 +110,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	// Every file is read and validated before anything starts.
-	var scs []*scenario.Scenario
-	bad := false
-	for _, arg := range c.Args {
-		srcs, err := scenario.Find(arg)
-		if err != nil {
-			fmt.Fprintf(stderr, "gameday run: %v\n", err)
-			bad = true
-			continue
-		}
-		for _, src := range srcs {
-			sc, err := src.Parse()
-			if err != nil {
-				fmt.Fprintln(stderr, err)
-				bad = true
-				continue
-			}
-			if err := engine.CheckRuntime(sc, c.Runtime); err != nil {
-				fmt.Fprintf(stderr, "gameday run: %s\n", strings.TrimPrefix(err.Error(), engine.ErrScenario.Error()+": "))
-				bad = true
-				continue
-			}
-			scs = append(scs, sc)
+	scs, ok := loadScenarios(c.Args, "run", stderr)
+	for _, sc := range scs {
+		if err := engine.CheckRuntime(sc, c.Runtime); err != nil {
+			fmt.Fprintf(stderr, "gameday run: %s\n", strings.TrimPrefix(err.Error(), engine.ErrScenario.Error()+": "))
+			ok = false
 		}
 	}
-	if bad {
+	if !ok {
 		return exitUsage
 	}
 
