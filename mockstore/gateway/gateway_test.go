@@ -871,3 +871,24 @@ func (s *syncWriter) String() string {
 	defer s.mu.Unlock()
 	return s.buf.String()
 }
+
+// TestLogoutAnswerLost: auth revokes the session but its answer to the
+// logout is lost. The shopper is told to retry; the 401 that follows is
+// the logout they asked for, not a forced logout.
+func TestLogoutAnswerLost(t *testing.T) {
+	h := newHarness(t, features(), nil)
+	token := h.login(t, "+6281100001")
+	h.auth.mu.Lock()
+	delete(h.auth.sessions, token) // auth revoked it...
+	h.auth.mu.Unlock()
+	h.authLink.set(linkReset) // ...and its answer never came back
+	r := h.call(t, "POST", "/api/v1/logout", "", bearer(token)...)
+	if r.status < 500 {
+		t.Fatalf("logout with auth's answer lost: status %d, want a retryable 5xx", r.status)
+	}
+	h.authLink.set(linkPass)
+	h.call(t, "GET", "/api/v1/me", "", bearer(token)...).wantError(t, 401, mockstore.CodeUnauthenticated)
+	if a := readAudit(t, h.auditURL); a.ForcedLogouts != 0 {
+		t.Fatalf("a logout whose answer was lost counted as %d forced logouts", a.ForcedLogouts)
+	}
+}

@@ -325,11 +325,14 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
 		return s.auth.Logout(ctx, cred.token)
 	})
+	// The shopper asked to end this session: whether or not auth's answer
+	// came back, a later 401 for it is no forced logout (auth may have
+	// revoked it before its answer was lost).
+	s.tokens.forget(cred.token)
 	if err != nil {
-		s.fail(w, err, "sign-out", "you are still signed in")
+		s.fail(w, err, "sign-out", "retry to make sure you are signed out")
 		return
 	}
-	s.tokens.forget(cred.token)
 	clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
