@@ -60,6 +60,12 @@ const (
 // first 12 hex digits of the SHA-256 of its Dockerfile and binary.
 const DockerImageRepo = "gameday-storefront"
 
+// dockerImageRepo is the repository the docker runtime uses: DockerImageRepo,
+// except in the tests that remove the image to build it from nothing. Those
+// use one of their own, so that no other process (another package's tests
+// run from the same tree, with the same binary) finds its image gone.
+var dockerImageRepo = DockerImageRepo
+
 // dockerCommand is the import path of the gameday command, what the image
 // must hold: its `serve` and `proxy` subcommands run in the containers.
 const dockerCommand = "github.com/gameday/gameday/cmd/gameday"
@@ -921,7 +927,7 @@ func dockerEnsureImage(ctx context.Context, p *testcontainers.DockerProvider, lo
 	if err != nil {
 		return "", false, err
 	}
-	ref = DockerImageRepo + ":" + bin.sum[:12]
+	ref = dockerImageRepo + ":" + bin.sum[:12]
 	if _, err := p.Client().ImageInspect(ctx, ref); err == nil {
 		return ref, false, nil
 	} else if !cerrdefs.IsNotFound(err) {
@@ -939,7 +945,7 @@ func dockerEnsureImage(ctx context.Context, p *testcontainers.DockerProvider, lo
 	}()
 	req := testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
 		ContextArchive: archive,
-		Repo:           DockerImageRepo,
+		Repo:           dockerImageRepo,
 		Tag:            bin.sum[:12],
 		KeepImage:      true,
 		BuildLogWriter: io.Discard,
@@ -962,7 +968,7 @@ func dockerEnsureImage(ctx context.Context, p *testcontainers.DockerProvider, lo
 // for good. An image a container still uses is refused by the engine (no
 // force) and kept; the hour spares one another process has just found.
 func dockerPruneImages(ctx context.Context, c client.APIClient, keep string, logger *slog.Logger) {
-	imgs, err := c.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", DockerImageRepo)})
+	imgs, err := c.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", dockerImageRepo)})
 	if err != nil {
 		logger.Warn("list old storefront images", "err", err)
 		return

@@ -92,6 +92,21 @@ func dockerTestImageID(tb testing.TB, c client.APIClient, ref string) string {
 	return img.ID
 }
 
+// dockerTestOwnImage makes the docker runtime use an image repository of
+// tb's own until tb ends, and removes that image then: tb may remove the
+// image to build it from nothing without pulling it from under another
+// process.
+func dockerTestOwnImage(tb testing.TB, c client.APIClient) {
+	tb.Helper()
+	dockerImageRepo = DockerImageRepo + "-test"
+	tb.Cleanup(func() {
+		dockerImageRepo = DockerImageRepo
+		if bin := dockerBinCache.bin; bin != nil {
+			_, _ = c.ImageRemove(context.Background(), DockerImageRepo+"-test:"+bin.sum[:12], client.ImageRemoveOptions{})
+		}
+	})
+}
+
 // TestDockerImage builds the storefront image from nothing, without pulling
 // anything, and checks that a second call finds it instead of building it
 // again.
@@ -99,11 +114,12 @@ func TestDockerImage(t *testing.T) {
 	p := dockerTestConnect(t)
 	ctx := context.Background()
 	c := p.Client()
+	dockerTestOwnImage(t, c)
 	bin, err := dockerBinary(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := DockerImageRepo + ":" + bin.sum[:12]
+	ref := dockerImageRepo + ":" + bin.sum[:12]
 	if dockerTestImageID(t, c, ref) != "" {
 		if _, err := c.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 			t.Fatalf("remove the image to build it from nothing: %v", err)
