@@ -210,8 +210,12 @@ func TestRunDockerWalletCrash(t *testing.T) {
 }
 
 // parityScenarios are built-ins whose verdicts must not depend on the
-// runtime.
-var parityScenarios = []string{"wallet-balance-unavailable", "session-store-outage", "wallet-ambiguous-commit"}
+// runtime: their checks are about money, sessions and what shoppers were
+// told. Checks of latency (a p95 bound, recovery into the baseline's band)
+// are left out: on a machine shared with other load their verdicts change
+// from one run to the next in either runtime, and a compressed baseline can
+// hold too few samples to judge recovery at all.
+var parityScenarios = []string{"wallet-balance-unavailable", "session-store-outage", "refund-backlog"}
 
 // TestRuntimeParity runs built-in scenarios, compressed, in both runtimes
 // on both profiles: each check must get the same verdict in containers as
