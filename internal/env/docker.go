@@ -186,27 +186,10 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 	if err != nil {
 		return nil, err
 	}
-	image, _, err := dockerEnsureImage(ctx, p, logger)
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-
-	logger.Debug("docker: image ready", "image", image, "after", time.Since(began))
-	host, loopback, err := dockerHost(p)
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-	if !loopback {
-		apiBind.HostIP = netip.Addr{} // a remote engine: ports on its every interface
-	}
 	d := &Docker{
 		dataset:    mockstore.Seed(opts.Seed, opts.Shoppers),
-		host:       host,
 		logger:     logger.With("runtime", "docker"),
 		runID:      dockerRunID(),
-		image:      image,
 		provider:   p,
 		containers: map[string]testcontainers.Container{},
 		ports:      map[string]map[string]string{},
@@ -217,15 +200,35 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 		}
 	}()
 
-	nw, err := network.New(ctx, network.WithLabels(d.labels("")))
-	if err != nil {
-		return nil, fmt.Errorf("create network: %w", err)
+	// The network does not need the image: both are made at once.
+	madeNetwork := make(chan error, 1)
+	go func() {
+		nw, err := network.New(ctx, network.WithLabels(d.labels("")))
+		if nw != nil {
+			d.mu.Lock()
+			d.network = nw
+			d.mu.Unlock()
+		}
+		madeNetwork <- err
+	}()
+	d.image, _, err = dockerEnsureImage(ctx, p, logger)
+	if nerr := <-madeNetwork; nerr != nil {
+		err = errors.Join(err, fmt.Errorf("create network: %w", nerr))
 	}
-	d.mu.Lock()
-	d.network = nw
-	d.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	image, nw := d.image, d.network
+	host, loopback, err := dockerHost(p)
+	if err != nil {
+		return nil, err
+	}
+	d.host = host
+	if !loopback {
+		apiBind.HostIP = netip.Addr{} // a remote engine: ports on its every interface
+	}
 
-	d.logger.Debug("docker: network created", "network", nw.Name, "after", time.Since(began))
+	d.logger.Debug("docker: image and network ready", "image", image, "network", nw.Name, "after", time.Since(began))
 	reqs := d.requests(opts, feats, nw.Name, loopback, apiBind)
 	if err := d.run(ctx, reqs); err != nil {
 		return nil, err
@@ -1078,7 +1081,7 @@ func dockerBinary(ctx context.Context, logger *slog.Logger) (dockerBin, error) {
 			return dockerBin{}, err
 		}
 	}
-	sum, err := dockerHash(path)
+	sum, err := dockerCachedHash(path)
 	if err != nil {
 		return dockerBin{}, err
 	}
@@ -1167,6 +1170,49 @@ func dockerPruneBinaries(dir, keep string) {
 			_ = os.Remove(p)
 		}
 	}
+}
+
+// dockerCachedHash is dockerHash remembered in the user's cache directory,
+// by the file's path, size and modification time: hashing an 80 MB binary
+// takes most of a second of every start on a busy machine. Entries a week
+// old are removed when one is written.
+func dockerCachedHash(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("hash binary: %w", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return dockerHash(path)
+	}
+	dir := filepath.Join(cache, "gameday", "sums")
+	key := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d\x00%s", path, st.Size(), st.ModTime().UnixNano(), dockerfile))
+	file := filepath.Join(dir, hex.EncodeToString(key[:16]))
+	if b, err := os.ReadFile(file); err == nil && len(b) == sha256.Size*2 {
+		if _, err := hex.DecodeString(string(b)); err == nil {
+			return string(b), nil
+		}
+	}
+	sum, err := dockerHash(path)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return sum, nil // a cache that cannot be written only costs time
+	}
+	if tmp, err := os.CreateTemp(dir, ".tmp-*"); err == nil {
+		_, werr := tmp.WriteString(sum)
+		if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, p := range old {
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) > 7*24*time.Hour {
+			_ = os.Remove(p)
+		}
+	}
+	return sum, nil
 }
 
 // dockerHash returns the hex SHA-256 of the Dockerfile and the file at path.

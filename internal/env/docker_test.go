@@ -565,3 +565,39 @@ func TestDockerHostUnreachable(t *testing.T) {
 		t.Errorf("StartDocker with DOCKER_HOST at no engine: %v; want ErrNoDocker", err)
 	}
 }
+
+// TestDockerCachedHash: the hash of a binary is remembered by its path,
+// size and time, and taken again when the file changes.
+func TestDockerCachedHash(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	bin := filepath.Join(t.TempDir(), "gameday")
+	if err := os.WriteFile(bin, []byte("one binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want, err := dockerHash(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := dockerCachedHash(bin); err != nil || got != want {
+		t.Fatalf("dockerCachedHash = %q, %v; want %q", got, err, want)
+	}
+	kept, _ := filepath.Glob(filepath.Join(cache, "gameday", "sums", "*"))
+	if len(kept) != 1 {
+		t.Fatalf("cache holds %v; want one entry", kept)
+	}
+	remembered := strings.Repeat("ab", 32)
+	if err := os.WriteFile(kept[0], []byte(remembered), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := dockerCachedHash(bin); got != remembered {
+		t.Errorf("second dockerCachedHash = %q; want the remembered %q", got, remembered)
+	}
+	if err := os.WriteFile(bin, []byte("another binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want, _ = dockerHash(bin)
+	if got, _ := dockerCachedHash(bin); got != want {
+		t.Errorf("after a change, dockerCachedHash = %q; want %q", got, want)
+	}
+}
