@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
@@ -79,16 +80,18 @@ type Service struct {
 	// refunding holds the orders whose outbox refund is being called now.
 	refunding map[string]bool
 
-	wake      chan struct{} // nudges the outbox worker when a row is written
-	stop      context.CancelFunc
-	workers   sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	wake        chan struct{} // nudges the outbox worker when a row is written
+	checkpoints chan struct{} // nudges the checkpoint worker (see write)
+	commits     atomic.Int64  // write transactions committed
+	stop        context.CancelFunc
+	workers     sync.WaitGroup
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // New opens (or creates) the store at cfg.DBPath, starts the reconciler and
-// the outbox worker (each only when its feature is on), and returns the
-// service. It returns an error for an invalid config or a store that cannot
+// the outbox worker (each only when its feature is on) and the checkpoint
+// worker, and returns the service. It returns an error for an invalid config or a store that cannot
 // be opened. Cancelling ctx stops the workers as Close does.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.DBPath == "" {
@@ -117,14 +120,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		products:  map[string]mockstore.Product{},
-		couriers:  map[string]mockstore.Courier{},
-		busy:      map[string]bool{},
-		refunding: map[string]bool{},
-		wake:      make(chan struct{}, 1),
+		cfg:         cfg,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		products:    map[string]mockstore.Product{},
+		couriers:    map[string]mockstore.Courier{},
+		busy:        map[string]bool{},
+		refunding:   map[string]bool{},
+		wake:        make(chan struct{}, 1),
+		checkpoints: make(chan struct{}, 1),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -173,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Features.On(mockstore.RefundOutbox) {
 		s.startWorker(wctx, "outbox", s.outboxOnce, s.wake)
 	}
+	s.startWorker(wctx, "checkpoint", s.checkpoint, s.checkpoints)
 	s.log.Info("checkout ready", "db", cfg.DBPath, "features", cfg.Features.String())
 	return s, nil
 }

@@ -232,6 +232,12 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sq
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if s.commits.Add(1)%checkpointEvery == 0 {
+		select {
+		case s.checkpoints <- struct{}{}:
+		default:
+		}
+	}
 	return nil
 }
 
