@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -264,5 +266,83 @@ func TestRuntimeParity(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// crashLog is an env.Crasher that records what it was asked and fails the
+// actions in fail.
+type crashLog struct {
+	mu    sync.Mutex
+	calls []string
+	fail  map[string]bool
+}
+
+func (c *crashLog) Crash(_ context.Context, service, action string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, action+" "+service)
+	if c.fail[action] {
+		return fmt.Errorf("%s %s: refused", action, service)
+	}
+	return nil
+}
+
+// TestInjectCrash carries out crash events through a Crasher: a kill is
+// recorded as the service down and up again, a timed stop ends with a
+// start, a stop until the end and a crash that failed are started again by
+// Clear; without a Crasher, a crash event fails.
+func TestInjectCrash(t *testing.T) {
+	e := startEnv(t)
+	sc := parse(t, `
+name: crashes
+load: {duration: 10s}
+faults:
+  - {service: wallet, action: kill, at: 0s}
+  - {service: otp, action: stop, at: 0s, duration: 100ms}
+  - {service: auth, action: restart, at: 100ms}
+  - {service: sessions, action: stop, at: 200ms}
+checks:
+  - invariant: money_conserved
+`)
+	crasher := &crashLog{fail: map[string]bool{env.CrashRestart: true}}
+	in := newInjector(e)
+	in.crasher = crasher
+	var recs []FaultRecord
+	err := in.RunTimeline(context.Background(), time.Now(), sc.Events(), func(r FaultRecord) { recs = append(recs, r) })
+	if err == nil || !strings.Contains(err.Error(), "restart auth: refused") {
+		t.Errorf("RunTimeline = %v; want the refused restart", err)
+	}
+	want := []string{"kill wallet", "stop otp", "start otp", "restart auth", "stop sessions"}
+	if fmt.Sprint(crasher.calls) != fmt.Sprint(want) {
+		t.Errorf("crash calls %v; want %v", crasher.calls, want)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Action+" "+r.What)
+	}
+	wantRecs := []string{"apply kill wallet at 0s", "remove kill wallet at 0s: up again", "apply stop otp at 0s for 100ms",
+		"remove stop otp at 0s for 100ms", "apply restart auth at 100ms", "apply stop sessions at 200ms"}
+	if fmt.Sprint(got) != fmt.Sprint(wantRecs) {
+		t.Errorf("records %q; want %q", got, wantRecs)
+	}
+	if n := in.Active(); n != 2 {
+		t.Errorf("%d faults in place; want 2 (auth, whose restart failed, and sessions, stopped)", n)
+	}
+	crasher.calls = nil
+	if err := in.Clear(); err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
+	slices.Sort(crasher.calls)
+	if want := []string{"start auth", "start sessions"}; fmt.Sprint(crasher.calls) != fmt.Sprint(want) {
+		t.Errorf("Clear asked %v; want %v", crasher.calls, want)
+	}
+	if n := in.Active(); n != 0 {
+		t.Errorf("%d faults in place after Clear", n)
+	}
+
+	plain := NewInjector(e.Info())
+	err = plain.Do(context.Background(), sc.Events()[0])
+	if err == nil || !strings.Contains(err.Error(), "crash faults need --runtime docker") {
+		t.Errorf("a crash without a Crasher: %v", err)
 	}
 }
