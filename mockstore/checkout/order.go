@@ -224,7 +224,7 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	o, replay, err := s.placeOrder(r.Context(), key, req)
+	o, first, replay, err := s.placeOrder(r.Context(), key, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -235,7 +235,7 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	// The payment is not bound to the shopper's connection: hanging up must
 	// not abandon a charge half-way.
-	o, err = s.payInRequest(context.WithoutCancel(r.Context()), o)
+	o, err = s.payInRequest(context.WithoutCancel(r.Context()), o, first)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -265,11 +265,11 @@ func (s *Service) writeReplay(w http.ResponseWriter, r *http.Request, o order) {
 }
 
 // placeOrder returns the order userID placed under key before (replay true),
-// or refuses req, or creates the order and moves it to payment_pending under
-// its payment key — all in one transaction. A new order is returned claimed
-// (see claim); the caller releases it. idempotency_conflict when the key was
-// used for another request.
-func (s *Service) placeOrder(ctx context.Context, key string, req CheckoutRequest) (o order, replay bool, err error) {
+// or refuses req, or creates the order, moves it to payment_pending under its
+// payment key and records the first payment attempt (first) — all in one
+// transaction. A new order is returned claimed (see claim); the caller
+// releases it. idempotency_conflict when the key was used for another request.
+func (s *Service) placeOrder(ctx context.Context, key string, req CheckoutRequest) (o order, first attemptRecord, replay bool, err error) {
 	hash := requestHash(req)
 	id := newOrderID()
 	s.claim(id)
@@ -318,12 +318,13 @@ func (s *Service) placeOrder(ctx context.Context, key string, req CheckoutReques
 			return fmt.Errorf("update order: %w", err)
 		}
 		o.Status, o.PendingSince = mockstore.OrderPaymentPending, now.UTC()
-		return nil
+		first, err = s.recordAttempt(ctx, tx, o, byCheckout)
+		return err
 	})
 	if err != nil || replay {
 		s.release(id)
 	}
-	return o, replay, err
+	return o, first, replay, err
 }
 
 // claim marks order id as being driven by the caller; false when someone else is.

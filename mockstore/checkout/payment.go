@@ -13,44 +13,50 @@ import (
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
+// attemptRecord is a charge attempt as written down before its call: its
+// number among the order's attempts, its key and who made it.
+type attemptRecord struct {
+	seq int
+	key string
+	by  string
+}
+
 // attemptResult is what one charge call to the wallet came to.
 type attemptResult struct {
-	key     string
+	attemptRecord
 	outcome string // attemptCharged, attemptRefused or attemptUnknown
 	charge  wallet.Charge
 	err     error // the wallet's refusal, or why the outcome is unknown
 }
 
-// attempt charges the wallet for o once, by who. The attempt and its key are
-// written down before the call, so that a crash during it still counts it
-// as possibly charged. The key is the order's payment key when
-// idempotent_payments is on (and for the first attempt); otherwise each
-// attempt gets a fresh one. An error means nothing was sent.
-func (s *Service) attempt(ctx context.Context, o order, who string) (attemptResult, error) {
-	var key string
-	var seq int
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) + 1 FROM payment_attempts WHERE order_id = ?`, o.ID).Scan(&seq); err != nil {
-			return fmt.Errorf("count payment attempts: %w", err)
-		}
-		key = o.PaymentKey
-		if seq > 1 && !s.cfg.Features.On(mockstore.IdempotentPayments) {
-			key = fmt.Sprintf("%s-a%d", o.PaymentKey, seq)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (order_id, seq, key, by, at) VALUES (?, ?, ?, ?, ?)`,
-			o.ID, seq, key, who, nanos(s.now())); err != nil {
-			return fmt.Errorf("record payment attempt: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return attemptResult{}, err
+// recordAttempt writes down in tx an attempt by who to charge the wallet for
+// o. It must commit before the call, so that a crash during the call still
+// counts the attempt as possibly charged. The key is the order's payment key
+// when idempotent_payments is on (and for the first attempt); otherwise each
+// attempt gets a fresh one.
+func (s *Service) recordAttempt(ctx context.Context, tx *sql.Tx, o order, who string) (attemptRecord, error) {
+	a := attemptRecord{key: o.PaymentKey, by: who}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) + 1 FROM payment_attempts WHERE order_id = ?`, o.ID).Scan(&a.seq); err != nil {
+		return attemptRecord{}, fmt.Errorf("count payment attempts: %w", err)
 	}
+	if a.seq > 1 && !s.cfg.Features.On(mockstore.IdempotentPayments) {
+		a.key = fmt.Sprintf("%s-a%d", o.PaymentKey, a.seq)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (order_id, seq, key, by, at) VALUES (?, ?, ?, ?, ?)`,
+		o.ID, a.seq, a.key, who, nanos(s.now())); err != nil {
+		return attemptRecord{}, fmt.Errorf("record payment attempt: %w", err)
+	}
+	return a, nil
+}
 
+// charge makes the recorded attempt a: one charge call to the wallet for o.
+// It writes nothing: its outcome is recorded by the transaction that acts on
+// it (recordOutcome), and until then the attempt counts as possibly charged.
+func (s *Service) charge(ctx context.Context, o order, a attemptRecord) attemptResult {
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.PaymentTimeout)
-	ch, err := s.wallet.Charge(cctx, key, wallet.ChargeRequest{UserID: o.UserID, OrderID: o.ID, Amount: o.Amount})
+	ch, err := s.wallet.Charge(cctx, a.key, wallet.ChargeRequest{UserID: o.UserID, OrderID: o.ID, Amount: o.Amount})
 	cancel()
-	res := attemptResult{key: key, charge: ch, err: err}
+	res := attemptResult{attemptRecord: a, charge: ch, err: err}
 	var e *mockstore.Error
 	switch {
 	case err == nil:
@@ -63,15 +69,28 @@ func (s *Service) attempt(ctx context.Context, o order, who string) (attemptResu
 		// No answer, or a 5xx: the wallet may or may not have charged.
 		res.outcome = attemptUnknown
 	}
-	s.log.Debug("payment attempt", "order", o.ID, "key", key, "by", who, "outcome", res.outcome, "err", err)
-	if werr := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET outcome = ? WHERE order_id = ? AND seq = ?`, res.outcome, o.ID, seq)
-		return err
-	}); werr != nil {
-		// The attempt stays "out", which counts as possibly charged: safe.
-		s.log.Error("record payment outcome", "order", o.ID, "key", key, "err", werr)
+	s.log.Debug("payment attempt", "order", o.ID, "key", a.key, "by", a.by, "outcome", res.outcome, "err", err)
+	return res
+}
+
+// recordOutcome writes in tx what the attempt of res came to.
+func recordOutcome(ctx context.Context, tx *sql.Tx, orderID string, res attemptResult) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET outcome = ? WHERE order_id = ? AND seq = ?`,
+		res.outcome, orderID, res.seq); err != nil {
+		return fmt.Errorf("record payment outcome: %w", err)
 	}
-	return res, nil
+	return nil
+}
+
+// noteOutcome records the outcome of res on its own, for an attempt after
+// which the order stays as it is. A failure is only logged: the attempt
+// then stays "out", which counts as possibly charged, which is safe.
+func (s *Service) noteOutcome(ctx context.Context, o order, res attemptResult) {
+	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return recordOutcome(ctx, tx, o.ID, res)
+	}); err != nil {
+		s.log.Error("record payment outcome", "order", o.ID, "key", res.key, "err", err)
+	}
 }
 
 func answeredStatus(e *mockstore.Error) int {
@@ -82,50 +101,64 @@ func answeredStatus(e *mockstore.Error) int {
 }
 
 // payInRequest drives the payment of a new order while its shopper waits:
-// one attempt, and one retry when the outcome is unknown. It releases the
-// claim placeOrder took and returns the order as it then stands: paid,
-// failed (see order.failure), or payment_pending when the outcome is still
-// unknown and payment_reconciliation is on.
-func (s *Service) payInRequest(ctx context.Context, o order) (order, error) {
+// the attempt first that placeOrder recorded, and one retry when the outcome
+// is unknown. It releases the claim placeOrder took and returns the order as
+// it then stands: paid, failed (see order.failure), or payment_pending when
+// the outcome is still unknown and payment_reconciliation is on. Each
+// attempt's outcome is recorded in the transaction that acts on it.
+func (s *Service) payInRequest(ctx context.Context, o order, first attemptRecord) (order, error) {
 	defer s.release(o.ID)
-	res, err := s.attempt(ctx, o, byCheckout)
-	if err == nil && res.outcome == attemptUnknown {
-		res, err = s.attempt(ctx, o, byCheckoutRetry)
-	}
-	if err != nil {
-		return o, fmt.Errorf("pay order %s: %w", o.ID, err)
+	res := s.charge(ctx, o, first)
+	if res.outcome == attemptUnknown {
+		var retry attemptRecord
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			if err := recordOutcome(ctx, tx, o.ID, res); err != nil {
+				return err
+			}
+			var err error
+			retry, err = s.recordAttempt(ctx, tx, o, byCheckoutRetry)
+			return err
+		})
+		if err != nil {
+			return o, fmt.Errorf("pay order %s: %w", o.ID, err)
+		}
+		res = s.charge(ctx, o, retry)
 	}
 	switch res.outcome {
 	case attemptCharged:
-		return s.markPaid(ctx, o, fmt.Sprintf("wallet charged %d under key %s (%s)", res.charge.Amount, res.key, res.charge.ChargeID))
+		return s.markPaid(ctx, o, res, fmt.Sprintf("wallet charged %d under key %s (%s)", res.charge.Amount, res.key, res.charge.ChargeID))
 	case attemptRefused:
 		return s.markRefused(ctx, o, res)
 	}
 	if s.cfg.Features.On(mockstore.PaymentReconciliation) {
+		s.noteOutcome(ctx, o, res)
 		s.log.Info("payment outcome unknown; left pending", "order", o.ID, "key", res.key, "err", res.err)
 		return o, nil
 	}
-	return s.markFailed(ctx, o, mockstore.CodeUnavailable,
+	return s.markFailed(ctx, o, &res, mockstore.CodeUnavailable,
 		fmt.Sprintf("the wallet did not confirm the payment of order %s; the order failed, check out again", o.ID),
 		fmt.Sprintf("payment outcome unknown (%v); not reconciled", res.err))
 }
 
-// markRefused fails o after the wallet refused a charge.
+// markRefused fails o after the wallet refused the charge of res.
 func (s *Service) markRefused(ctx context.Context, o order, res attemptResult) (order, error) {
 	if mockstore.ErrorCode(res.err) == mockstore.CodeInsufficientFunds {
-		return s.markFailed(ctx, o, mockstore.CodeInsufficientFunds,
+		return s.markFailed(ctx, o, &res, mockstore.CodeInsufficientFunds,
 			fmt.Sprintf("the wallet balance does not cover order %s (%d)", o.ID, o.Amount),
 			fmt.Sprintf("wallet refused key %s: insufficient funds", res.key))
 	}
-	return s.markFailed(ctx, o, mockstore.CodeConflict,
+	return s.markFailed(ctx, o, &res, mockstore.CodeConflict,
 		fmt.Sprintf("the wallet refused the payment of order %s: %v", o.ID, res.err),
 		fmt.Sprintf("wallet refused key %s: %v", res.key, res.err))
 }
 
-// markPaid moves o from payment_pending to paid and takes what it bought out
-// of the cart.
-func (s *Service) markPaid(ctx context.Context, o order, why string) (order, error) {
+// markPaid records the outcome of res, moves o from payment_pending to paid
+// and takes what it bought out of the cart, in one transaction.
+func (s *Service) markPaid(ctx context.Context, o order, res attemptResult, why string) (order, error) {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := recordOutcome(ctx, tx, o.ID, res); err != nil {
+			return err
+		}
 		if err := transition(ctx, tx, o.ID, mockstore.OrderPaymentPending, mockstore.OrderPaid, why, s.now()); err != nil {
 			return err
 		}
@@ -139,13 +172,20 @@ func (s *Service) markPaid(ctx context.Context, o order, why string) (order, err
 }
 
 // markFailed moves o from payment_pending to failed, remembering code and
-// message as the answer for the shopper. When refund_outbox is on and any
-// attempt may have charged, the outbox row is written in the same
-// transaction, so the failure and the promise to refund are one fact.
-func (s *Service) markFailed(ctx context.Context, o order, code mockstore.Code, message, why string) (order, error) {
+// message as the answer for the shopper; res, when not nil, is the attempt
+// whose outcome led here, recorded in the same transaction. When
+// refund_outbox is on and any attempt may have charged, the outbox row is
+// written in that transaction too, so the failure and the promise to refund
+// are one fact.
+func (s *Service) markFailed(ctx context.Context, o order, res *attemptResult, code mockstore.Code, message, why string) (order, error) {
 	queued := false
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
+		if res != nil {
+			if err := recordOutcome(ctx, tx, o.ID, *res); err != nil {
+				return err
+			}
+		}
 		if err := transition(ctx, tx, o.ID, mockstore.OrderPaymentPending, mockstore.OrderFailed, why, now); err != nil {
 			return err
 		}
@@ -235,25 +275,33 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 		return
 	}
 	if age := s.now().Sub(o.PendingSince); age >= s.cfg.PendingBound {
-		s.failUnresolved(ctx, o, age)
+		s.failUnresolved(ctx, o, nil, age)
 		return
 	}
-	res, err := s.attempt(ctx, o, byReconciler)
-	if err != nil {
+	var a attemptRecord
+	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		a, err = s.recordAttempt(ctx, tx, o, byReconciler)
+		return err
+	}); err != nil {
 		s.log.Warn("reconcile", "order", id, "err", err)
 		return
 	}
+	res := s.charge(ctx, o, a)
 	switch res.outcome {
 	case attemptCharged:
-		_, err = s.markPaid(ctx, o, fmt.Sprintf("reconciler: wallet confirmed %d under key %s (%s)", res.charge.Amount, res.key, res.charge.ChargeID))
+		_, err = s.markPaid(ctx, o, res, fmt.Sprintf("reconciler: wallet confirmed %d under key %s (%s)", res.charge.Amount, res.key, res.charge.ChargeID))
 	case attemptRefused:
 		_, err = s.markRefused(ctx, o, res)
 	default:
 		if ctx.Err() != nil {
+			s.noteOutcome(ctx, o, res)
 			return // our own shutdown, not the wallet's answer
 		}
 		if age := s.now().Sub(o.PendingSince); age >= s.cfg.PendingBound {
-			s.failUnresolved(ctx, o, age)
+			s.failUnresolved(ctx, o, &res, age)
+		} else {
+			s.noteOutcome(ctx, o, res)
 		}
 	}
 	if err != nil {
@@ -261,8 +309,10 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 	}
 }
 
-func (s *Service) failUnresolved(ctx context.Context, o order, age time.Duration) {
-	_, err := s.markFailed(ctx, o, mockstore.CodeUnavailable,
+// failUnresolved fails o, pending for age, past PendingBound; res, when not
+// nil, is the attempt whose unknown outcome it records with the failure.
+func (s *Service) failUnresolved(ctx context.Context, o order, res *attemptResult, age time.Duration) {
+	_, err := s.markFailed(ctx, o, res, mockstore.CodeUnavailable,
 		fmt.Sprintf("the payment of order %s could not be confirmed; the order failed", o.ID),
 		fmt.Sprintf("reconciler: payment unresolved after %v (bound %v)", age.Round(time.Millisecond), s.cfg.PendingBound))
 	if err != nil {

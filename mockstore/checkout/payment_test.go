@@ -1,10 +1,19 @@
 package checkout
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"reflect"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -362,4 +371,129 @@ func TestManualRefund(t *testing.T) {
 			t.Errorf("charges = %+v, want refunded once", ch)
 		}
 	})
+}
+
+// attemptRow is a row of payment_attempts.
+type attemptRow struct {
+	Seq              int
+	Key, By, Outcome string
+}
+
+func (e *env) attempts(tb testing.TB, orderID string) []attemptRow {
+	tb.Helper()
+	rows, err := e.svc.r.Query(`SELECT seq, key, by, outcome FROM payment_attempts WHERE order_id = ? ORDER BY seq`, orderID)
+	if err != nil {
+		tb.Fatalf("read attempts: %v", err)
+	}
+	defer rows.Close()
+	var out []attemptRow
+	for rows.Next() {
+		var a attemptRow
+		if err := rows.Scan(&a.Seq, &a.Key, &a.By, &a.Outcome); err != nil {
+			tb.Fatalf("read attempts: %v", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatalf("read attempts: %v", err)
+	}
+	return out
+}
+
+// Every charge is committed as an attempt before the wallet sees it — the
+// first one with the order itself — and its answer is recorded in the
+// transaction that acts on it: a checkout the wallet answers at once is two
+// commits of the writer, each of which every other write waits for.
+func TestPaymentAttemptsRecorded(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		user    string
+		drop    int64 // wallet answers lost
+		status  string
+		commits int64
+		atCall  [][]attemptRow // the order's attempts as each charge reached the wallet
+		after   []attemptRow
+	}{
+		{"paid", "u00001", 0, mockstore.OrderPaid, 2,
+			[][]attemptRow{{{1, "K", byCheckout, ""}}},
+			[]attemptRow{{1, "K", byCheckout, attemptCharged}}},
+		{"refused", "u00002", 0, mockstore.OrderFailed, 2,
+			[][]attemptRow{{{1, "K", byCheckout, ""}}},
+			[]attemptRow{{1, "K", byCheckout, attemptRefused}}},
+		{"answer lost, retried", "u00001", 1, mockstore.OrderPaid, 3,
+			[][]attemptRow{
+				{{1, "K", byCheckout, ""}},
+				{{1, "K", byCheckout, attemptUnknown}, {2, "K", byCheckoutRetry, ""}},
+			},
+			[]attemptRow{{1, "K", byCheckout, attemptUnknown}, {2, "K", byCheckoutRetry, attemptCharged}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				e      *env
+				target *url.URL
+				mu     sync.Mutex
+				atCall [][]attemptRow
+			)
+			// A proxy in front of the wallet (and of the forwarder that loses
+			// its answers) reads the order's attempts as each charge arrives.
+			tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
+			t.Cleanup(tr.CloseIdleConnections)
+			spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost && r.URL.Path == "/charges" {
+					body, _ := io.ReadAll(r.Body)
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					var req wallet.ChargeRequest
+					_ = json.Unmarshal(body, &req)
+					rows := e.attempts(t, req.OrderID)
+					mu.Lock()
+					atCall = append(atCall, rows)
+					mu.Unlock()
+				}
+				p := httputil.NewSingleHostReverseProxy(target)
+				p.Transport = tr
+				p.ServeHTTP(w, r)
+			}))
+			t.Cleanup(spy.Close)
+			e = newEnv(t, true, func(c *Config) {
+				u, err := url.Parse(c.WalletURL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				target, c.WalletURL = u, spy.URL
+			})
+			e.fwd.dropNext.Store(tc.drop)
+			req := e.buy(t, tc.user)
+			before := e.svc.commits.Load()
+			_, _ = e.client.Checkout(ctx, "k", req)
+			commits := e.svc.commits.Load() - before
+
+			recs := e.orders(t)
+			if len(recs) != 1 || recs[0].Status != tc.status {
+				t.Fatalf("orders = %+v, want one %s", recs, tc.status)
+			}
+			id := recs[0].OrderID
+			key := func(rows []attemptRow) []attemptRow {
+				out := slices.Clone(rows)
+				for i := range out {
+					out[i].Key = strings.ReplaceAll(out[i].Key, paymentKey(id), "K")
+				}
+				return out
+			}
+			mu.Lock()
+			for i := range atCall {
+				atCall[i] = key(atCall[i])
+			}
+			if !reflect.DeepEqual(atCall, tc.atCall) {
+				t.Errorf("attempts as the charges arrived %v, want %v", atCall, tc.atCall)
+			}
+			mu.Unlock()
+			if got := key(e.attempts(t, id)); !reflect.DeepEqual(got, tc.after) {
+				t.Errorf("attempts after %v, want %v", got, tc.after)
+			}
+			if commits != tc.commits {
+				t.Errorf("%d commits of the writer, want %d", commits, tc.commits)
+			}
+		})
+	}
 }

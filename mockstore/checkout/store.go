@@ -19,10 +19,12 @@ const schemaVersion = 1
 
 // schema holds carts and orders. Times are Unix nanoseconds, UTC.
 //
-// payment_attempts has one row per call to the wallet's charge, written
-// before the call: outcome is ” while the call is out (or if the process
-// died during it), then charged, refused or unknown. An order "may have been
-// charged" when any attempt's outcome is not refused.
+// payment_attempts has one row per call to the wallet's charge, committed
+// before the call (the first one with the order itself): outcome is empty
+// while the call is out, or when the process died before the answer was
+// recorded; then charged, refused or unknown, recorded in the transaction
+// that acts on the answer. An order "may have been charged" when any
+// attempt's outcome is not refused.
 const schema = `
 CREATE TABLE IF NOT EXISTS cart_items (
 	owner      TEXT    NOT NULL,
