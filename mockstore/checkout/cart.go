@@ -169,7 +169,7 @@ func (s *Service) addItem(ctx context.Context, owner string, req AddItemRequest)
 		return Cart{}, mockstore.Errorf(mockstore.CodeUnknownProduct, "no product %q in the catalogue", clip(req.ProductID))
 	}
 	var cart Cart
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var have int
 		err := tx.QueryRowContext(ctx, `SELECT qty FROM cart_items WHERE owner = ? AND product_id = ?`, owner, req.ProductID).Scan(&have)
 		switch {
@@ -203,7 +203,7 @@ func (s *Service) addItem(ctx context.Context, owner string, req AddItemRequest)
 // cart nor in the catalogue is unknown_product.
 func (s *Service) removeItem(ctx context.Context, owner, productID string) (Cart, error) {
 	var cart Cart
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM cart_items WHERE owner = ? AND product_id = ?`, owner, productID)
 		if err != nil {
 			return fmt.Errorf("delete cart line: %w", err)
@@ -223,7 +223,7 @@ func (s *Service) removeItem(ctx context.Context, owner, productID string) (Cart
 
 // takeFromCart removes what an order bought from owner's cart: each line
 // loses the quantity bought (a line added to since is kept with the rest).
-func takeFromCart(ctx context.Context, tx *sql.Tx, owner string, items []CartItem) error {
+func takeFromCart(ctx context.Context, tx *wtx, owner string, items []CartItem) error {
 	for _, it := range items {
 		// Delete first: the update below would otherwise bring a line into
 		// the delete's range.

@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -311,7 +310,7 @@ func TestStateMachine(t *testing.T) {
 	}
 	for _, tt := range illegal {
 		t.Run(tt.name, func(t *testing.T) {
-			err := e.svc.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+			err := e.svc.write(context.Background(), func(ctx context.Context, tx *wtx) error {
 				return transition(ctx, tx, o.OrderID, tt.from, tt.to, "test", e.svc.now())
 			})
 			if got := errCode(t, err); got != mockstore.CodeConflict {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -38,7 +37,7 @@ func canTransition(from, to string) bool { return slices.Contains(transitions[fr
 // transition moves order id from one state to the next in tx and records the
 // change with its time and reason. It returns a conflict error, and changes
 // nothing, when the move is not allowed or the order is not in state from.
-func transition(ctx context.Context, tx *sql.Tx, id, from, to, why string, at time.Time) error {
+func transition(ctx context.Context, tx *wtx, id, from, to, why string, at time.Time) error {
 	if !canTransition(from, to) {
 		return mockstore.Errorf(mockstore.CodeConflict, "order %s: illegal transition %s → %s", id, stateName(from), to)
 	}
@@ -59,7 +58,7 @@ func transition(ctx context.Context, tx *sql.Tx, id, from, to, why string, at ti
 }
 
 // recordState appends a state change to the order's history.
-func recordState(ctx context.Context, tx *sql.Tx, id, state, why string, at time.Time) error {
+func recordState(ctx context.Context, tx *wtx, id, state, why string, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (order_id, seq, state, at, why)
 		VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM order_history WHERE order_id = ?), ?, ?, ?)`,
 		id, id, state, nanos(at), why); err != nil {
@@ -273,7 +272,7 @@ func (s *Service) placeOrder(ctx context.Context, key string, req CheckoutReques
 	hash := requestHash(req)
 	id := newOrderID()
 	s.claim(id)
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		prev, ok, err := orderByKey(ctx, tx, req.UserID, key)
 		if err != nil {
 			return err

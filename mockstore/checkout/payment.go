@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,7 +33,7 @@ type attemptResult struct {
 // counts the attempt as possibly charged. The key is the order's payment key
 // when idempotent_payments is on (and for the first attempt); otherwise each
 // attempt gets a fresh one.
-func (s *Service) recordAttempt(ctx context.Context, tx *sql.Tx, o order, who string) (attemptRecord, error) {
+func (s *Service) recordAttempt(ctx context.Context, tx *wtx, o order, who string) (attemptRecord, error) {
 	a := attemptRecord{key: o.PaymentKey, by: who}
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) + 1 FROM payment_attempts WHERE order_id = ?`, o.ID).Scan(&a.seq); err != nil {
 		return attemptRecord{}, fmt.Errorf("count payment attempts: %w", err)
@@ -74,7 +73,7 @@ func (s *Service) charge(ctx context.Context, o order, a attemptRecord) attemptR
 }
 
 // recordOutcome writes in tx what the attempt of res came to.
-func recordOutcome(ctx context.Context, tx *sql.Tx, orderID string, res attemptResult) error {
+func recordOutcome(ctx context.Context, tx *wtx, orderID string, res attemptResult) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET outcome = ? WHERE order_id = ? AND seq = ?`,
 		res.outcome, orderID, res.seq); err != nil {
 		return fmt.Errorf("record payment outcome: %w", err)
@@ -86,7 +85,7 @@ func recordOutcome(ctx context.Context, tx *sql.Tx, orderID string, res attemptR
 // which the order stays as it is. A failure is only logged: the attempt
 // then stays "out", which counts as possibly charged, which is safe.
 func (s *Service) noteOutcome(ctx context.Context, o order, res attemptResult) {
-	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	if err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		return recordOutcome(ctx, tx, o.ID, res)
 	}); err != nil {
 		s.log.Error("record payment outcome", "order", o.ID, "key", res.key, "err", err)
@@ -111,7 +110,7 @@ func (s *Service) payInRequest(ctx context.Context, o order, first attemptRecord
 	res := s.charge(ctx, o, first)
 	if res.outcome == attemptUnknown {
 		var retry attemptRecord
-		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 			if err := recordOutcome(ctx, tx, o.ID, res); err != nil {
 				return err
 			}
@@ -155,7 +154,7 @@ func (s *Service) markRefused(ctx context.Context, o order, res attemptResult) (
 // markPaid records the outcome of res, moves o from payment_pending to paid
 // and takes what it bought out of the cart, in one transaction.
 func (s *Service) markPaid(ctx context.Context, o order, res attemptResult, why string) (order, error) {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := recordOutcome(ctx, tx, o.ID, res); err != nil {
 			return err
 		}
@@ -179,7 +178,7 @@ func (s *Service) markPaid(ctx context.Context, o order, res attemptResult, why 
 // are one fact.
 func (s *Service) markFailed(ctx context.Context, o order, res *attemptResult, code mockstore.Code, message, why string) (order, error) {
 	queued := false
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		now := s.now()
 		if res != nil {
 			if err := recordOutcome(ctx, tx, o.ID, *res); err != nil {
@@ -279,7 +278,7 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 		return
 	}
 	var a attemptRecord
-	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	if err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		a, err = s.recordAttempt(ctx, tx, o, byReconciler)
 		return err
@@ -379,7 +378,7 @@ func (s *Service) refundFromOutbox(ctx context.Context, id string) {
 		next := s.now().Add(s.backoff(attempts))
 		s.log.Warn("outbox refund failed; will retry", "order", id, "attempt", attempts, "err", err)
 		msg := err.Error()
-		if werr := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if werr := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 			_, xerr := tx.ExecContext(ctx, `UPDATE refund_outbox SET attempts = ?, next_at = ?, last_error = ? WHERE order_id = ? AND done_at = 0`,
 				attempts, nanos(next), msg, id)
 			return xerr
@@ -414,7 +413,7 @@ func (s *Service) backoff(attempt int) time.Duration {
 // refund changes nothing.
 func (s *Service) finishRefund(ctx context.Context, id string, rf wallet.Refund, by string) (order, error) {
 	var o order
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if o, err = loadOrder(ctx, tx, id); err != nil {
 			return err

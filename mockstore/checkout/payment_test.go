@@ -3,7 +3,6 @@ package checkout
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -66,7 +65,7 @@ func TestTakeFromCart(t *testing.T) {
 	e := newEnv(t, false)
 	ctx := context.Background()
 	e.fill(t, "g:x", map[string]int{"p001": 3, "p002": 1, "p003": 2})
-	err := e.svc.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := e.svc.write(ctx, func(ctx context.Context, tx *wtx) error {
 		return takeFromCart(ctx, tx, "g:x", []CartItem{{ProductID: "p001", Qty: 2}, {ProductID: "p002", Qty: 1}, {ProductID: "p003", Qty: 5}})
 	})
 	if err != nil {

@@ -69,6 +69,7 @@ type Service struct {
 	products map[string]mockstore.Product
 	couriers map[string]mockstore.Courier
 	w        *sql.DB // one connection: every write goes through it, one at a time
+	stmts    *stmts  // prepared on w
 	r        *sql.DB // readers of committed snapshots (WAL)
 	api      http.Handler
 	audit    http.Handler
@@ -159,6 +160,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.w, err = openDB(cfg.DBPath, true); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.stmts = newStmts(s.w)
 	if err := migrate(ctx, s.w); err != nil {
 		_ = s.w.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -195,6 +197,7 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
 		s.workers.Wait()
+		s.stmts.close()
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("close store: %w", s.closeErr)

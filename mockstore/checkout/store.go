@@ -147,13 +147,17 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // write runs fn in one transaction on the writer. It is not bound to the
 // caller's context alone: once a state change starts it finishes, so a
 // shopper hanging up cannot leave a payment recorded without its order update.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	tx, err := s.w.BeginTx(ctx, nil)
+	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	tx := &wtx{Tx: sqlTx, stmts: s.stmts}
+	// Once the writer's connection is free again, prepare what tx ran
+	// unprepared.
+	defer func() { s.stmts.prepare(ctx, tx.misses) }()
 	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err

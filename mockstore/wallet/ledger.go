@@ -115,7 +115,7 @@ type leg struct {
 // new file, never a half-seeded one. It reports whether it seeded.
 func (s *Service) migrate(ctx context.Context, d mockstore.Dataset) (bool, error) {
 	seeded := false
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return fmt.Errorf("create schema: %w", err)
 		}
@@ -145,7 +145,7 @@ func (s *Service) migrate(ctx context.Context, d mockstore.Dataset) (bool, error
 	return seeded, err
 }
 
-func seed(ctx context.Context, tx *sql.Tx, d mockstore.Dataset, now time.Time) error {
+func seed(ctx context.Context, tx *wtx, d mockstore.Dataset, now time.Time) error {
 	meta := [][2]string{
 		{"schema", schemaVersion},
 		{"dataset_seed", strconv.FormatInt(d.Seed, 10)},
@@ -184,7 +184,7 @@ func seed(ctx context.Context, tx *sql.Tx, d mockstore.Dataset, now time.Time) e
 // post writes one balanced transaction: its entries and the matching change
 // of every stored balance. Legs that do not sum to zero are a bug and are
 // refused.
-func post(ctx context.Context, tx *sql.Tx, kind, ref string, at time.Time, legs ...leg) error {
+func post(ctx context.Context, tx *wtx, kind, ref string, at time.Time, legs ...leg) error {
 	var sum int64
 	for _, l := range legs {
 		sum += l.amount
@@ -218,13 +218,17 @@ func post(ctx context.Context, tx *sql.Tx, kind, ref string, at time.Time, legs 
 // write runs fn in one write transaction on the writer connection and
 // commits it; any error rolls everything back. See writeTimeout for why ctx's
 // cancellation is not passed on.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	tx, err := s.w.BeginTx(ctx, nil)
+	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	tx := &wtx{Tx: sqlTx, stmts: s.stmts}
+	// Once the writer's connection is free again, prepare what tx ran
+	// unprepared.
+	defer func() { s.stmts.prepare(ctx, tx.misses) }()
 	defer func() { _ = tx.Rollback() }()
 	if err := fn(ctx, tx); err != nil {
 		return err
@@ -280,7 +284,7 @@ func (s *Service) topup(ctx context.Context, userID string, amount int64, refere
 		return Topup{}, err
 	}
 	var out Topup
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		bal, err := shopperBalance(ctx, tx, userID)
 		if err != nil {
 			return err
@@ -334,7 +338,7 @@ func (s *Service) charge(ctx context.Context, key string, req ChargeRequest) (ch
 	if err := checkAmount(req.Amount); err != nil {
 		return Charge{}, false, err
 	}
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		prev, err := chargeByKey(ctx, tx, key)
 		switch {
 		case err == nil:
@@ -415,7 +419,7 @@ func (s *Service) refund(ctx context.Context, orderID string) (Refund, error) {
 		return Refund{}, err
 	}
 	out := Refund{OrderID: orderID}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id, amount FROM refunds WHERE order_id = ?`, orderID).Scan(&out.RefundID, &out.Amount)
 		switch {
 		case err == nil:

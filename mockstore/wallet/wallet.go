@@ -39,6 +39,7 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 	w     *sql.DB // exactly one connection: every write goes through it, one at a time
+	stmts *stmts  // prepared on w
 	r     *sql.DB // readers; WAL lets them read a committed snapshot while a write runs
 	api   http.Handler
 	audit http.Handler
@@ -87,6 +88,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
+	s.stmts = newStmts(s.w)
 	seeded, err := s.migrate(ctx, cfg.Dataset)
 	if err != nil {
 		_ = s.w.Close()
@@ -162,6 +164,7 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
 		s.worker.Wait()
+		s.stmts.close()
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("close ledger: %w", s.closeErr)
