@@ -7,10 +7,15 @@ package scenarios
 import "embed"
 
 // FS holds the built-in scenarios (*.yaml at its root), the k6 scripts they
-// run (k6/) and scenario.schema.json, the JSON Schema of the format.
+// run (k6/), scenario.schema.json, the JSON Schema of the format, and
+// matrix.expected.json, the expected resilience matrix.
 //
-//go:embed *.yaml scenario.schema.json k6
+//go:embed *.yaml scenario.schema.json k6 matrix.expected.json
 var FS embed.FS
 
 // SchemaFile is the name of the JSON Schema in FS.
 const SchemaFile = "scenario.schema.json"
+
+// ExpectedMatrixFile is the name in FS of the expected resilience matrix
+// that `gameday matrix` gates on.
+const ExpectedMatrixFile = "matrix.expected.json"
