@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"run":         {"run scenarios: storefront up, faults on a timeline under k6 load, verdicts", runRun},
 		"validate":    {"check scenario files without running them", runValidate},
 		"sensitivity": {"prove each scenario: pass on resilient, fail on naive and with each guarded feature off", runSensitivity},
+		"matrix":      {"resilience matrix: each link × fault, each journey ok/degraded/broken, gated on the expected one", runMatrix},
 		"report":      {"render the HTML reports and Markdown summary again from journals", runReport},
 		"list":        {"list the built-in scenarios with what they guard", runList},
 		"up":          {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
@@ -87,7 +88,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gameday <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
-	for _, name := range []string{"run", "validate", "sensitivity", "report", "list", "up", "demo", "walk", "k6", "version", "clean"} {
+	for _, name := range []string{"run", "validate", "sensitivity", "matrix", "report", "list", "up", "demo", "walk", "k6", "version", "clean"} {
 		fmt.Fprintf(w, "  %-12s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'gameday <command> -h' for a command's flags.")
