@@ -72,7 +72,7 @@ func TestDockerNoEngine(t *testing.T) {
 	for _, args := range [][]string{
 		{"run", "--runtime", "docker", "--out", t.TempDir(), path},
 		{"up", "--runtime", "docker"},
-		{"demo", "--runtime", "docker"},
+		{"demo", "--runtime", "docker", "--out", t.TempDir()},
 		{"clean"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
