@@ -25,6 +25,10 @@ demo: build ## run the headline scenario in-process, with a verdict and a report
 sensitivity: build ## the full sensitivity matrix: every built-in on resilient, naive and each guarded feature off
 	./$(BIN) sensitivity --parallel 3 --out reports/sensitivity --markdown reports/sensitivity.md
 
+.PHONY: matrix
+matrix: build ## the resilience matrix (link × fault kind → journeys ok/degraded/broken), gated by scenarios/matrix.expected.json
+	./$(BIN) matrix --parallel 2 --out reports/matrix
+
 .PHONY: test
 test: deps ## run every test with the race detector
 	CGO_ENABLED=1 $(GO) test -race -timeout 40m ./...
