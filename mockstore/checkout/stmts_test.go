@@ -19,7 +19,7 @@ func TestWritesRunPrepared(t *testing.T) {
 		var misses []string
 		err := e.svc.write(ctx, func(ctx context.Context, tx *wtx) error {
 			_, err := tx.ExecContext(ctx, q, "o_none")
-			misses = tx.misses
+			misses = tx.Misses()
 			return err
 		})
 		if err != nil || !slices.Equal(misses, want) {
@@ -27,11 +27,7 @@ func TestWritesRunPrepared(t *testing.T) {
 		}
 	}
 
-	prepared := func() int {
-		e.svc.stmts.mu.Lock()
-		defer e.svc.stmts.mu.Unlock()
-		return len(e.svc.stmts.m)
-	}
+	prepared := e.svc.stmts.Len
 	var after []int
 	for _, key := range []string{"k1", "k2"} {
 		if o, err := e.client.Checkout(ctx, key, e.buy(t, "u00001")); err != nil || o.Status != mockstore.OrderPaid {

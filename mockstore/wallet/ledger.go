@@ -225,10 +225,10 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *wt
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &wtx{Tx: sqlTx, stmts: s.stmts}
+	tx := s.stmts.Wrap(sqlTx)
 	// Once the writer's connection is free again, prepare what tx ran
 	// unprepared.
-	defer func() { s.stmts.prepare(ctx, tx.misses) }()
+	defer func() { s.stmts.Prepare(ctx, tx.Misses()) }()
 	defer func() { _ = tx.Rollback() }()
 	if err := fn(ctx, tx); err != nil {
 		return err

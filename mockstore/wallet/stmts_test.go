@@ -21,11 +21,7 @@ func TestWritesRunPrepared(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	prepared := func() int {
-		s.stmts.mu.Lock()
-		defer s.stmts.mu.Unlock()
-		return len(s.stmts.m)
-	}
+	prepared := s.stmts.Len
 	var after []int
 	for i := range 2 {
 		if _, _, err := s.charge(ctx, fmt.Sprintf("key-%d", i), ChargeRequest{UserID: "alice", OrderID: fmt.Sprintf("o%d", i), Amount: 1}); err != nil {

@@ -164,7 +164,7 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
 		s.worker.Wait()
-		s.stmts.close()
+		s.stmts.Close()
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("close ledger: %w", s.closeErr)
