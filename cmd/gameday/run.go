@@ -190,27 +190,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		// Each scenario's lines are held until it ends, then written at
 		// once, so that tables do not interleave.
-		sem := make(chan struct{}, c.Parallel)
-		var wg sync.WaitGroup
-		for i := range scs {
-			if sem <- struct{}{}; ctx.Err() != nil {
-				break
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				outMu.Lock()
-				fmt.Fprintf(stdout, "-- %s started (%d of %d)\n", scs[i].Name, i+1, len(scs))
-				outMu.Unlock()
-				var buf bytes.Buffer
-				one(i, &buf)
-				outMu.Lock()
-				defer outMu.Unlock()
-				_, _ = stdout.Write(buf.Bytes())
-			}()
-		}
-		wg.Wait()
+		engine.Each(ctx, len(scs), c.Parallel, func(i int) {
+			outMu.Lock()
+			fmt.Fprintf(stdout, "-- %s started (%d of %d)\n", scs[i].Name, i+1, len(scs))
+			outMu.Unlock()
+			var buf bytes.Buffer
+			one(i, &buf)
+			outMu.Lock()
+			defer outMu.Unlock()
+			_, _ = stdout.Write(buf.Bytes())
+		})
 	}
 	var results []*engine.Result
 	for _, r := range all {

@@ -83,34 +83,18 @@ func Sensitivity(ctx context.Context, scs []*scenario.Scenario, base Options, pa
 			owners = append(owners, sc)
 		}
 	}
-	parallel = max(1, parallel)
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ran := make([]bool, len(cells))
-	for i := range cells {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+	Each(ctx, len(cells), parallel, func(i int) {
+		c := runCell(ctx, owners[i], cells[i], base)
+		mu.Lock()
+		defer mu.Unlock()
+		cells[i] = c
+		ran[i] = ctx.Err() == nil
+		if done != nil && ran[i] {
+			done(c)
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c := runCell(ctx, owners[i], cells[i], base)
-			mu.Lock()
-			defer mu.Unlock()
-			cells[i] = c
-			ran[i] = ctx.Err() == nil
-			if done != nil && ran[i] {
-				done(c)
-			}
-		}()
-	}
-	wg.Wait()
+	})
 	if err := ctx.Err(); err != nil {
 		var out []Cell
 		for i, c := range cells {
@@ -243,4 +227,29 @@ func writeJournal(path string, res *Result) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
+}
+
+// Each calls fn(i) for every i in [0, n), at most parallel at a time, each
+// in its own goroutine, and returns once every call it started has
+// returned. It starts no more calls once ctx has ended; fn learns of ctx
+// from its own closure.
+func Each(ctx context.Context, n, parallel int, fn func(i int)) {
+	sem := make(chan struct{}, max(1, parallel))
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
 }

@@ -116,40 +116,26 @@ func Run(ctx context.Context, opts Options, done func(c Cell, n, total int)) (*M
 	}
 	m := &Matrix{Profile: opts.Engine.Profile, Shape: sh, Links: links, Faults: faults}
 	start := time.Now()
-	sem := make(chan struct{}, max(1, opts.Parallel))
 	var (
-		wg    sync.WaitGroup
 		mu    sync.Mutex
 		ended int
 	)
 	cells := make([]Cell, len(jobs))
 	ran := make([]bool, len(jobs))
-	for i, jb := range jobs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
+	engine.Each(ctx, len(jobs), opts.Parallel, func(i int) {
+		jb := jobs[i]
+		c := runCell(ctx, jb.cell, jb.sc, sh, opts.Engine)
+		mu.Lock()
+		defer mu.Unlock()
 		if ctx.Err() != nil {
-			break
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c := runCell(ctx, jb.cell, jb.sc, sh, opts.Engine)
-			mu.Lock()
-			defer mu.Unlock()
-			if ctx.Err() != nil {
-				return
-			}
-			cells[i], ran[i] = c, true
-			ended++
-			if done != nil {
-				done(c, ended, len(jobs))
-			}
-		}()
-	}
-	wg.Wait()
+		cells[i], ran[i] = c, true
+		ended++
+		if done != nil {
+			done(c, ended, len(jobs))
+		}
+	})
 	m.Elapsed = time.Since(start)
 	for i, c := range cells {
 		if ran[i] {
