@@ -345,7 +345,7 @@ func TestUpProcess(t *testing.T) {
 
 			out := stdout.waitFor(t, "\n", upReady, exited)
 			info := parseUpJSON(t, out)
-			addrs := checkLive(t, info)
+			checkLive(t, info)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
@@ -363,7 +363,10 @@ func TestUpProcess(t *testing.T) {
 			if !strings.Contains(stderr.String(), "stopped") {
 				t.Errorf("up did not say it stopped; stderr:\n%s", stderr.String())
 			}
-			assertClosed(t, addrs)
+			// The process has exited and the kernel has closed its sockets:
+			// dialing its old ports now would only race with the other test
+			// processes the kernel hands them to (seen in CI). The in-process
+			// tests check that up closes what it opened.
 		})
 	}
 }
