@@ -30,8 +30,13 @@ matrix: build ## the resilience matrix (link × fault kind → journeys ok/degra
 	./$(BIN) matrix --parallel 2 --out reports/matrix
 
 .PHONY: test
-test: deps ## run every test with the race detector
+test: deps ## run every test with the race detector, then the quick sensitivity matrix
 	CGO_ENABLED=1 $(GO) test -race -timeout 40m ./...
+	$(MAKE) sensitivity-quick
+
+.PHONY: sensitivity-quick
+sensitivity-quick: build ## the quick sensitivity matrix (compressed timelines) with the release binary: part of make test
+	./$(BIN) sensitivity --quick --parallel 3 --out reports/sensitivity-quick
 
 .PHONY: lint
 lint: ## go vet, staticcheck, gofmt, and go.mod tidiness

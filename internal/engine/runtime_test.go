@@ -154,10 +154,17 @@ func runBuiltin(tb testing.TB, name, profile, runtime string) *Result {
 	return res
 }
 
-// statuses returns each check's status, by check name.
+// statuses returns the status of each invariant and experience check, by
+// check name: the checks of money, sessions and what shoppers were told.
+// Metric and recovery checks measure throughput and latency, which differ
+// with the load on the machine (much more so in a race-detector build than
+// in containers), not with the runtime.
 func statuses(res *Result) map[string]judge.Status {
 	out := map[string]judge.Status{}
 	for _, v := range res.Verdicts {
+		if v.Kind != scenario.CheckInvariant && v.Kind != scenario.CheckExperience {
+			continue
+		}
 		out[v.Check] = v.Status
 	}
 	return out
@@ -248,7 +255,7 @@ func TestRuntimeParity(t *testing.T) {
 				var diffs []string
 				for _, v := range in.Verdicts {
 					n := v.Check
-					if got[n] != want[n] {
+					if _, judged := want[n]; judged && got[n] != want[n] {
 						diffs = append(diffs, fmt.Sprintf("%s: %s in-process, %s in containers", n, want[n], got[n]))
 					}
 				}
@@ -261,8 +268,8 @@ func TestRuntimeParity(t *testing.T) {
 				if len(diffs) > 0 || len(want) != len(got) {
 					t.Errorf("verdicts differ between the runtimes:\n\t%s", strings.Join(diffs, "\n\t"))
 				}
-				if in.Outcome != dk.Outcome {
-					t.Errorf("outcome %s in-process, %s in containers", in.Outcome, dk.Outcome)
+				if len(want) == 0 {
+					t.Errorf("%s has no invariant or experience check to compare", name)
 				}
 			})
 		}
