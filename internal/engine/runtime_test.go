@@ -209,10 +209,15 @@ func TestRunDockerWalletCrash(t *testing.T) {
 			if res.Outcome != tc.want {
 				t.Errorf("outcome %s on %s; want %s", res.Outcome, tc.profile, tc.want)
 			}
+			kept := false
 			for _, v := range res.Verdicts {
 				if v.Kind == scenario.CheckInvariant && v.Status != judge.Pass {
 					t.Errorf("on %s, invariant %s", tc.profile, v)
 				}
+				kept = kept || v.Check == scenario.InvPaidOrdersCharged
+			}
+			if !kept {
+				t.Errorf("no %s verdict: nothing shows that what the wallet acknowledged survived its kill", scenario.InvPaidOrdersCharged)
 			}
 		})
 	}

@@ -79,6 +79,8 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 		return noFailedWhileCharged(r, c)
 	case scenario.InvNoStuckPending:
 		return noStuckPending(r, c)
+	case scenario.InvPaidOrdersCharged:
+		return paidOrdersCharged(r)
 	case scenario.InvNoLostSessions:
 		return noLostSessions(r)
 	case scenario.InvRetriesBounded:
@@ -233,20 +235,7 @@ func noDoubleCharge(r *Run) Verdict {
 // order whose status is failed with no such change recorded, its last
 // change (its creation when it has none). ok is false for an order that never
 // failed.
-func failedAt(o mockstore.OrderRecord) (time.Time, bool) {
-	for _, h := range o.History {
-		if h.State == mockstore.OrderFailed {
-			return h.At, true
-		}
-	}
-	if o.Status != mockstore.OrderFailed {
-		return time.Time{}, false
-	}
-	if n := len(o.History); n > 0 {
-		return o.History[n-1].At, true
-	}
-	return o.CreatedAt, true
-}
+func failedAt(o mockstore.OrderRecord) (time.Time, bool) { return reachedAt(o, mockstore.OrderFailed) }
 
 // failedOrdersRefunded: every failed order that was charged has each of its
 // charges refunded exactly once, within the SLA counted from the failure.
@@ -359,6 +348,75 @@ func noFailedWhileCharged(r *Run, c scenario.Check) Verdict {
 		v.Reason = fmt.Sprintf("%d of %d failed orders had taken the money", v.Evidence.Count, failedN)
 	}
 	return v
+}
+
+// paidOrdersCharged: every order that was ever marked paid has a charge of
+// its amount in the wallet, and an order still paid has one not refunded.
+// Checkout marks an order paid only on the wallet's acknowledgement, so a
+// paid order without its charge is money the wallet acknowledged and then
+// lost — what a crash of the wallet must never do. Got is the number of
+// paid orders that break it.
+func paidOrdersCharged(r *Run) Verdict {
+	const want = "every paid order holds a charge of its amount"
+	if why := r.Audit.lacks(SourceOrders, SourceCharges); why != "" {
+		return wantUnknown(want, "%s", why)
+	}
+	byOrder := chargesByOrder(r.Audit.Charges)
+	var t tally
+	var paidN int64
+	for _, o := range r.Audit.Orders {
+		paid, ok := reachedAt(o, mockstore.OrderPaid)
+		if !ok {
+			continue
+		}
+		paidN++
+		var kept, refunded *mockstore.ChargeRecord
+		for _, ch := range byOrder[o.OrderID] {
+			if ch.Amount != o.Amount {
+				continue
+			}
+			if ch.Refunds == 0 {
+				kept = &ch
+				break
+			}
+			refunded = &ch
+		}
+		switch {
+		case kept == nil && refunded == nil:
+			t.add(paid, 1, "order %s was marked paid at %s for %s, but the wallet holds no charge of that amount for it", o.OrderID, r.at(paid), money(o.Amount))
+		case kept == nil && o.Status == mockstore.OrderPaid:
+			at := paid
+			if refunded.Refunded != nil {
+				at = *refunded.Refunded
+			}
+			t.add(at, 1, "order %s is paid, but its charge %s was refunded at %s", o.OrderID, refunded.ChargeID, r.at(at))
+		}
+	}
+	if paidN == 0 {
+		return wantUnknown(want, "no order was paid")
+	}
+	v := t.verdict(want, paidN, fmt.Sprintf("all %d paid orders hold their charge", paidN))
+	if v.Status == Fail {
+		v.Reason = fmt.Sprintf("%d of %d paid orders have no charge in the wallet", v.Evidence.Count, paidN)
+	}
+	return v
+}
+
+// reachedAt returns when o first reached state, by its history (by its
+// status, at its last change, when the history lacks it).
+func reachedAt(o mockstore.OrderRecord, state string) (time.Time, bool) {
+	for _, h := range o.History {
+		if h.State == state {
+			return h.At, true
+		}
+	}
+	if o.Status != state {
+		return time.Time{}, false
+	}
+	if n := len(o.History); n > 0 {
+		return o.History[n-1].At, true
+	}
+	return o.CreatedAt, true
 }
 
 // stateAt returns o's state at t by its history (its status when it has

@@ -201,6 +201,46 @@ func TestInvariants(t *testing.T) {
 		{name: "failed while charged: no orders", check: invariant(scenario.InvNoFailedWhileCharged),
 			audit: func(a *Audit) {}, status: Unknown, say: []string{"no orders"}},
 
+		// paid_orders_charged
+		{name: "paid orders hold their charges", check: invariant(scenario.InvPaidOrdersCharged),
+			audit: func(a *Audit) {
+				a.Orders = []mockstore.OrderRecord{
+					order("o1", 10*s, mockstore.OrderPaymentPending, 10*s, mockstore.OrderPaid, 11*s),
+					order("o2", 12*s, mockstore.OrderPaymentPending, 12*s, mockstore.OrderPaid, 13*s, mockstore.OrderRefunded, 20*s),
+					order("o3", 14*s, mockstore.OrderPaymentPending, 14*s, mockstore.OrderFailed, 15*s), // never paid: nothing to hold
+				}
+				a.Charges = []mockstore.ChargeRecord{charge("c1", "o1", 11*s, 0, 0), charge("c2", "o2", 13*s, 1, 20*s)}
+			},
+			status: Pass, got: 0, say: []string{"all 2 paid orders hold their charge"}},
+		{name: "paid order whose charge the wallet lost", check: invariant(scenario.InvPaidOrdersCharged),
+			audit: func(a *Audit) {
+				a.Orders = []mockstore.OrderRecord{
+					order("o1", 10*s, mockstore.OrderPaymentPending, 10*s, mockstore.OrderPaid, 11*s),
+					order("o2", 30*s, mockstore.OrderPaymentPending, 30*s, mockstore.OrderPaid, 31*s),
+				}
+				a.Charges = []mockstore.ChargeRecord{charge("c1", "o1", 11*s, 0, 0)}
+			},
+			status: Fail, got: 1, say: []string{"1 of 2 paid orders", "order o2 was marked paid at +31.0s for 50,000, but the wallet holds no charge of that amount for it"}},
+		{name: "paid order charged another amount", check: invariant(scenario.InvPaidOrdersCharged),
+			audit: func(a *Audit) {
+				a.Orders = []mockstore.OrderRecord{order("o1", 10*s, mockstore.OrderPaymentPending, 10*s, mockstore.OrderPaid, 11*s)}
+				c := charge("c1", "o1", 11*s, 0, 0)
+				c.Amount = 5_000
+				a.Charges = []mockstore.ChargeRecord{c}
+			},
+			status: Fail, got: 1},
+		{name: "order still paid with its charge refunded", check: invariant(scenario.InvPaidOrdersCharged),
+			audit: func(a *Audit) {
+				a.Orders = []mockstore.OrderRecord{order("o1", 10*s, mockstore.OrderPaymentPending, 10*s, mockstore.OrderPaid, 11*s)}
+				a.Charges = []mockstore.ChargeRecord{charge("c1", "o1", 11*s, 1, 25*s)}
+			},
+			status: Fail, got: 1, say: []string{"order o1 is paid, but its charge c1 was refunded at +25.0s"}},
+		{name: "paid orders: none paid", check: invariant(scenario.InvPaidOrdersCharged),
+			audit: func(a *Audit) {
+				a.Orders = []mockstore.OrderRecord{order("o1", 10*s, mockstore.OrderPaymentPending, 10*s, mockstore.OrderFailed, 11*s)}
+			},
+			status: Unknown, say: []string{"no order was paid"}},
+
 		// no_stuck_pending
 		{name: "nothing stuck", check: withAfter(invariant(scenario.InvNoStuckPending), 20*s),
 			audit: func(a *Audit) {

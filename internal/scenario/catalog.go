@@ -268,6 +268,7 @@ const (
 	InvNoLostSessions       = "no_lost_sessions"
 	InvNoCrossUserData      = "no_cross_user_data"
 	InvRetriesBounded       = "retries_bounded"
+	InvPaidOrdersCharged    = "paid_orders_charged"
 )
 
 // Invariant parameters.
@@ -291,6 +292,7 @@ var invariants = []InvariantSpec{
 	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge"},
 	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}},
 	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}},
+	{Name: InvPaidOrdersCharged, Doc: "every order marked paid holds a charge of its amount in the wallet, not refunded while the order stays paid: nothing the wallet acknowledged was lost"},
 	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
 	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout"},
 	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data"},
