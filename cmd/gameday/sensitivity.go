@@ -25,6 +25,7 @@ type sensitivityConfig struct {
 	Runtime  string
 	Quick    bool
 	Seed     *int64
+	Seeds    int
 	Out      string
 	Parallel int
 	JSON     string
@@ -44,6 +45,7 @@ func (c *sensitivityConfig) register(fs *flag.FlagSet) {
 		c.Seed = &n
 		return nil
 	})
+	fs.IntVar(&c.Seeds, "seeds", 1, "run every cell this many times, with the seed, the seed+1, ...: a cell must come out as it must with each")
 	fs.StringVar(&c.Out, "out", "", "directory for the cells' files (default reports/<time>-sensitivity/)")
 	fs.IntVar(&c.Parallel, "parallel", 2, "cells run at once, each in its own storefront")
 	fs.StringVar(&c.JSON, "json", "", "write every cell as JSON to this file")
@@ -58,6 +60,9 @@ func (c *sensitivityConfig) Validate() error {
 	}
 	if c.Parallel < 1 || c.Parallel > 16 {
 		return fmt.Errorf("--parallel %d: want 1 to 16", c.Parallel)
+	}
+	if c.Seeds < 1 || c.Seeds > 20 {
+		return fmt.Errorf("--seeds %d: want 1 to 20", c.Seeds)
 	}
 	return nil
 }
@@ -127,15 +132,19 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	total := 0
 	for _, sc := range scs {
-		total += len(engine.Cells(sc))
+		total += len(engine.Cells(sc)) * c.Seeds
 	}
-	fmt.Fprintf(stdout, "sensitivity: %d scenarios, %d cells, %d at a time, files in %s\n", len(scs), total, c.Parallel, out)
+	seeds := ""
+	if c.Seeds > 1 {
+		seeds = fmt.Sprintf(" (%d seeds each)", c.Seeds)
+	}
+	fmt.Fprintf(stdout, "sensitivity: %d scenarios, %d cells%s, %d at a time, files in %s\n", len(scs), total, seeds, c.Parallel, out)
 	start := time.Now()
 	var n atomic.Int64
 	cells, err := engine.Sensitivity(ctx, scs, engine.Options{
 		Runtime: c.Runtime, Seed: c.Seed, Quick: c.Quick, Dir: out, Scripts: scenarios.FS, Logger: logger,
-	}, c.Parallel, func(cell engine.Cell) {
-		fmt.Fprintf(stdout, "[%d/%d] %-32s %-28s %s (%s)\n", n.Add(1), total, cell.Scenario, cell.Variant,
+	}, c.Parallel, c.Seeds, func(cell engine.Cell) {
+		fmt.Fprintf(stdout, "[%d/%d] %-32s %-28s%s %s (%s)\n", n.Add(1), total, cell.Scenario, cell.Variant, seedText(cell),
 			engine.CellText(cell), cell.Elapsed.Round(time.Second))
 	})
 	fmt.Fprintln(stdout)
@@ -161,7 +170,7 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 	if missed := engine.Missed(cells); len(missed) > 0 {
 		fmt.Fprintf(stdout, "FAIL: %d of %d cells did not come out as they must:\n", len(missed), len(cells))
 		for _, m := range missed {
-			fmt.Fprintf(stdout, "  %s on %s: want %s, got %s", m.Scenario, m.Variant, m.Want, m.Got)
+			fmt.Fprintf(stdout, "  %s on %s%s: want %s, got %s", m.Scenario, m.Variant, seedText(m), m.Want, m.Got)
 			if m.Err != "" {
 				fmt.Fprintf(stdout, " (%s)", m.Err)
 			}
@@ -174,31 +183,20 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // writeMatrix writes the matrix as a table: a block per scenario, a row per
-// variant.
+// variant (its seeds together).
 func writeMatrix(w io.Writer, cells []engine.Cell) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tVARIANT\tWANT\tGOT\tCAUGHT BY / ERROR")
 	for _, row := range engine.Rows(cells) {
-		for i, c := range row {
+		for i, g := range engine.Variants(row) {
 			name := ""
 			if i == 0 {
-				name = c.Scenario
+				name = g[0].Scenario
 			}
-			mark := string(c.Got)
-			if !c.OK() {
-				mark = strings.ToUpper(mark) + " (MISSED)"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, c.Variant, c.Want, mark, cellDetail(c))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, g[0].Variant, g[0].Want, groupGot(g, strings.ToUpper, " (MISSED)"), groupDetail(g))
 		}
 	}
 	tw.Flush()
-}
-
-func cellDetail(c engine.Cell) string {
-	if c.Err != "" {
-		return firstLine(c.Err)
-	}
-	return strings.Join(c.FailedBy, ", ")
 }
 
 // writeMatrixMarkdown writes the matrix as a Markdown table.
@@ -206,22 +204,84 @@ func writeMatrixMarkdown(w io.Writer, cells []engine.Cell) error {
 	fmt.Fprintln(w, "| scenario | variant | want | got | caught by |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, row := range engine.Rows(cells) {
-		for i, c := range row {
+		for i, g := range engine.Variants(row) {
 			name := ""
 			if i == 0 {
-				name = "`" + c.Scenario + "`"
+				name = "`" + g[0].Scenario + "`"
 			}
-			got := string(c.Got)
-			if !c.OK() {
-				got = "**" + got + " (missed)**"
-			}
-			_, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, c.Variant, c.Want, got, strings.ReplaceAll(cellDetail(c), "|", "\\|"))
+			got := groupGot(g, func(s string) string { return "**" + s }, " (missed)**")
+			_, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, g[0].Variant, g[0].Want, got, strings.ReplaceAll(groupDetail(g), "|", "\\|"))
 			if err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// groupGot is what a variant's cells got: "fail", or with several seeds
+// "fail ×5", "pass ×3, fail ×2". When any cell did not come out as it must
+// the text is passed through mark and followed by missed.
+func groupGot(g []engine.Cell, mark func(string) string, missed string) string {
+	counts := map[string]int{}
+	var order []string
+	ok := true
+	for _, c := range g {
+		k := string(c.Got)
+		if c.Err != "" {
+			k = "error"
+		}
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+		ok = ok && c.OK()
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = k
+		if len(g) > 1 {
+			parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])
+		}
+	}
+	s := strings.Join(parts, ", ")
+	if !ok {
+		s = mark(s) + missed
+	}
+	return s
+}
+
+// groupDetail is what caught a variant: the checks that failed, in the
+// order they first did, each with how many of the seeds it caught when
+// that is not all of them; or the first error.
+func groupDetail(g []engine.Cell) string {
+	counts := map[string]int{}
+	var order []string
+	for _, c := range g {
+		if c.Err != "" {
+			return firstLine(c.Err)
+		}
+		for _, f := range c.FailedBy {
+			if counts[f] == 0 {
+				order = append(order, f)
+			}
+			counts[f]++
+		}
+	}
+	for i, f := range order {
+		if counts[f] < len(g) {
+			order[i] = fmt.Sprintf("%s (%d/%d)", f, counts[f], len(g))
+		}
+	}
+	return strings.Join(order, ", ")
+}
+
+// seedText names a cell's seed when the matrix runs several.
+func seedText(c engine.Cell) string {
+	if c.Seed == nil {
+		return ""
+	}
+	return fmt.Sprintf(" seed %d", *c.Seed)
 }
 
 // loadScenarios reads and validates every scenario args name (files,

@@ -35,6 +35,7 @@ type Cell struct {
 	Err      string        `json:"error,omitempty"`     // why the run could not judge
 	Elapsed  time.Duration `json:"elapsed_ns"`
 	Dir      string        `json:"dir"`
+	Seed     *int64        `json:"seed,omitempty"` // the storefront's seed, when the matrix runs several
 }
 
 // OK reports whether the cell came out as it must: a pass on resilient, a
@@ -71,18 +72,15 @@ func variantFeatures(variant string) (mockstore.Features, string, error) {
 
 // Sensitivity runs the matrix of scs (scenario × variant) with base's
 // options, parallel cells at a time, each in a fresh environment under
-// base.Dir/<scenario>/<variant>. done is called (from one goroutine at a
-// time) as each cell ends. It returns the cells in matrix order; ctx's
-// error when ctx ended it (the cells not run are missing).
-func Sensitivity(ctx context.Context, scs []*scenario.Scenario, base Options, parallel int, done func(Cell)) ([]Cell, error) {
-	var cells []Cell
-	var owners []*scenario.Scenario
-	for _, sc := range scs {
-		for _, c := range Cells(sc) {
-			cells = append(cells, c)
-			owners = append(owners, sc)
-		}
-	}
+// base.Dir/<scenario>/<variant>. With seeds above 1 every cell runs that
+// many times, the i-th (from 0) with the storefront's seed plus i, under
+// base.Dir/<scenario>/<variant>/seed-<seed>: a cell that comes out as it
+// must with one seed and not with another is a flaky check. done is
+// called (from one goroutine at a time) as each cell ends. It returns the
+// cells in matrix order, a variant's seeds together; ctx's error when ctx
+// ended it (the cells not run are missing).
+func Sensitivity(ctx context.Context, scs []*scenario.Scenario, base Options, parallel, seeds int, done func(Cell)) ([]Cell, error) {
+	cells, owners := plan(scs, base, seeds)
 	var mu sync.Mutex
 	ran := make([]bool, len(cells))
 	Each(ctx, len(cells), parallel, func(i int) {
@@ -107,6 +105,36 @@ func Sensitivity(ctx context.Context, scs []*scenario.Scenario, base Options, pa
 	return cells, nil
 }
 
+// plan lists the cells of scs's matrix, each seeds times (at least once),
+// with the scenario each belongs to and its directory.
+func plan(scs []*scenario.Scenario, base Options, seeds int) ([]Cell, []*scenario.Scenario) {
+	var cells []Cell
+	var owners []*scenario.Scenario
+	for _, sc := range scs {
+		first := sc.Seed
+		if base.Seed != nil {
+			first = *base.Seed
+		}
+		for _, c := range Cells(sc) {
+			c.Dir = filepath.Join(base.Dir, safeName(sc.Name), safeName(c.Variant))
+			if seeds <= 1 {
+				cells = append(cells, c)
+				owners = append(owners, sc)
+				continue
+			}
+			dir := c.Dir
+			for i := range seeds {
+				seed := first + int64(i)
+				c.Seed = &seed
+				c.Dir = filepath.Join(dir, fmt.Sprintf("seed-%d", seed))
+				cells = append(cells, c)
+				owners = append(owners, sc)
+			}
+		}
+	}
+	return cells, owners
+}
+
 func runCell(ctx context.Context, sc *scenario.Scenario, c Cell, base Options) Cell {
 	feats, profile, err := variantFeatures(c.Variant)
 	if err != nil {
@@ -116,8 +144,10 @@ func runCell(ctx context.Context, sc *scenario.Scenario, c Cell, base Options) C
 	opts := base
 	opts.Features, opts.Profile = feats, profile
 	opts.Progress = nil
-	opts.Dir = filepath.Join(base.Dir, safeName(sc.Name), safeName(c.Variant))
-	c.Dir = opts.Dir
+	opts.Dir = c.Dir
+	if c.Seed != nil {
+		opts.Seed = c.Seed
+	}
 	start := time.Now()
 	res, err := Run(ctx, sc, opts)
 	c.Elapsed = time.Since(start)
@@ -185,6 +215,23 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// Variants groups a row's cells by variant, keeping their order: one group
+// a variant, its seeds together.
+func Variants(row []Cell) [][]Cell {
+	var out [][]Cell
+	idx := map[string]int{}
+	for _, c := range row {
+		i, ok := idx[c.Variant]
+		if !ok {
+			i = len(out)
+			idx[c.Variant] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], c)
+	}
+	return out
 }
 
 // Rows groups cells by scenario, keeping the matrix order.

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -24,6 +26,37 @@ func TestCells(t *testing.T) {
 	want := []string{"resilient:pass", "naive:fail", "idempotent_payments=off:fail", "payment_reconciliation=off:fail"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("cells %v, want %v", got, want)
+	}
+}
+
+func TestPlanSeeds(t *testing.T) {
+	sc := parse(t, ambiguous)
+	sc.Seed = 40
+	one, _ := plan([]*scenario.Scenario{sc}, Options{Dir: "out"}, 1)
+	if len(one) != 4 || one[0].Seed != nil || one[1].Dir != filepath.Join("out", "short-ambiguous-commit", "naive") {
+		t.Errorf("one seed: %+v", one)
+	}
+	cells, owners := plan([]*scenario.Scenario{sc}, Options{Dir: "out"}, 3)
+	if len(cells) != 12 || len(owners) != 12 || owners[11] != sc {
+		t.Fatalf("3 seeds of 4 variants: %d cells, %d owners", len(cells), len(owners))
+	}
+	var got []string
+	for _, c := range cells[3:6] {
+		got = append(got, fmt.Sprintf("%s:%d:%s", c.Variant, *c.Seed, c.Dir))
+	}
+	naive := filepath.Join("out", "short-ambiguous-commit", "naive")
+	want := []string{"naive:40:" + filepath.Join(naive, "seed-40"), "naive:41:" + filepath.Join(naive, "seed-41"), "naive:42:" + filepath.Join(naive, "seed-42")}
+	if !slices.Equal(got, want) {
+		t.Errorf("naive's cells %v, want %v", got, want)
+	}
+	seed := int64(7)
+	cells, _ = plan([]*scenario.Scenario{sc}, Options{Dir: "out", Seed: &seed}, 2)
+	if *cells[0].Seed != 7 || *cells[1].Seed != 8 {
+		t.Errorf("--seed 7 with 2 seeds gives %d, %d", *cells[0].Seed, *cells[1].Seed)
+	}
+	groups := Variants(Rows(cells)[0])
+	if len(groups) != 4 || len(groups[2]) != 2 || groups[2][0].Variant != "idempotent_payments=off" {
+		t.Errorf("variants %+v", groups)
 	}
 }
 
@@ -117,7 +150,7 @@ func TestCatalogueSensitivity(t *testing.T) {
 	start := time.Now()
 	cells, err := Sensitivity(context.Background(), scs, Options{
 		Quick: true, Dir: t.TempDir(), K6: []string{exe}, Scripts: os.DirFS("../../scenarios"),
-	}, 3, func(c Cell) {
+	}, 3, 1, func(c Cell) {
 		t.Logf("%-28s %-28s %s (%s)", c.Scenario, c.Variant, CellText(c), c.Elapsed.Round(time.Second))
 	})
 	if err != nil {
