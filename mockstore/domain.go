@@ -231,7 +231,7 @@ type OrderRecord struct {
 type AuthAudit struct {
 	LoginsStarted    int            `json:"logins_started"`
 	CodesIssued      int            `json:"codes_issued"`
-	CodesDelivered   int            `json:"codes_delivered"` // sends the provider acknowledged
+	CodesDelivered   int            `json:"codes_delivered"` // codes the provider acknowledged on some channel, each once
 	Verified         int            `json:"verified"`
 	WrongCodes       int            `json:"wrong_codes"`
 	Lockouts         int            `json:"lockouts"`

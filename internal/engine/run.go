@@ -201,6 +201,12 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
+	for k, v := range sc.Load.Env {
+		if _, ok := senv[k]; ok { // the parser refuses these: scenario.ReservedEnv
+			return res, fmt.Errorf("load.env: %s is set by the harness", k)
+		}
+		senv[k] = v
+	}
 	res.Load.Dir = loadDir
 
 	phases := NewPhases(sc)

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
+	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -167,5 +171,21 @@ func TestRunScenarioNaiveFails(t *testing.T) {
 	}
 	if !failed["failed_orders_refunded"] && !failed["no_double_charge"] {
 		t.Errorf("naive: neither failed_orders_refunded nor no_double_charge failed: %v", failed)
+	}
+}
+
+// TestReservedEnv: every variable the harness gives a shopper script is one
+// a scenario's load.env may not set, so a scenario can never point the load
+// at another storefront or change its shape behind the file's back.
+func TestReservedEnv(t *testing.T) {
+	m, err := load.ShopperEnv(t.TempDir(), env.Info{Gateway: "http://127.0.0.1:1", OTPInbox: "http://127.0.0.1:2"},
+		mockstore.Seed(1, 10), load.Shape{Rate: 1, Duration: time.Second, VUs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range m {
+		if !slices.Contains(scenario.ReservedEnv, k) {
+			t.Errorf("the harness sets %s, which scenario.ReservedEnv lacks: load.env could override it", k)
+		}
 	}
 }

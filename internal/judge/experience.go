@@ -147,11 +147,10 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 	return v
 }
 
-// undelivered is how many codes auth issued that no channel delivered. A
-// code may be delivered twice (a late SMS and its WhatsApp fallback), so
-// deliveries beyond the codes issued say nothing of the others: the count
-// is the codes issued less the codes delivered at least once, which auth
-// counts as sends acknowledged, bounded below by 0.
+// undelivered is how many codes auth issued that no channel delivered: the
+// codes issued less the codes delivered, which auth counts once per code
+// however many of its sends (a late SMS and its WhatsApp fallback) the
+// provider acknowledged; bounded below by 0.
 func undelivered(a *mockstore.AuthAudit) int {
 	return max(0, a.CodesIssued-a.CodesDelivered)
 }

@@ -411,7 +411,7 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 var (
 	topFields         = []string{"name", "description", "guards", "seed", "storefront", "load", "faults", "checks"}
 	storefrontFields  = []string{"refund_sla", "pending_bound"}
-	loadFields        = []string{"script", "shoppers", "rate", "duration", "vus"}
+	loadFields        = []string{"script", "shoppers", "rate", "duration", "vus", "env"}
 	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "phase", "flap", "steps"} // + the toxic's attributes
 	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "phase", "flap"}
 	flapFields        = []string{"on", "off"}

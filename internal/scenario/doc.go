@@ -26,6 +26,7 @@
 //	  rate: 15/s                          # iterations per s, m, h (or "10/500ms"); default 10/s
 //	  duration: 60s                       # required
 //	  vus: 50                             # optional
+//	  env: {GAMEDAY_LOGOUT: 0.3}          # variables for the script (not the harness's own)
 //	faults:                               # the timeline; offsets from the load's start
 //	  - link: checkout->wallet            # a toxic on a link (mockstore.Links)
 //	    toxic: reset_peer                 # see Toxics

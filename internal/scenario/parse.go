@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -247,7 +248,41 @@ func (p *parser) load(n *yaml.Node) Traffic {
 			l.VUs = int(min(v, 1<<31-1))
 		}
 	}
+	if n, ok := m.get("env"); ok {
+		l.Env = p.env(n)
+	}
 	return l
+}
+
+// ReservedEnv are the variables the harness gives every script (the
+// storefront's URLs, the seed data, the load's shape): load.env cannot set
+// them.
+var ReservedEnv = []string{"GAMEDAY_GATEWAY", "GAMEDAY_INBOX", "GAMEDAY_DATA", "GAMEDAY_RATE", "GAMEDAY_DURATION", "GAMEDAY_VUS"}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// env reads load.env: NAME: value, for the script.
+func (p *parser) env(n *yaml.Node) map[string]string {
+	m, ok := p.mapping(n, "load.env")
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range m.keys {
+		switch {
+		case !envName.MatchString(k):
+			p.errAt(m.key(k), "load.env: %q is not a variable name (letters, digits and _, not starting with a digit)", k)
+			continue
+		case slices.Contains(ReservedEnv, k):
+			p.errAt(m.key(k), "load.env: %s is set by the harness (reserved: %s); set rate, duration or vus of load instead", k, strings.Join(ReservedEnv, ", "))
+			continue
+		}
+		v, _ := m.get(k)
+		if s, ok := p.str(v, "load.env."+k); ok {
+			out[k] = s
+		}
+	}
+	return out
 }
 
 // timeline is what checks need to know of the faults to validate their

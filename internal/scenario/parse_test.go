@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -238,6 +239,11 @@ func TestParseAccepts(t *testing.T) {
 			}},
 		{"percentage rate", "load: {duration: 10s}\nchecks: [{metric: checks, rate: '>=95 %'}]",
 			func(sc *Scenario) bool { return sc.Checks[0].Cmp.Value == 0.95 }},
+		{"variables for the script", "load: {duration: 10s, env: {GAMEDAY_LOGOUT: 0.4, my_flag: yes, K6_NO_USAGE_REPORT: true}}\nchecks: [{invariant: money_conserved}]",
+			func(sc *Scenario) bool {
+				return maps.Equal(sc.Load.Env, map[string]string{"GAMEDAY_LOGOUT": "0.4", "my_flag": "yes", "K6_NO_USAGE_REPORT": "true"}) &&
+					maps.Equal(sc.Quick().Load.Env, sc.Load.Env)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,6 +39,9 @@ type Traffic struct {
 	Rate     Rate   // iterations started per unit of time
 	Duration time.Duration
 	VUs      int // 0: the load package decides
+	// Env holds variables for the script (load.env), such as the shopper
+	// script's GAMEDAY_LOGOUT; never one of ReservedEnv.
+	Env map[string]string
 }
 
 // Storefront is what a scenario sets of the storefront's own service levels:

@@ -130,6 +130,12 @@ func loadSchema() obj {
 			},
 			"duration": withDoc(ref("positiveDuration"), "how long the load runs"),
 			"vus":      obj{"description": "virtual users; default: the load package decides", "type": "integer", "minimum": 1},
+			"env": obj{
+				"description":          "variables for the script, NAME: value (the shopper script reads GAMEDAY_LOGOUT, GAMEDAY_WHATSAPP, GAMEDAY_THINK, GAMEDAY_TIMEOUT); the harness's own are reserved: " + strings.Join(ReservedEnv, ", "),
+				"type":                 "object",
+				"propertyNames":        obj{"pattern": envName.String(), "not": obj{"enum": ReservedEnv}},
+				"additionalProperties": obj{"type": []string{"string", "number", "boolean"}},
+			},
 		},
 	}
 }

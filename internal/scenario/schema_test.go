@@ -78,7 +78,7 @@ var knownKeywords = []string{
 	"$schema", "$id", "$defs", "$ref", "title", "description", "examples",
 	"type", "enum", "const", "pattern", "minimum", "maximum", "minLength",
 	"minItems", "uniqueItems", "items", "minProperties", "required",
-	"properties", "additionalProperties", "oneOf", "anyOf", "not",
+	"properties", "additionalProperties", "propertyNames", "oneOf", "anyOf", "not",
 }
 
 func (s jsonSchema) check(sch map[string]any, v any, at string) string {
@@ -161,9 +161,19 @@ func (s jsonSchema) check(sch map[string]any, v any, at string) string {
 			}
 		}
 		props, _ := sch["properties"].(map[string]any)
+		names, _ := sch["propertyNames"].(map[string]any)
 		for _, k := range slices.Sorted(mapKeys(m)) {
+			if names != nil {
+				if problem := s.check(names, k, at+" (field name "+k+")"); problem != "" {
+					return problem
+				}
+			}
 			if p, ok := props[k].(map[string]any); ok {
 				if problem := s.check(p, m[k], at+"/"+k); problem != "" {
+					return problem
+				}
+			} else if extra, ok := sch["additionalProperties"].(map[string]any); ok {
+				if problem := s.check(extra, m[k], at+"/"+k); problem != "" {
 					return problem
 				}
 			} else if sch["additionalProperties"] == false {
@@ -636,4 +646,30 @@ func (s jsonSchema) samples(sch map[string]any) []any {
 		return []any{"text"}
 	}
 	panic(fmt.Sprintf("samples: no sample for %v", sch))
+}
+
+// TestSchemaLoadEnv: the schema and the parser accept and refuse the same
+// load.env: variable names, the harness's reserved ones, scalar values.
+func TestSchemaLoadEnv(t *testing.T) {
+	schema := readSchema(t)
+	for env, ok := range map[string]bool{
+		"{GAMEDAY_LOGOUT: 0.4, my_flag: yes}": true,
+		"{}":                                  true,
+		"{GAMEDAY_RATE: 5}":                   false,
+		"{GAMEDAY_GATEWAY: 'http://x'}":       false,
+		"{9lives: 1}":                         false,
+		"{A-B: 1}":                            false,
+		"{A: [1]}":                            false,
+	} {
+		src := "load: {duration: 10s, env: " + env + "}\nchecks: [{invariant: money_conserved}]\n"
+		doc, yok := yamlValue(src)
+		if !yok {
+			t.Fatalf("not YAML:\n%s", src)
+		}
+		p := schema.validate(doc)
+		_, err := Parse("t.yaml", []byte(src))
+		if (p == "") != ok || (err == nil) != ok {
+			t.Errorf("env %s: schema says %q, parser %v; want both to %s it", env, p, err, map[bool]string{true: "accept", false: "refuse"}[ok])
+		}
+	}
 }

@@ -221,7 +221,10 @@ func TestOTPFallbackChannel(t *testing.T) {
 			t.Errorf("sms code %s, whatsapp code %s: want one code", sms.Code, wa.Code)
 		}
 		e.idle(t)
-		waitUntil(t, "both sends counted", func() bool { return e.readAudit(t).CodesDelivered == 2 })
+		waitUntil(t, "both sends counted", func() bool { return e.readAudit(t).SendsByChannel["sms"] == 1 })
+		if a := e.readAudit(t); a.CodesDelivered != 1 || a.SendsByChannel["whatsapp"] != 1 || a.CodesIssued != 1 {
+			t.Errorf("audit %+v: one code issued and delivered, by two sends", a)
+		}
 	})
 	t.Run("on/synchronous login survives a failed sms", func(t *testing.T) {
 		e := newEnv(t, features(mockstore.AsyncOTP), fast)

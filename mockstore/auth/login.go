@@ -344,8 +344,8 @@ func (s *Service) deliver(ctx context.Context, j sendJob) error {
 	}
 }
 
-// sendOne sends the job's code on channel within OTPTimeout and counts it
-// delivered when the provider acknowledged it.
+// sendOne sends the job's code on channel within OTPTimeout and, when the
+// provider acknowledged it, counts the send and (once) the code delivered.
 func (s *Service) sendOne(ctx context.Context, j sendJob, channel string) error {
 	m := otp.Message{Phone: j.phone, Channel: channel, Code: j.code, LoginID: j.loginID}
 	if channel == otp.ChannelWhatsApp {
@@ -357,7 +357,7 @@ func (s *Service) sendOne(ctx context.Context, j sendJob, channel string) error 
 	if err != nil {
 		return fmt.Errorf("send %s: %w", channel, err)
 	}
-	if err := s.st.count(context.WithoutCancel(ctx), cCodesDelivered, cSendsPrefix+channel); err != nil {
+	if err := s.st.delivered(context.WithoutCancel(ctx), j.loginID, s.codeHash(j.loginID, j.code), channel); err != nil {
 		s.log.Error("count delivery", "err", err)
 	}
 	return nil

@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS tokens (
 	expires_at INTEGER NOT NULL,
 	revoked_at INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS delivered (  -- codes a provider acknowledged, each once
+	login_id  TEXT NOT NULL,
+	code_hash BLOB NOT NULL,
+	PRIMARY KEY (login_id, code_hash)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
 	name TEXT PRIMARY KEY,
 	n    INTEGER NOT NULL
@@ -134,6 +139,26 @@ func (st *store) count(ctx context.Context, names ...string) error {
 			}
 		}
 		return nil
+	})
+}
+
+// delivered counts a send on channel the provider acknowledged, and the
+// code (login, hash) as delivered the first time any of its sends is: a code
+// that goes out by SMS and by WhatsApp is one code delivered, two sends.
+func (st *store) delivered(ctx context.Context, loginID string, codeHash []byte, channel string) error {
+	return st.write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO delivered(login_id, code_hash) VALUES(?, ?)`, loginID, codeHash)
+		if err != nil {
+			return fmt.Errorf("mark delivered: %w", err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return fmt.Errorf("mark delivered: %w", err)
+		} else if n == 1 {
+			if err := bump(ctx, tx, cCodesDelivered, 1); err != nil {
+				return err
+			}
+		}
+		return bump(ctx, tx, cSendsPrefix+channel, 1)
 	})
 }
 

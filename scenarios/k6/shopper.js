@@ -16,6 +16,8 @@
 //   GAMEDAY_VUS       most shoppers at once (default 10 × rate, at least 10)
 //   GAMEDAY_THINK     longest pause between two steps of a visit, seconds (default 0.3)
 //   GAMEDAY_LOGOUT    share of visits that end with a logout (default 0.1)
+//   GAMEDAY_WHATSAPP  share of logins that ask for the code by WhatsApp and
+//                     log in through its link (default 0.25; the rest by SMS)
 //   GAMEDAY_TIMEOUT   timeout of one request (default 10s)
 //
 // Load: a constant-arrival-rate executor, so a slow storefront cannot slow the
@@ -66,6 +68,7 @@ const DURATION = __ENV.GAMEDAY_DURATION || '30s';
 const VUS = Math.max(1, Math.round(num('GAMEDAY_VUS', Math.min(Math.max(Math.ceil(RATE * 10), 10), 2000))));
 const THINK = num('GAMEDAY_THINK', 0.3);
 const LOGOUT_SHARE = num('GAMEDAY_LOGOUT', 0.1);
+const WHATSAPP_SHARE = num('GAMEDAY_WHATSAPP', 0.25);
 const TIMEOUT = __ENV.GAMEDAY_TIMEOUT || '10s';
 
 const MAX_ATTEMPTS = 4;       // of one request that is answered "retry"
@@ -280,8 +283,11 @@ function waitCode(started) {
 function login() {
   me.token = '';
   const ok = (() => {
+    // 6 February 2023: shoppers who logged in by the WhatsApp link were
+    // logged out again within a minute; a share of logins go that way.
+    const channel = Math.random() < WHATSAPP_SHARE ? 'whatsapp' : 'sms';
     for (let tries = 1; tries <= 2; tries++) {
-      const s = call('POST', '/api/v1/login', { phone: me.user.phone },
+      const s = call('POST', '/api/v1/login', { phone: me.user.phone, channel },
         { endpoint: 'login', journey: 'login', anonymous: true, safe: true });
       if (!s.ok || !s.body || !s.body.login_id) return false;
       const code = waitCode(s.body);
