@@ -40,11 +40,8 @@ func runWalk(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var cfg envConfig
 	cfg.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, "", true, stderr); !ok {
+		return code
 	}
 	feats, err := cfg.Validate()
 	if err != nil {

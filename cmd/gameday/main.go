@@ -9,6 +9,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -126,4 +128,22 @@ func depVersion(path string) string {
 		}
 	}
 	return ""
+}
+
+// parseFlags parses args into fs. When the command should end at once it
+// returns ok false and the exit code: 0 after -h (the usage is printed), 2
+// for a bad flag (the flag package has said why) or, unless argsOK, for an
+// argument after the flags (said here, naming the command cmd).
+func parseFlags(fs *flag.FlagSet, args []string, cmd string, argsOK bool, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if !argsOK && fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gameday %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return exitUsage, false
+	}
+	return 0, true
 }

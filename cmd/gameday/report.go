@@ -55,11 +55,8 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var c reportConfig
 	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, "", true, stderr); !ok {
+		return code
 	}
 	c.Journals = fs.Args()
 	if err := c.Validate(); err != nil {

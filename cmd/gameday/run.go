@@ -96,11 +96,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var c runConfig
 	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, "", true, stderr); !ok {
+		return code
 	}
 	c.Args = fs.Args()
 	feats, err := c.Validate()

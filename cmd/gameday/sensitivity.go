@@ -84,11 +84,8 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	var c sensitivityConfig
 	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, "", true, stderr); !ok {
+		return code
 	}
 	c.Args = fs.Args()
 	if err := c.Validate(); err != nil {

@@ -245,11 +245,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cfg.Service, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, "", true, stderr); !ok {
+		return code
 	}
 	if cfg.Service == "" {
 		fmt.Fprintf(stderr, "gameday serve: name the service: %s\n", strings.Join(mockstore.Services, ", "))
@@ -471,15 +468,8 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	var cfg proxyConfig
 	cfg.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gameday proxy: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(fs, args, "proxy", false, stderr); !ok {
+		return code
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "gameday proxy: %v\n", err)

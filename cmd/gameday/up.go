@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -96,15 +95,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfg envConfig
 	cfg.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object describing the environment once it is ready")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gameday up: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(fs, args, "up", false, stderr); !ok {
+		return code
 	}
 	feats, err := cfg.Validate()
 	if err != nil {

@@ -220,35 +220,31 @@ func firstLine(s string) string {
 // Variants groups a row's cells by variant, keeping their order: one group
 // a variant, its seeds together.
 func Variants(row []Cell) [][]Cell {
-	var out [][]Cell
-	idx := map[string]int{}
-	for _, c := range row {
-		i, ok := idx[c.Variant]
-		if !ok {
-			i = len(out)
-			idx[c.Variant] = i
-			out = append(out, nil)
-		}
-		out[i] = append(out[i], c)
-	}
-	return out
+	return groupBy(row, func(c Cell) string { return c.Variant })
 }
 
 // Rows groups cells by scenario, keeping the matrix order.
 func Rows(cells []Cell) [][]Cell {
+	out := groupBy(cells, func(c Cell) string { return c.Scenario })
+	for _, r := range out {
+		slices.SortStableFunc(r, func(a, b Cell) int { return variantRank(a.Variant) - variantRank(b.Variant) })
+	}
+	return out
+}
+
+// groupBy groups cells by key, the groups in the order their keys first
+// come, each group's cells in their order.
+func groupBy(cells []Cell, key func(Cell) string) [][]Cell {
 	var out [][]Cell
 	idx := map[string]int{}
 	for _, c := range cells {
-		i, ok := idx[c.Scenario]
+		i, ok := idx[key(c)]
 		if !ok {
 			i = len(out)
-			idx[c.Scenario] = i
+			idx[key(c)] = i
 			out = append(out, nil)
 		}
 		out[i] = append(out[i], c)
-	}
-	for _, r := range out {
-		slices.SortStableFunc(r, func(a, b Cell) int { return variantRank(a.Variant) - variantRank(b.Variant) })
 	}
 	return out
 }
