@@ -253,4 +253,15 @@ type GatewayAudit struct {
 	BreakerOpenings map[string]int `json:"breaker_openings"` // by upstream
 	UpstreamCalls   map[string]int `json:"upstream_calls"`   // attempts sent, by upstream (retries included)
 	Retries         map[string]int `json:"retries"`          // of which retries, by upstream
+	// UpstreamSeconds is the same per second, by upstream, oldest first:
+	// what a retry storm looks like while it happens.
+	UpstreamSeconds map[string][]UpstreamSecond `json:"upstream_seconds,omitempty"`
+}
+
+// UpstreamSecond is one second of the gateway's calls to an upstream.
+type UpstreamSecond struct {
+	T       int64 `json:"t"`       // unix seconds
+	Asked   int   `json:"asked"`   // calls the gateway was asked to make (those its breaker refused included)
+	Calls   int   `json:"calls"`   // attempts sent, retries included
+	Retries int   `json:"retries"` // of which retries
 }

@@ -649,14 +649,29 @@ func money(x int64) string {
 // budget of a tenth of the calls, with room for the jitter of a short run.
 const RetryShare = 0.2
 
+// RetryWindow is the span retries_bounded judges the share over when the
+// gateway's audit has its calls per second: the retry budget's own window.
+// A window with fewer than RetryWindowCalls calls asked for is not judged:
+// two retries of five calls are no storm.
+const (
+	RetryWindow      = 10 * time.Second
+	RetryWindowCalls = 20
+)
+
 // retriesBounded: for each upstream, the gateway's retries are at most
-// RetryShare of the calls asked for (attempts less retries). A naive gateway
-// retries every failed call at once, several times.
+// RetryShare of the calls asked for (attempts less retries) in every
+// RetryWindow of the run — or over the whole run, from an audit without
+// calls per second or a run too small to fill a window. A naive gateway retries every failed call at once, several
+// times: a storm while the upstream struggles, which a whole run's share
+// would dilute.
 func retriesBounded(r *Run) Verdict {
-	want := fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100)
 	if why := r.Audit.lacks(SourceGateway); why != "" {
-		return wantUnknown(want, "%s", why)
+		return wantUnknown(fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100), "%s", why)
 	}
+	if v, ok := retriesBoundedWindows(r); ok {
+		return v
+	}
+	want := fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100)
 	gw := r.Audit.Gateway
 	v := Verdict{Want: want, Unit: UnitRatio, Measured: true}
 	var worst string
@@ -677,9 +692,73 @@ func retriesBounded(r *Run) Verdict {
 			worst = fmt.Sprintf("%s: %d retries for %d calls (%.0f%%)", up, retries, asked, share*100)
 		}
 	}
-	v.Evidence.Samples = int64(calls)
+	return retryVerdict(v, int64(calls), worst, "the gateway called no upstream")
+}
+
+// retriesBoundedWindows judges every window of RetryWindow, second by
+// second, of each upstream's calls per second; ok is false when no window
+// held RetryWindowCalls calls.
+func retriesBoundedWindows(r *Run) (Verdict, bool) {
+	want := fmt.Sprintf("retries at most %.0f%% of the calls to each upstream in any %s", RetryShare*100, RetryWindow)
+	v := Verdict{Want: want, Unit: UnitRatio, Measured: true}
+	span := int64(RetryWindow / time.Second)
+	var worst string
+	var calls, windows int64
+	for _, up := range slices.Sorted(maps.Keys(r.Audit.Gateway.UpstreamSeconds)) {
+		secs := r.Audit.Gateway.UpstreamSeconds[up]
+		// The calls asked for, those the breaker refused included, as the
+		// retry budget counts them; an audit without them: attempts less
+		// retries.
+		asked := func(s mockstore.UpstreamSecond) int { return s.Calls - s.Retries }
+		if slices.ContainsFunc(secs, func(s mockstore.UpstreamSecond) bool { return s.Asked > 0 }) {
+			asked = func(s mockstore.UpstreamSecond) int { return s.Asked }
+		}
+		for _, s := range secs {
+			calls += int64(asked(s))
+		}
+		stormy := false
+		// The windows start at each second that has calls; two pointers
+		// keep the sums of [from, from+span).
+		var n, retries int // calls asked for and retries in [secs[i].T, +span)
+		j := 0
+		for i := range secs {
+			for j < len(secs) && secs[j].T < secs[i].T+span {
+				n += asked(secs[j])
+				retries += secs[j].Retries
+				j++
+			}
+			if n >= RetryWindowCalls {
+				windows++
+				share := float64(retries) / float64(n)
+				if share > RetryShare {
+					stormy = true
+				}
+				if share > v.Got || worst == "" {
+					v.Got = share
+					from := time.Unix(secs[i].T, 0)
+					worst = fmt.Sprintf("%s: %d retries for %d calls (%.0f%%) in %s..%s", up, retries, n, share*100,
+						r.at(from), r.at(from.Add(RetryWindow)))
+				}
+			}
+			n -= asked(secs[i])
+			retries -= secs[i].Retries
+		}
+		if stormy {
+			v.Evidence.Count++
+		}
+	}
+	if windows == 0 {
+		return Verdict{}, false
+	}
+	return retryVerdict(v, calls, worst, "the gateway called no upstream"), true
+}
+
+// retryVerdict finishes a retries_bounded verdict: Count is the upstreams
+// that stormed, Got the worst share, worst its evidence.
+func retryVerdict(v Verdict, calls int64, worst, none string) Verdict {
+	v.Evidence.Samples = calls
 	if calls == 0 {
-		v.Status, v.Measured, v.Reason = Unknown, false, "the gateway called no upstream"
+		v.Status, v.Measured, v.Reason = Unknown, false, none
 		return v
 	}
 	v.Evidence.Worst = worst

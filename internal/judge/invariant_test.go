@@ -329,6 +329,67 @@ func TestInvariants(t *testing.T) {
 		{name: "cross-user: nothing answered", check: invariant(scenario.InvNoCrossUserData),
 			audit: func(a *Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"answered nothing"}},
 
+		// retries_bounded
+		{name: "retries within the budget over the run", check: invariant(scenario.InvRetriesBounded),
+			audit: func(a *Audit) {
+				a.Gateway = &mockstore.GatewayAudit{UpstreamCalls: map[string]int{"checkout": 1100, "auth": 500}, Retries: map[string]int{"checkout": 100, "auth": 0}}
+			},
+			status: Pass, got: 0.1, say: []string{"checkout: 100 retries for 1000 calls (10%)"}},
+		{name: "a retry storm over the run", check: invariant(scenario.InvRetriesBounded),
+			audit: func(a *Audit) {
+				a.Gateway = &mockstore.GatewayAudit{UpstreamCalls: map[string]int{"checkout": 1300, "auth": 500}, Retries: map[string]int{"checkout": 300}}
+			},
+			status: Fail, got: 0.3, say: []string{"1 upstreams retried beyond the budget", "checkout: 300 retries for 1000 calls (30%)"}},
+		{name: "retries: no upstream called", check: invariant(scenario.InvRetriesBounded),
+			audit:  func(a *Audit) { a.Gateway = &mockstore.GatewayAudit{} },
+			status: Unknown, say: []string{"called no upstream"}},
+		{name: "a storm a whole run dilutes, caught in its window", check: invariant(scenario.InvRetriesBounded),
+			audit: func(a *Audit) {
+				// 10 calls a second for 60 s; from 20 s to 24 s each is
+				// retried three times: 120 retries of 600 calls (20%) over
+				// the run, 120 of 100 in the window that holds them.
+				var secs []mockstore.UpstreamSecond
+				for i := range 60 {
+					s := mockstore.UpstreamSecond{T: sec(i), Calls: 10}
+					if i >= 20 && i < 24 {
+						s.Calls, s.Retries = 40, 30
+					}
+					secs = append(secs, s)
+				}
+				a.Gateway = &mockstore.GatewayAudit{UpstreamCalls: map[string]int{"checkout": 720}, Retries: map[string]int{"checkout": 120},
+					UpstreamSeconds: map[string][]mockstore.UpstreamSecond{"checkout": secs}}
+			},
+			status: Fail, got: 1.2, say: []string{"checkout: 120 retries for 100 calls (120%) in +14.0s..+24.0s"}},
+		{name: "retries within the budget in every window", check: invariant(scenario.InvRetriesBounded),
+			audit: func(a *Audit) {
+				var secs []mockstore.UpstreamSecond
+				for i := range 60 {
+					secs = append(secs, mockstore.UpstreamSecond{T: sec(i), Calls: 11, Retries: 1})
+				}
+				a.Gateway = &mockstore.GatewayAudit{UpstreamCalls: map[string]int{"checkout": 660}, Retries: map[string]int{"checkout": 60},
+					UpstreamSeconds: map[string][]mockstore.UpstreamSecond{"checkout": secs}}
+			},
+			status: Pass, got: 0.1, say: []string{"in any 10s"}},
+		{name: "calls the breaker refused count as asked for", check: invariant(scenario.InvRetriesBounded),
+			audit: func(a *Audit) {
+				// 30 calls asked a second, 10 let through, 3 of them retries:
+				// 10% of the calls asked for, 43% of those sent.
+				var secs []mockstore.UpstreamSecond
+				for i := range 20 {
+					secs = append(secs, mockstore.UpstreamSecond{T: sec(i), Asked: 30, Calls: 10, Retries: 3})
+				}
+				a.Gateway = &mockstore.GatewayAudit{UpstreamCalls: map[string]int{"checkout": 200}, Retries: map[string]int{"checkout": 60},
+					UpstreamSeconds: map[string][]mockstore.UpstreamSecond{"checkout": secs}}
+			},
+			status: Pass, got: 0.1},
+		{name: "windows too small: the run's share", check: invariant(scenario.InvRetriesBounded),
+			audit: func(a *Audit) {
+				secs := []mockstore.UpstreamSecond{{T: sec(1), Calls: 3, Retries: 2}, {T: sec(30), Calls: 4}}
+				a.Gateway = &mockstore.GatewayAudit{UpstreamCalls: map[string]int{"checkout": 7}, Retries: map[string]int{"checkout": 2},
+					UpstreamSeconds: map[string][]mockstore.UpstreamSecond{"checkout": secs}}
+			},
+			status: Fail, got: 0.4, say: []string{"checkout: 2 retries for 5 calls (40%)"}},
+
 		{name: "an invariant the judge does not know", check: invariant("no_unicorns"),
 			audit: func(a *Audit) { a.Wallet = totals() }, status: Unknown, say: []string{"no_unicorns"}},
 	}

@@ -10,6 +10,14 @@ import (
 const (
 	QuickTarget   = 20 * time.Second
 	QuickMinPhase = time.Second
+	// QuickMinRecovery is the shortest a recovery check's within becomes
+	// (unless the file gives less): a timer of the storefront does not
+	// compress — the gateway's breakers stay open 5 s before they probe —
+	// so a shorter bound would judge the compression, not the storefront.
+	QuickMinRecovery = 6 * time.Second
+	// quickRecoveryTail is how long the load goes on after a recovery
+	// check's within, to see the span in band (the judge's RecoverySpan).
+	quickRecoveryTail = 3 * time.Second
 )
 
 // Quick returns a copy of sc with its timeline compressed for fast feedback:
@@ -20,9 +28,11 @@ const (
 // becomes shorter than QuickMinPhase, which may leave the total somewhat
 // above QuickTarget. Flapping's on and off are scaled by one factor, which
 // keeps the share of time the fault is on, so that neither is below
-// QuickMinPhase: a compressed fault flaps fewer times. Rates, shopper counts and the storefront's own
-// service levels (sla, bound, min_samples) are not scaled: they describe the
-// system, not the timeline. Check labels keep the full run's values, so a
+// QuickMinPhase: a compressed fault flaps fewer times. Rates, shopper counts
+// and the storefront's own service levels (sla, bound, min_samples) are not
+// scaled: they describe the system, not the timeline; for the same reason a
+// recovery bound is not compressed below QuickMinRecovery, and the load is
+// lengthened to judge it when it must. Check labels keep the full run's values, so a
 // check has one name in both. A scenario no longer than QuickTarget comes back
 // as an unchanged copy (with Compressed set).
 func (sc *Scenario) Quick() *Scenario {
@@ -103,7 +113,8 @@ func (sc *Scenario) Quick() *Scenario {
 			c.Window.From, c.Window.To = at(o.Window.From), at(o.Window.To)
 		}
 		if c.Kind == CheckRecovery {
-			c.Within = at(last+o.Within) - newLast
+			c.Within = max(at(last+o.Within)-newLast, min(o.Within, QuickMinRecovery))
+			out.Load.Duration = max(out.Load.Duration, newLast+c.Within+quickRecoveryTail)
 		}
 		if o.AfterFaults != nil {
 			d := at(last+*o.AfterFaults) - newLast

@@ -180,14 +180,33 @@ checks:
   - invariant: no_stuck_pending
     after_faults: 6s`, func(t *testing.T, q *Scenario) {
 			f := q.Faults[0]
-			if q.Load.Duration != 20*time.Second || f.Start != 5*time.Second || f.Duration != 10*time.Second {
-				t.Errorf("got load %s, fault from %s for %s; want 20s, 5s, 10s", q.Load.Duration, f.Start, f.Duration)
+			// within 9s would compress to 3s: it becomes QuickMinRecovery,
+			// and the load goes on 3s after it.
+			if q.Load.Duration != 24*time.Second || f.Start != 5*time.Second || f.Duration != 10*time.Second {
+				t.Errorf("got load %s, fault from %s for %s; want 24s, 5s, 10s", q.Load.Duration, f.Start, f.Duration)
+			}
+			if q.Checks[1].Within != QuickMinRecovery {
+				t.Errorf("within %s, want %s", q.Checks[1].Within, QuickMinRecovery)
 			}
 			if w := q.Checks[0].Window; w.From != time.Second || w.To != 5*time.Second {
 				t.Errorf("window %v, want 1s..5s", w)
 			}
-			if q.Checks[1].Within != 3*time.Second || *q.Checks[2].AfterFaults != 2*time.Second {
-				t.Errorf("within %s, after_faults %s; want 3s, 2s", q.Checks[1].Within, *q.Checks[2].AfterFaults)
+			if *q.Checks[2].AfterFaults != 2*time.Second {
+				t.Errorf("after_faults %s; want 2s", *q.Checks[2].AfterFaults)
+			}
+		}},
+		{"recovery bounds do not compress below the storefront's timers", `load: {duration: 60s}
+faults: [{link: gateway->auth, toxic: down, start: 15s, duration: 30s}]
+checks:
+  - recovery: checkout
+    within: 15s
+  - recovery: login
+    within: 4s`, func(t *testing.T, q *Scenario) {
+			if a, b := q.Checks[0].Within, q.Checks[1].Within; a != QuickMinRecovery || b != 4*time.Second {
+				t.Errorf("within %s and %s; want %s (15s scaled to 5s is less) and 4s (the file's own)", a, b, QuickMinRecovery)
+			}
+			if end := q.Faults[0].End(q.Load.Duration) + QuickMinRecovery + quickRecoveryTail; q.Load.Duration < end {
+				t.Errorf("load %s ends before the recovery can be judged (%s)", q.Load.Duration, end)
 			}
 		}},
 		{"no phase below the minimum", `load: {duration: 10m}

@@ -70,6 +70,7 @@ func (s *Service) Audit() mockstore.GatewayAudit {
 		BreakerOpenings: map[string]int{},
 		UpstreamCalls:   map[string]int{},
 		Retries:         map[string]int{},
+		UpstreamSeconds: map[string][]mockstore.UpstreamSecond{},
 	}
 	for k, v := range s.audit.responses {
 		out.Responses[k] = v
@@ -82,6 +83,7 @@ func (s *Service) Audit() mockstore.GatewayAudit {
 		}
 		out.UpstreamCalls[name] = int(u.calls.Load())
 		out.Retries[name] = int(u.retries.Load())
+		out.UpstreamSeconds[name] = u.seconds.snapshot()
 	}
 	return out
 }

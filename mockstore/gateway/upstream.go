@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +35,53 @@ type upstream struct {
 
 	calls   atomic.Int64 // attempts sent (retries included), for the audit
 	retries atomic.Int64 // of which retries
+	seconds perSecond    // the same per second
+}
+
+// keepSeconds is how many seconds of calls an upstream keeps for the audit.
+const keepSeconds = 3600
+
+// perSecond counts attempts and retries per second, the last keepSeconds.
+type perSecond struct {
+	mu sync.Mutex
+	s  []mockstore.UpstreamSecond // oldest first
+}
+
+// add counts an attempt sent (a retry or not) at now.
+func (p *perSecond) add(now time.Time, retry bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.second(now)
+	s.Calls++
+	if retry {
+		s.Retries++
+	}
+}
+
+// ask counts a call the gateway was asked to make at now.
+func (p *perSecond) ask(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.second(now).Asked++
+}
+
+// second returns the counts of now's second; a clock that stepped back
+// counts in the newest second. p.mu is held.
+func (p *perSecond) second(now time.Time) *mockstore.UpstreamSecond {
+	t := now.Unix()
+	if n := len(p.s); n == 0 || p.s[n-1].T < t {
+		if n >= keepSeconds {
+			p.s = append(p.s[:0], p.s[n-keepSeconds+1:]...)
+		}
+		p.s = append(p.s, mockstore.UpstreamSecond{T: t})
+	}
+	return &p.s[len(p.s)-1]
+}
+
+func (p *perSecond) snapshot() []mockstore.UpstreamSecond {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.s)
 }
 
 // failure is an upstream call that failed: no answer, a 5xx answer, a
@@ -87,6 +136,7 @@ func status(e *mockstore.Error) int {
 // without one). It returns nil, the upstream's answered 4xx *mockstore.Error,
 // or a *failure.
 func (u *upstream) do(ctx context.Context, idempotent bool, fn func(context.Context) error) error {
+	u.seconds.ask(time.Now())
 	if u.budget != nil {
 		u.budget.call()
 	}
@@ -131,6 +181,7 @@ func (u *upstream) attempt(ctx context.Context, retry bool, fn func(context.Cont
 	if retry {
 		u.retries.Add(1)
 	}
+	u.seconds.add(time.Now(), retry)
 	err := fn(ctx)
 	o := classify(ctx, err)
 	if u.breaker != nil {
