@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,49 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/env/envtest"
 )
-
-// dockerOrSkip skips tb when no Docker engine answers.
-func dockerOrSkip(tb testing.TB) {
-	tb.Helper()
-	if err := env.CheckDocker(context.Background()); errors.Is(err, env.ErrNoDocker) {
-		tb.Skipf("needs a Docker engine: %v", err)
-	} else if err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// labelled returns the containers and networks labelled label
-// ("key=value") that exist.
-func labelled(tb testing.TB, label string) []string {
-	tb.Helper()
-	c, err := client.New(client.FromEnv)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	ctx := context.Background()
-	f := client.Filters{}.Add("label", label)
-	cs, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []string
-	for _, ct := range cs.Items {
-		out = append(out, "container "+strings.Join(ct.Names, ","))
-	}
-	ns, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, n := range ns.Items {
-		out = append(out, "network "+n.Name)
-	}
-	return out
-}
 
 // ownerLabel is the label on everything a gameday process with pid starts.
 func ownerLabel(pid int) string {
@@ -124,7 +83,7 @@ func TestRunDocker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a scenario in containers")
 	}
-	dockerOrSkip(t)
+	envtest.DockerOrSkip(t)
 	asK6(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -136,7 +95,7 @@ func TestRunDocker(t *testing.T) {
 	if !strings.Contains(stdout, "=> PASS") {
 		t.Errorf("no PASS verdict line:\n%s", stdout)
 	}
-	if left := labelled(t, ownerLabel(os.Getpid())); len(left) > 0 {
+	if left := envtest.Labelled(t, ownerLabel(os.Getpid())); len(left) > 0 {
 		t.Errorf("after the run, still labelled as this process's: %v", left)
 	}
 }
@@ -148,7 +107,7 @@ func TestRunDockerInterrupted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the storefront in containers")
 	}
-	dockerOrSkip(t)
+	envtest.DockerOrSkip(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +132,7 @@ func TestRunDockerInterrupted(t *testing.T) {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-		if left := labelled(t, owner); len(left) > 0 {
+		if left := envtest.Labelled(t, owner); len(left) > 0 {
 			if _, err := env.DockerClean(context.Background()); err != nil {
 				t.Logf("clean up after the test: %v", err)
 			}
@@ -181,7 +140,7 @@ func TestRunDockerInterrupted(t *testing.T) {
 	})
 
 	stdout.waitFor(t, " fault ", 4*time.Minute, exited) // a progress line in the fault phase
-	if left := labelled(t, owner); len(left) == 0 {
+	if left := envtest.Labelled(t, owner); len(left) == 0 {
 		t.Fatalf("nothing labelled %s while the scenario runs", owner)
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -198,7 +157,7 @@ func TestRunDockerInterrupted(t *testing.T) {
 	if !strings.Contains(stderr.String(), "faults removed and the storefront stopped") {
 		t.Errorf("stderr does not say it cleaned up:\n%s", stderr.String())
 	}
-	if left := labelled(t, owner); len(left) > 0 {
+	if left := envtest.Labelled(t, owner); len(left) > 0 {
 		t.Errorf("after SIGINT, still labelled %s: %v", owner, left)
 	}
 }
@@ -210,7 +169,7 @@ func TestUpDocker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the storefront in containers")
 	}
-	dockerOrSkip(t)
+	envtest.DockerOrSkip(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +194,7 @@ func TestUpDocker(t *testing.T) {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-		if left := labelled(t, owner); len(left) > 0 {
+		if left := envtest.Labelled(t, owner); len(left) > 0 {
 			if _, err := env.DockerClean(context.Background()); err != nil {
 				t.Logf("clean up after the test: %v", err)
 			}
@@ -253,7 +212,7 @@ func TestUpDocker(t *testing.T) {
 		t.Fatalf("runtime %q, run %q (%v): want a docker run", runID.Runtime, runID.Run, err)
 	}
 	run := env.DockerLabelRun + "=" + runID.Run
-	if left := labelled(t, run); len(left) == 0 {
+	if left := envtest.Labelled(t, run); len(left) == 0 {
 		t.Fatalf("nothing labelled %s while up runs", run)
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -267,7 +226,7 @@ func TestUpDocker(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitOK {
 		t.Errorf("exit code %d after SIGINT, want %d; stderr:\n%s", code, exitOK, stderr.String())
 	}
-	if left := labelled(t, run); len(left) > 0 {
+	if left := envtest.Labelled(t, run); len(left) > 0 {
 		t.Errorf("after SIGINT, still labelled %s: %v", run, left)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/env/envtest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/scenario"
@@ -20,12 +21,7 @@ import (
 // load, as the harness starts its own binary.
 const childVar = "GAMEDAY_ENGINE_TEST_K6"
 
-func TestMain(m *testing.M) {
-	if os.Getenv(childVar) == "1" {
-		load.Main(os.Args[1:]) // never returns
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { envtest.Main(m, childVar) }
 
 // testOptions runs k6 as this test binary, with a short output lag.
 func testOptions(tb testing.TB, profile string) Options {

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/env/envtest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
@@ -88,45 +87,6 @@ func TestRunCrashInproc(t *testing.T) {
 	}
 }
 
-// dockerOrSkip skips tb when no Docker engine answers.
-func dockerOrSkip(tb testing.TB) {
-	tb.Helper()
-	if err := env.CheckDocker(context.Background()); errors.Is(err, env.ErrNoDocker) {
-		tb.Skipf("needs a Docker engine: %v", err)
-	} else if err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// leftovers returns the containers and networks labelled with run that
-// still exist.
-func leftovers(tb testing.TB, run string) []string {
-	tb.Helper()
-	c, err := client.New(client.FromEnv)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	ctx := context.Background()
-	f := client.Filters{}.Add("label", env.DockerLabelRun+"="+run)
-	cs, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var left []string
-	for _, ct := range cs.Items {
-		left = append(left, "container "+strings.Join(ct.Names, ","))
-	}
-	ns, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, n := range ns.Items {
-		left = append(left, "network "+n.Name)
-	}
-	return left
-}
-
 // runBuiltin runs the built-in scenario name, compressed, on profile in
 // runtime, and checks that a docker run left nothing labelled behind.
 func runBuiltin(tb testing.TB, name, profile, runtime string) *Result {
@@ -147,7 +107,7 @@ func runBuiltin(tb testing.TB, name, profile, runtime string) *Result {
 		if res.Env.Runtime != RuntimeDocker || res.Env.Run == "" {
 			tb.Fatalf("environment %+v: not a docker run", res.Env)
 		}
-		if left := leftovers(tb, res.Env.Run); len(left) > 0 {
+		if left := envtest.Labelled(tb, env.DockerLabelRun+"="+res.Env.Run); len(left) > 0 {
 			tb.Errorf("after Run, still labelled with run %s: %v", res.Env.Run, left)
 		}
 	}
@@ -178,7 +138,7 @@ func TestRunDockerWalletCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a scenario in containers")
 	}
-	dockerOrSkip(t)
+	envtest.DockerOrSkip(t)
 	for _, tc := range []struct {
 		profile string
 		want    judge.Status
@@ -238,7 +198,7 @@ func TestRuntimeParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs scenarios in both runtimes for several minutes")
 	}
-	dockerOrSkip(t)
+	envtest.DockerOrSkip(t)
 	builtins := scenario.Builtins()
 	var names []string
 	for _, n := range parityScenarios {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/env/envtest"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -13,12 +14,7 @@ import (
 // cell's load, as the harness starts its own binary.
 const childVar = "GAMEDAY_MATRIX_TEST_K6"
 
-func TestMain(m *testing.M) {
-	if os.Getenv(childVar) == "1" {
-		load.Main(os.Args[1:]) // never returns
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { envtest.Main(m, childVar) }
 
 // engineOptions runs k6 as this test binary, on profile.
 func engineOptions(tb testing.TB, profile string) engine.Options {
