@@ -23,7 +23,7 @@ demo: build ## run the headline scenario in-process, with a verdict and a report
 
 .PHONY: sensitivity
 sensitivity: build ## the full sensitivity matrix: every built-in on resilient, naive and each guarded feature off
-	./$(BIN) sensitivity --parallel 3 --out reports/sensitivity --markdown reports/sensitivity.md
+	./$(BIN) sensitivity --parallel 6 --out reports/sensitivity --markdown reports/sensitivity.md
 
 .PHONY: matrix
 matrix: build ## the resilience matrix (link × fault kind → journeys ok/degraded/broken), gated by scenarios/matrix.expected.json
