@@ -34,7 +34,8 @@
 //                               code "no_response" when nothing came back
 //   bare_5xx            counter a 5xx without an error code or without Retry-After
 //   cross_user_data     counter an answer about another user than the one logged in
-//   zero_balance_shown  counter a wallet shown as 0 (not marked stale) after it held money
+//   zero_balance_shown  counter a wallet shown as 0 (not marked stale) that must hold money: the
+//                               last balance seen, less every checkout since, is above 0
 //   orders_paid         counter orders that settled paid
 import http from 'k6/http';
 import { sleep } from 'k6';
@@ -144,7 +145,7 @@ const me = {
   user: null,       // {phone, user_id?}
   token: '',        // session token; '' when logged out
   userID: '',       // from the verify answer
-  balance: -1,      // last balance seen; -1 unknown
+  balance: -1,      // the least the wallet can hold: the last balance seen less what was spent since; -1 unknown
   products: [],     // the catalogue as last browsed
   run: '',          // makes keys and references unique to this run
 };
@@ -406,6 +407,8 @@ function checkout(c) {
   const r = authed('POST', '/api/v1/checkout', { address: { line: addr.line, area: addr.area }, courier: c.id, payment_method: 'wallet' },
     { endpoint: 'checkout', journey: 'checkout', headers: { 'Idempotency-Key': key }, safe: true });
   if (!r.ok || !r.body || !r.body.order_id) {
+    // No answer, or a 5xx: the order may exist and be charged all the same.
+    if (!(r.res && r.res.status >= 400 && r.res.status < 500)) spent(-1);
     journey('checkout', false);
   }
   let order = r.body;
@@ -422,7 +425,17 @@ function checkout(c) {
     }
   }
   if (order.status === 'paid') ordersPaid.add(1, { journey: 'checkout' });
+  // Paid, pending, or failed and not refunded yet: the wallet may hold
+  // that much less now.
+  spent(typeof order.amount === 'number' ? order.amount : -1);
   journey('checkout', order.status === 'paid');
+}
+
+// spent lowers what the shopper knows the wallet holds by amount (-1: by
+// an unknown amount).
+function spent(amount) {
+  if (me.balance < 0) return;
+  me.balance = amount >= 0 ? me.balance - amount : -1;
 }
 
 function logout() {
