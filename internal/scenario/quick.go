@@ -15,6 +15,11 @@ const (
 	// compress — the gateway's breakers stay open 5 s before they probe —
 	// so a shorter bound would judge the compression, not the storefront.
 	QuickMinRecovery = 6 * time.Second
+	// QuickMinBaseline is the shortest the time before the first fault
+	// becomes (unless the file gives less) in a scenario with a recovery
+	// check: the check's band is the baseline's, which must hold enough
+	// journeys to judge.
+	QuickMinBaseline = 6 * time.Second
 	// quickRecoveryTail is how long the load goes on after a recovery
 	// check's within, to see the span in band (the judge's RecoverySpan).
 	quickRecoveryTail = 3 * time.Second
@@ -31,8 +36,9 @@ const (
 // QuickMinPhase: a compressed fault flaps fewer times. Rates, shopper counts
 // and the storefront's own service levels (sla, bound, min_samples) are not
 // scaled: they describe the system, not the timeline; for the same reason a
-// recovery bound is not compressed below QuickMinRecovery, and the load is
-// lengthened to judge it when it must. Check labels keep the full run's values, so a
+// recovery bound is not compressed below QuickMinRecovery, nor the baseline
+// it is judged against below QuickMinBaseline, and the load is lengthened
+// to judge it when it must. Check labels keep the full run's values, so a
 // check has one name in both. A scenario no longer than QuickTarget comes back
 // as an unchanged copy (with Compressed set).
 func (sc *Scenario) Quick() *Scenario {
@@ -71,6 +77,15 @@ func (sc *Scenario) Quick() *Scenario {
 	mapped := make([]time.Duration, len(points))
 	for i := 1; i < len(points); i++ {
 		mapped[i] = mapped[i-1] + scaleSpan(points[i]-points[i-1], factor)
+	}
+	if first, ok := sc.firstFaultStart(); ok && slices.ContainsFunc(sc.Checks, func(c Check) bool { return c.Kind == CheckRecovery }) {
+		if k, found := slices.BinarySearch(points, first); found {
+			if d := min(first, QuickMinBaseline) - mapped[k]; d > 0 {
+				for i := k; i < len(mapped); i++ {
+					mapped[i] += d
+				}
+			}
+		}
 	}
 	at := func(t time.Duration) time.Duration {
 		i, found := slices.BinarySearch(points, t)
@@ -122,6 +137,19 @@ func (sc *Scenario) Quick() *Scenario {
 		}
 	}
 	return out
+}
+
+// firstFaultStart returns when the first fault starts; ok is false without
+// faults.
+func (sc *Scenario) firstFaultStart() (time.Duration, bool) {
+	if len(sc.Faults) == 0 {
+		return 0, false
+	}
+	first := sc.Faults[0].Start
+	for _, f := range sc.Faults[1:] {
+		first = min(first, f.Start)
+	}
+	return first, true
 }
 
 // scaleSpan scales a positive span by factor, rounded to 100 ms and never

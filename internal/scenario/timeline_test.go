@@ -180,16 +180,17 @@ checks:
   - invariant: no_stuck_pending
     after_faults: 6s`, func(t *testing.T, q *Scenario) {
 			f := q.Faults[0]
-			// within 9s would compress to 3s: it becomes QuickMinRecovery,
-			// and the load goes on 3s after it.
-			if q.Load.Duration != 24*time.Second || f.Start != 5*time.Second || f.Duration != 10*time.Second {
-				t.Errorf("got load %s, fault from %s for %s; want 24s, 5s, 10s", q.Load.Duration, f.Start, f.Duration)
+			// The baseline would compress to 5s: a recovery check keeps
+			// QuickMinBaseline. within 9s would compress to 3s: it becomes
+			// QuickMinRecovery, and the load goes on 3s after it.
+			if q.Load.Duration != 25*time.Second || f.Start != 6*time.Second || f.Duration != 10*time.Second {
+				t.Errorf("got load %s, fault from %s for %s; want 25s, 6s, 10s", q.Load.Duration, f.Start, f.Duration)
 			}
 			if q.Checks[1].Within != QuickMinRecovery {
 				t.Errorf("within %s, want %s", q.Checks[1].Within, QuickMinRecovery)
 			}
-			if w := q.Checks[0].Window; w.From != time.Second || w.To != 5*time.Second {
-				t.Errorf("window %v, want 1s..5s", w)
+			if w := q.Checks[0].Window; w.From != time.Second || w.To != 6*time.Second {
+				t.Errorf("window %v, want 1s..6s", w)
 			}
 			if *q.Checks[2].AfterFaults != 2*time.Second {
 				t.Errorf("after_faults %s; want 2s", *q.Checks[2].AfterFaults)
@@ -207,6 +208,22 @@ checks:
 			}
 			if end := q.Faults[0].End(q.Load.Duration) + QuickMinRecovery + quickRecoveryTail; q.Load.Duration < end {
 				t.Errorf("load %s ends before the recovery can be judged (%s)", q.Load.Duration, end)
+			}
+		}},
+		{"a recovery check keeps a baseline to judge against", `load: {duration: 90s}
+faults: [{link: gateway->auth, toxic: down, start: 10s, duration: 40s}]
+checks:
+  - recovery: checkout
+    within: 10s`, func(t *testing.T, q *Scenario) {
+			if f := q.Faults[0]; f.Start != QuickMinBaseline || f.Duration < 8*time.Second {
+				t.Errorf("fault from %s for %s; want the baseline kept at %s, the fault about 9s", f.Start, f.Duration, QuickMinBaseline)
+			}
+		}},
+		{"without a recovery check the baseline compresses", `load: {duration: 90s}
+faults: [{link: gateway->auth, toxic: down, start: 10s, duration: 40s}]
+checks: [{invariant: money_conserved}]`, func(t *testing.T, q *Scenario) {
+			if f := q.Faults[0]; f.Start >= QuickMinBaseline {
+				t.Errorf("fault starts at %s; want it compressed below %s", f.Start, QuickMinBaseline)
 			}
 		}},
 		{"no phase below the minimum", `load: {duration: 10m}
