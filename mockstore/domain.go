@@ -68,6 +68,38 @@ type Dataset struct {
 	Users    []User    `json:"users"`
 	Products []Product `json:"products"`
 	Couriers []Courier `json:"couriers"`
+	// Restaurants and Drivers are the food-delivery side (ShopeeFood's role):
+	// each restaurant is run by one seeded user, its merchant; drivers are
+	// seeded users too. Partners are never restricted.
+	Restaurants []Restaurant `json:"restaurants"`
+	Drivers     []string     `json:"drivers"` // user IDs
+}
+
+// Restaurant is a food merchant: Owner (a user ID) accepts its orders.
+type Restaurant struct {
+	ID    string     `json:"id"`
+	Name  string     `json:"name"`
+	Owner string     `json:"owner"`
+	Menu  []MenuItem `json:"menu"`
+}
+
+// MenuItem is one dish of a restaurant.
+type MenuItem struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Price int64  `json:"price"`
+}
+
+// Partners returns the user IDs of every merchant and driver.
+func (d Dataset) Partners() map[string]bool {
+	out := map[string]bool{}
+	for _, r := range d.Restaurants {
+		out[r.Owner] = true
+	}
+	for _, id := range d.Drivers {
+		out[id] = true
+	}
+	return out
 }
 
 // Seed builds the dataset for seed with n shoppers (n < 1 means 100). About
@@ -111,7 +143,46 @@ func Seed(seed int64, n int) Dataset {
 		{ID: "sicepat", Name: "SiCepat", Areas: []string{"jakarta", "bandung", "surabaya"}, MaxWeightG: 10_000, MaxSizeCM: 80},
 		{ID: "cargo", Name: "Cargo Freight", Areas: []string{"jakarta", "surabaya", "papua"}, MaxWeightG: 200_000, MaxSizeCM: 300},
 	}
+	seedPartners(&d)
 	return d
+}
+
+// Partner counts of the seeded world (fewer when there are too few users:
+// partners are taken from the active users, last first, and at least one
+// user is left to shop).
+const (
+	seedRestaurants = 3
+	seedDrivers     = 3
+)
+
+// seedPartners makes the last active users merchants and drivers. It draws
+// nothing from the seed's random stream, so users, products and couriers are
+// what they were before the food side existed.
+func seedPartners(d *Dataset) {
+	var active []string
+	for i := len(d.Users) - 1; i >= 0; i-- {
+		if d.Users[i].Status == StatusActive {
+			active = append(active, d.Users[i].ID)
+		}
+	}
+	avail := len(active) - 1 // leave a shopper
+	menus := [][]MenuItem{
+		{{ID: "m1", Name: "Nasi goreng", Price: 25_000}, {ID: "m2", Name: "Es teh manis", Price: 5_000}, {ID: "m3", Name: "Sate ayam", Price: 30_000}},
+		{{ID: "m1", Name: "Bakso", Price: 20_000}, {ID: "m2", Name: "Mie ayam", Price: 18_000}, {ID: "m3", Name: "Es jeruk", Price: 7_000}},
+		{{ID: "m1", Name: "Martabak manis", Price: 35_000}, {ID: "m2", Name: "Kopi susu", Price: 15_000}},
+	}
+	names := []string{"Warung Sederhana", "Bakso Pak Kumis", "Martabak Bangka"}
+	next := 0
+	for i := 0; i < seedRestaurants && next < avail; i++ {
+		d.Restaurants = append(d.Restaurants, Restaurant{
+			ID: fmt.Sprintf("r%02d", i+1), Name: names[i%len(names)], Owner: active[next], Menu: menus[i%len(menus)],
+		})
+		next++
+	}
+	for i := 0; i < seedDrivers && next < avail; i++ {
+		d.Drivers = append(d.Drivers, active[next])
+		next++
+	}
 }
 
 // Link is one arrow of the storefront's topology; every link is a Toxiproxy
@@ -131,10 +202,11 @@ const (
 	ServiceOTP      = "otp"
 	ServiceWallet   = "wallet"
 	ServiceCheckout = "checkout"
+	ServiceFood     = "food"
 )
 
 // Services lists the services in start order (upstreams first).
-var Services = []string{ServiceSessions, ServiceOTP, ServiceWallet, ServiceAuth, ServiceCheckout, ServiceGateway}
+var Services = []string{ServiceSessions, ServiceOTP, ServiceWallet, ServiceAuth, ServiceCheckout, ServiceFood, ServiceGateway}
 
 // Links returns the storefront's links in a fixed order.
 func Links() []Link {
@@ -146,6 +218,7 @@ func Links() []Link {
 		{ServiceGateway, ServiceCheckout},
 		{ServiceCheckout, ServiceWallet},
 		{ServiceGateway, ServiceWallet},
+		{ServiceGateway, ServiceFood},
 	}
 	out := make([]Link, len(pairs))
 	for i, p := range pairs {
@@ -264,4 +337,40 @@ type UpstreamSecond struct {
 	Asked   int   `json:"asked"`   // calls the gateway was asked to make (those its breaker refused included)
 	Calls   int   `json:"calls"`   // attempts sent, retries included
 	Retries int   `json:"retries"` // of which retries
+}
+
+// Food order states: placed by a shopper, accepted by the restaurant's
+// merchant, assigned when a driver takes the delivery.
+const (
+	FoodPlaced   = "placed"
+	FoodAccepted = "accepted"
+	FoodAssigned = "assigned"
+)
+
+// FoodOrderRecord is one food order with its history, from GET /audit/food.
+type FoodOrderRecord struct {
+	OrderID      string        `json:"order_id"`
+	UserID       string        `json:"user_id"`
+	RestaurantID string        `json:"restaurant_id"`
+	Key          string        `json:"key"` // the shopper's Idempotency-Key
+	Status       string        `json:"status"`
+	Amount       int64         `json:"amount"`
+	DriverID     string        `json:"driver_id,omitempty"`
+	CreatedAt    time.Time     `json:"created_at"`
+	History      []StateChange `json:"history"`
+}
+
+// ChatRecord is one stored chat message of a food order (without its text).
+type ChatRecord struct {
+	MessageID string    `json:"message_id"`
+	OrderID   string    `json:"order_id"`
+	From      string    `json:"from"` // user ID
+	Key       string    `json:"key"`  // the sender's Idempotency-Key
+	At        time.Time `json:"at"`
+}
+
+// FoodAudit is GET /audit/food: every food order and chat message.
+type FoodAudit struct {
+	Orders   []FoodOrderRecord `json:"orders"`
+	Messages []ChatRecord      `json:"messages"`
 }

@@ -42,6 +42,11 @@ const (
 	// RefundOutbox: a failed order that was charged gets its refund through an
 	// outbox, retried until done, exactly once. off: refunds only on request.
 	RefundOutbox Feature = "refund_outbox"
+	// IdempotentRequests: a food order or chat message sent again with the same
+	// Idempotency-Key (a retry after a lost answer) is stored once. off: the
+	// key is ignored, so a retry places a second order or posts the message
+	// twice.
+	IdempotentRequests Feature = "idempotent_requests"
 	// BalanceCache: when the wallet cannot be read the last known balance is
 	// shown with its time, or a clear error. off: the balance shows as 0.
 	BalanceCache Feature = "balance_cache"
@@ -62,6 +67,7 @@ var featureDoc = map[Feature]string{
 	IdempotentPayments:    "one Idempotency-Key per order payment across retries",
 	PaymentReconciliation: "an unknown payment outcome stays pending and is reconciled by key",
 	RefundOutbox:          "failed charged orders are refunded through an outbox, exactly once, within the SLA",
+	IdempotentRequests:    "a food order or chat message retried with the same Idempotency-Key is stored once",
 	BalanceCache:          "an unreadable balance is shown as last known (with its time), never as 0",
 	CircuitBreakers:       "a failing upstream trips a breaker; calls fail fast",
 	RetryBudget:           "upstream retries are bounded and jittered",

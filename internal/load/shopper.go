@@ -41,12 +41,17 @@ type Data struct {
 	Products  []mockstore.Product `json:"products"`
 	Couriers  []mockstore.Courier `json:"couriers"`
 	Addresses []mockstore.Address `json:"addresses"` // at least one in every area
+	// The food side: restaurants (each with its merchant's user ID) and
+	// drivers' user IDs. Partners log in as partners, never as shoppers.
+	Restaurants []mockstore.Restaurant `json:"restaurants"`
+	Drivers     []string               `json:"drivers"`
 }
 
 // NewData derives the script's seed data from ds, with two street addresses
 // in every area of mockstore.Areas.
 func NewData(ds mockstore.Dataset) Data {
-	d := Data{Seed: ds.Seed, Users: ds.Users, Products: ds.Products, Couriers: ds.Couriers}
+	d := Data{Seed: ds.Seed, Users: ds.Users, Products: ds.Products, Couriers: ds.Couriers,
+		Restaurants: ds.Restaurants, Drivers: ds.Drivers}
 	for _, area := range mockstore.Areas {
 		for i := 1; i <= 2; i++ {
 			d.Addresses = append(d.Addresses, mockstore.Address{Line: fmt.Sprintf("Jl. Merdeka %d, %s", i*17, area), Area: area})
