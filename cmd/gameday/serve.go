@@ -22,6 +22,7 @@ import (
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/checkout"
+	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/gateway"
 	"github.com/gameday/gameday/mockstore/otp"
 	"github.com/gameday/gameday/mockstore/sessions"
@@ -65,11 +66,12 @@ type serveConfig struct {
 	Profile     string
 	Overrides   []string // name=on|off, or a comma-separated list of them
 
-	SessionsURL, OTPURL, WalletURL, AuthURL, CheckoutURL string
+	SessionsURL, OTPURL, WalletURL, AuthURL, CheckoutURL, FoodURL string
 
 	RefundSLA, PendingBound                     time.Duration // checkout
 	OTPTimeout, OTPFallbackAfter                time.Duration // auth
 	AuthTimeout, CheckoutTimeout, WalletTimeout time.Duration // gateway, per upstream call
+	FoodTimeout                                 time.Duration // gateway, per call to food
 	LogLevel                                    string
 	features                                    mockstore.Features // set by Validate
 }
@@ -82,7 +84,8 @@ var serveUpstreams = map[string][]string{
 	mockstore.ServiceWallet:   nil,
 	mockstore.ServiceAuth:     {"sessions-url", "otp-url"},
 	mockstore.ServiceCheckout: {"wallet-url"},
-	mockstore.ServiceGateway:  {"auth-url", "checkout-url", "wallet-url"},
+	mockstore.ServiceFood:     nil,
+	mockstore.ServiceGateway:  {"auth-url", "checkout-url", "wallet-url", "food-url"},
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -99,6 +102,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.WalletURL, "wallet-url", "", "base URL of the wallet (checkout, gateway)")
 	fs.StringVar(&c.AuthURL, "auth-url", "", "base URL of auth (gateway)")
 	fs.StringVar(&c.CheckoutURL, "checkout-url", "", "base URL of checkout (gateway)")
+	fs.StringVar(&c.FoodURL, "food-url", "", "base URL of food (gateway)")
 	fs.DurationVar(&c.RefundSLA, "refund-sla", 0, "checkout's refund SLA (0: its default)")
 	fs.DurationVar(&c.PendingBound, "pending-bound", 0, "checkout's bound on an unresolved payment (0: its default)")
 	fs.DurationVar(&c.OTPTimeout, "otp-timeout", 0, "auth's bound on each send to the OTP provider (0: its default)")
@@ -106,6 +110,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.AuthTimeout, "auth-timeout", 0, "gateway's bound on each call to auth (0: its default)")
 	fs.DurationVar(&c.CheckoutTimeout, "checkout-timeout", 0, "gateway's bound on each call to checkout (0: its default)")
 	fs.DurationVar(&c.WalletTimeout, "wallet-timeout", 0, "gateway's bound on each call to the wallet (0: its default)")
+	fs.DurationVar(&c.FoodTimeout, "food-timeout", 0, "gateway's bound on each call to food (0: its default)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
 }
 
@@ -125,7 +130,7 @@ func (c *serveConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("--listen and --audit-listen are both %s", c.Listen))
 	}
 	urls := map[string]string{"sessions-url": c.SessionsURL, "otp-url": c.OTPURL, "wallet-url": c.WalletURL,
-		"auth-url": c.AuthURL, "checkout-url": c.CheckoutURL}
+		"auth-url": c.AuthURL, "checkout-url": c.CheckoutURL, "food-url": c.FoodURL}
 	for _, name := range slices.Sorted(maps.Keys(urls)) {
 		v := urls[name]
 		switch {
@@ -360,10 +365,12 @@ func newService(ctx context.Context, cfg serveConfig, db string, logger *slog.Lo
 			DBPath: db, WalletURL: cfg.WalletURL, Dataset: ds, Features: feats,
 			RefundSLA: cfg.RefundSLA, PendingBound: cfg.PendingBound, Logger: logger,
 		})
+	case mockstore.ServiceFood:
+		return food.New(ctx, food.Config{DBPath: db, Dataset: ds, Features: feats, Logger: logger})
 	case mockstore.ServiceGateway:
 		return gateway.New(ctx, gateway.Config{
-			AuthURL: cfg.AuthURL, CheckoutURL: cfg.CheckoutURL, WalletURL: cfg.WalletURL,
-			Timeouts: gateway.Timeouts{Auth: cfg.AuthTimeout, Checkout: cfg.CheckoutTimeout, Wallet: cfg.WalletTimeout},
+			AuthURL: cfg.AuthURL, CheckoutURL: cfg.CheckoutURL, WalletURL: cfg.WalletURL, FoodURL: cfg.FoodURL,
+			Timeouts: gateway.Timeouts{Auth: cfg.AuthTimeout, Checkout: cfg.CheckoutTimeout, Wallet: cfg.WalletTimeout, Food: cfg.FoodTimeout},
 			Features: feats, Logger: logger,
 		})
 	}

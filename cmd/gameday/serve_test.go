@@ -87,8 +87,8 @@ func TestServeBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no service", []string{"serve"}, "name the service: sessions, otp, wallet, auth, checkout, gateway"},
-		{"unknown service", []string{"serve", "cart"}, `service "cart": allowed values: sessions, otp, wallet, auth, checkout, gateway`},
+		{"no service", []string{"serve"}, "name the service: sessions, otp, wallet, auth, checkout, food, gateway"},
+		{"unknown service", []string{"serve", "cart"}, `service "cart": allowed values: sessions, otp, wallet, auth, checkout, food, gateway`},
 		{"missing upstream", []string{"serve", "auth", "--otp-url", "http://otp:8080"}, "auth needs --sessions-url"},
 		{"upstream it has not", []string{"serve", "wallet", "--auth-url", "http://auth:8080"}, "--auth-url: wallet has no such upstream (it takes: none)"},
 		{"relative upstream", []string{"serve", "checkout", "--wallet-url", "wallet:8080"}, `--wallet-url: "wallet:8080" is not an absolute http(s) URL`},
@@ -150,6 +150,7 @@ func TestServeEachService(t *testing.T) {
 		mockstore.ServiceSessions: "/audit/sessions", mockstore.ServiceOTP: "/audit/otp",
 		mockstore.ServiceWallet: "/audit/totals", mockstore.ServiceAuth: "/audit/auth",
 		mockstore.ServiceCheckout: "/audit/orders", mockstore.ServiceGateway: "/audit/gateway",
+		mockstore.ServiceFood: "/audit/food",
 	}
 	// Upstreams nobody listens on: a service must start without them.
 	const nowhere = "http://127.0.0.1:9"

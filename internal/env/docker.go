@@ -449,10 +449,11 @@ func (d *Docker) requests(opts Options, feats mockstore.Features, netName string
 			args = append(args, dur("pending-bound", opts.PendingBound)...)
 		case mockstore.ServiceGateway:
 			args = append(args, "--auth-url", to("gateway", "auth"), "--checkout-url", to("gateway", "checkout"),
-				"--wallet-url", to("gateway", "wallet"))
+				"--wallet-url", to("gateway", "wallet"), "--food-url", to("gateway", "food"))
 			args = append(args, dur("auth-timeout", opts.GatewayTimeouts.Auth)...)
 			args = append(args, dur("checkout-timeout", opts.GatewayTimeouts.Checkout)...)
 			args = append(args, dur("wallet-timeout", opts.GatewayTimeouts.Wallet)...)
+			args = append(args, dur("food-timeout", opts.GatewayTimeouts.Food)...)
 		}
 		if svc != mockstore.ServiceGateway {
 			args = append(args, "--db", dockerDataDir+"/"+svc+".db")

@@ -56,7 +56,7 @@ func (o Options) Validate() error {
 	if o.OTPTimeout < 0 || o.OTPFallbackAfter < 0 {
 		errs = append(errs, errors.New("OTP timeout and fallback delay must not be negative"))
 	}
-	if t := o.GatewayTimeouts; t.Auth < 0 || t.Checkout < 0 || t.Wallet < 0 {
+	if t := o.GatewayTimeouts; t.Auth < 0 || t.Checkout < 0 || t.Wallet < 0 || t.Food < 0 {
 		errs = append(errs, errors.New("gateway timeouts must not be negative"))
 	}
 	for f := range o.Features {

@@ -17,6 +17,7 @@ import (
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/checkout"
+	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/gateway"
 	"github.com/gameday/gameday/mockstore/otp"
 	"github.com/gameday/gameday/mockstore/sessions"
@@ -148,9 +149,13 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 				RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound, Logger: log("checkout"),
 			})
 		}},
+		{mockstore.ServiceFood, func() (service, error) {
+			return food.New(ctx, food.Config{DBPath: db("food"), Dataset: ds, Features: feats, Logger: log("food")})
+		}},
 		{mockstore.ServiceGateway, func() (service, error) {
 			return gateway.New(ctx, gateway.Config{
 				AuthURL: to("gateway", "auth"), CheckoutURL: to("gateway", "checkout"), WalletURL: to("gateway", "wallet"),
+				FoodURL: to("gateway", "food"),
 				Timeouts: opts.GatewayTimeouts, Features: feats, Logger: log("gateway"),
 			})
 		}},

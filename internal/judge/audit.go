@@ -22,6 +22,7 @@ const (
 	SourceGateway  = "gateway /audit/gateway"
 	SourceSessions = "sessions /audit/sessions"
 	SourceOTP      = "otp /audit/otp"
+	SourceFood     = "food /audit/food"
 )
 
 // Audit is the ground truth the services keep of themselves, read after the
@@ -39,6 +40,7 @@ type Audit struct {
 	Gateway  *mockstore.GatewayAudit  `json:"gateway,omitempty"`  // what shoppers were told
 	Sessions *SessionStore            `json:"sessions,omitempty"` // the session store's counts
 	OTP      *OTPSends                `json:"otp,omitempty"`      // sends the provider accepted
+	Food     *mockstore.FoodAudit     `json:"food,omitempty"`     // food orders and chat messages
 
 	// Unread names the sources that could not be read, with the error. The
 	// checks that need one of them are unknown.
@@ -77,6 +79,8 @@ func (a *Audit) lacks(srcs ...string) string {
 			missing = a.Sessions == nil
 		case SourceOTP:
 			missing = a.OTP == nil
+		case SourceFood:
+			missing = a.Food == nil
 		}
 		if missing {
 			return fmt.Sprintf("%s was not read", s)
@@ -153,6 +157,10 @@ func Collect(ctx context.Context, auditURLs map[string]string, hc *http.Client) 
 	var otp OTPSends
 	if read(SourceOTP, mockstore.ServiceOTP, "/audit/otp", &otp) {
 		a.OTP = &otp
+	}
+	var fd mockstore.FoodAudit
+	if read(SourceFood, mockstore.ServiceFood, "/audit/food", &fd) {
+		a.Food = &fd
 	}
 	return a, errors.Join(errs...)
 }

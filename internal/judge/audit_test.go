@@ -50,6 +50,9 @@ func TestCollectReadsEveryAudit(t *testing.T) {
 		"/audit/gateway":  `{"responses":{"200":40,"503:temporarily_unavailable":3},"bare_5xx":1,"forced_logouts":2,"cross_user_data":0,"breaker_openings":{"wallet":1}}`,
 		"/audit/sessions": `{"live":5,"created":8,"deleted":2,"expired":1}`,
 		"/audit/otp":      `{"sent":{"sms":10,"whatsapp":0}}`,
+		"/audit/food": `{"orders":[{"order_id":"f1","user_id":"u00001","restaurant_id":"r01","key":"k1","status":"assigned","amount":25000,
+			"created_at":"2023-11-14T22:13:36Z","history":[{"state":"placed","at":"2023-11-14T22:13:36Z"}]}],
+			"messages":[{"message_id":"c1","order_id":"f1","from":"u00001","key":"k2","at":"2023-11-14T22:13:37Z"}]}`,
 	})
 	before := time.Now()
 	a, err := Collect(context.Background(), allServices(url+"/"), nil)
@@ -77,6 +80,8 @@ func TestCollectReadsEveryAudit(t *testing.T) {
 		t.Errorf("sessions %+v", a.Sessions)
 	case a.OTP == nil || a.OTP.Sent["sms"] != 10:
 		t.Errorf("otp %+v", a.OTP)
+	case a.Food == nil || len(a.Food.Orders) != 1 || a.Food.Orders[0].Key != "k1" || len(a.Food.Messages) != 1 || a.Food.Messages[0].Key != "k2":
+		t.Errorf("food %+v", a.Food)
 	}
 }
 
@@ -86,6 +91,7 @@ func TestCollectReadsWhatItCan(t *testing.T) {
 		"/audit/charges": `[]`,
 		"/audit/orders":  `{"not":"a list"}`,
 		"/audit/auth":    `{"logins_started":1}`,
+		"/audit/food":    `{"orders":[],"messages":[]}`,
 		// no /audit/gateway: 404
 	})
 	urls := allServices(url)
@@ -133,7 +139,7 @@ func TestCollectHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	a, err := Collect(ctx, allServices(url), nil)
-	if err == nil || len(a.Unread) != 7 {
+	if err == nil || len(a.Unread) != len(mockstore.Services)+1 { // the wallet has two sources
 		t.Fatalf("Collect with a cancelled context: err %v, unread %v", err, a.Unread)
 	}
 }

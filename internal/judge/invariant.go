@@ -87,6 +87,12 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 		return retriesBounded(r)
 	case scenario.InvNoCrossUserData:
 		return noCrossUserData(r)
+	case scenario.InvFoodOrdersOnce:
+		return foodOrdersOnce(r)
+	case scenario.InvChatMessagesOnce:
+		return chatMessagesOnce(r)
+	case scenario.InvFoodOrdersDispatched:
+		return foodOrdersDispatched(r, c)
 	}
 	return unknown("the judge has no invariant %q", c.Subject)
 }

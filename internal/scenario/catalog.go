@@ -269,6 +269,9 @@ const (
 	InvNoCrossUserData      = "no_cross_user_data"
 	InvRetriesBounded       = "retries_bounded"
 	InvPaidOrdersCharged    = "paid_orders_charged"
+	InvFoodOrdersOnce       = "food_orders_once"
+	InvChatMessagesOnce     = "chat_messages_once"
+	InvFoodOrdersDispatched = "food_orders_dispatched"
 )
 
 // Invariant parameters.
@@ -296,6 +299,9 @@ var invariants = []InvariantSpec{
 	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
 	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout"},
 	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data"},
+	{Name: InvFoodOrdersOnce, Doc: "no food order placed twice for one Idempotency-Key of its shopper"},
+	{Name: InvChatMessagesOnce, Doc: "no chat message stored twice for one Idempotency-Key of its sender"},
+	{Name: InvFoodOrdersDispatched, Doc: "no food order still waiting for its merchant or a driver, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
 	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)"},
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/food"
 )
 
 // upstreamLog counts the requests that reached the fake upstreams, by
@@ -79,6 +80,7 @@ func TestBadInputEveryRoute(t *testing.T) {
 		AuthURL:     serve(upstreamAuth, fa.handler()),
 		CheckoutURL: serve(upstreamCheckout, fc.handler()),
 		WalletURL:   serve(upstreamWallet, fw.handler()),
+		FoodURL:     serve(upstreamFood, http.NotFoundHandler()),
 		Features:    features(),
 		Now:         clock.Now,
 	})
@@ -306,6 +308,42 @@ func TestBadInputEveryRoute(t *testing.T) {
 		{name: "maintenance wrong method", method: "DELETE", path: "/audit/maintenance", audit: true, code: mockstore.CodeMethodNotAllowed},
 		{name: "audit unknown path", method: "GET", path: "/audit/nope", audit: true, code: mockstore.CodeNotFound},
 		{name: "API not on the audit", method: "GET", path: "/api/v1/products", audit: true, code: mockstore.CodeNotFound},
+
+		// POST /api/v1/wallet/pay (QR payments).
+		{name: "pay without session", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:r01","amount":1000}`, hdr: []string{IdempotencyHeader, "k-1"}, code: unauth},
+		{name: "pay without key", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:r01","amount":1000}`, hdr: authed, code: mockstore.CodeIdempotencyKey},
+		{name: "pay key too long", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:r01","amount":1000}`, hdr: keyed(strings.Repeat("k", maxKeyLen+1)), code: invalid},
+		{name: "pay malformed JSON", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":`, hdr: k, code: invalid},
+		{name: "pay unknown field", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:r01","amount":1000,"user_id":"u00002"}`, hdr: k, code: invalid},
+		{name: "pay not a payment code", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"https://example.com/r01","amount":1000}`, hdr: k, code: invalid},
+		{name: "pay code without merchant", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:","amount":1000}`, hdr: k, code: invalid},
+		{name: "pay merchant path-like", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:../r01","amount":1000}`, hdr: k, code: invalid},
+		{name: "pay amount zero", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:r01","amount":0}`, hdr: k, code: invalid},
+		{name: "pay amount over the limit", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:r01","amount":` + strconv.Itoa(MaxPayment+1) + `}`, hdr: k, code: invalid},
+		{name: "pay amount as string", method: "POST", path: "/api/v1/wallet/pay", body: `{"qr":"gameday:pay:r01","amount":"1000"}`, hdr: k, code: invalid},
+
+		// Food: orders, merchants, drivers, chat.
+		{name: "food order without session", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[{"item_id":"m1","qty":1}]}`, hdr: []string{IdempotencyHeader, "k-1"}, code: unauth},
+		{name: "food order without key", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[{"item_id":"m1","qty":1}]}`, hdr: authed, code: mockstore.CodeIdempotencyKey},
+		{name: "food order no items", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[]}`, hdr: k, code: invalid},
+		{name: "food order too many items", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[` + strings.Repeat(`{"item_id":"m1","qty":1},`, food.MaxItems) + `{"item_id":"m1","qty":1}]}`, hdr: k, code: invalid},
+		{name: "food order qty zero", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[{"item_id":"m1","qty":0}]}`, hdr: k, code: invalid},
+		{name: "food order qty over the limit", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[{"item_id":"m1","qty":` + strconv.Itoa(food.MaxQty+1) + `}]}`, hdr: k, code: invalid},
+		{name: "food order bad restaurant id", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r 01","items":[{"item_id":"m1","qty":1}]}`, hdr: k, code: invalid},
+		{name: "food order bad item id", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[{"item_id":"","qty":1}]}`, hdr: k, code: invalid},
+		{name: "food order unknown field", method: "POST", path: "/api/v1/food/orders", body: `{"restaurant_id":"r01","items":[{"item_id":"m1","qty":1}],"user_id":"u00002"}`, hdr: k, code: invalid},
+		{name: "food order get without session", method: "GET", path: "/api/v1/food/orders/f1", code: unauth},
+		{name: "food order get bad id", method: "GET", path: "/api/v1/food/orders/f%201", hdr: authed, code: invalid},
+		{name: "merchant queue bad restaurant", method: "GET", path: "/api/v1/food/restaurants/r%2001/orders", hdr: authed, code: invalid},
+		{name: "accept without session", method: "POST", path: "/api/v1/food/orders/f1/accept", code: unauth},
+		{name: "take bad id", method: "POST", path: "/api/v1/food/orders/` + long + `/take", hdr: authed, code: invalid},
+		{name: "offers without session", method: "GET", path: "/api/v1/food/offers", code: unauth},
+		{name: "offers wrong method", method: "DELETE", path: "/api/v1/food/offers", hdr: authed, code: mockstore.CodeMethodNotAllowed},
+		{name: "message without key", method: "POST", path: "/api/v1/food/orders/f1/messages", body: `{"text":"hi"}`, hdr: authed, code: mockstore.CodeIdempotencyKey},
+		{name: "message empty text", method: "POST", path: "/api/v1/food/orders/f1/messages", body: `{"text":"  "}`, hdr: k, code: invalid},
+		{name: "message text too long", method: "POST", path: "/api/v1/food/orders/f1/messages", body: `{"text":"` + strings.Repeat("x", food.MaxText+1) + `"}`, hdr: k, code: invalid},
+		{name: "message control character", method: "POST", path: "/api/v1/food/orders/f1/messages", body: `{"text":"hi\u0007"}`, hdr: k, code: invalid},
+		{name: "messages without session", method: "GET", path: "/api/v1/food/orders/f1/messages", code: unauth},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,7 @@ const (
 	linkPass      linkMode = iota // forward to the target
 	linkReset                     // accept, then reset the connection
 	linkBlackhole                 // accept, then never answer
+	linkLoseAnswer                // forward the request, reset the connection when the answer comes back
 )
 
 // link is a tiny in-test Toxiproxy: a TCP forwarder whose mode can change at
@@ -108,10 +109,34 @@ func (l *link) serve() {
 			_ = c.Close()
 		case linkBlackhole:
 			l.track(c) // held open until the mode changes or the test ends
+		case linkLoseAnswer:
+			go l.loseAnswer(c)
 		default:
 			go l.pipe(c)
 		}
 	}
+}
+
+// loseAnswer forwards what c sends to the target and, once the target starts
+// answering (it has done the work), resets c instead: the caller never
+// learns the outcome.
+func (l *link) loseAnswer(c net.Conn) {
+	if !l.track(c) {
+		return
+	}
+	up, err := net.DialTimeout("tcp", l.target, 2*time.Second)
+	if err != nil || !l.track(up) {
+		_ = c.Close()
+		return
+	}
+	go func() { _, _ = io.Copy(up, c) }()
+	var b [1]byte
+	_, _ = up.Read(b[:])
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+	_ = up.Close()
 }
 
 func (l *link) pipe(c net.Conn) {

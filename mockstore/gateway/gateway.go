@@ -14,6 +14,7 @@ import (
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/checkout"
+	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
@@ -23,6 +24,7 @@ type Timeouts struct {
 	Auth     time.Duration // default 1s
 	Checkout time.Duration // default 3s
 	Wallet   time.Duration // default 1s
+	Food     time.Duration // default 1s
 }
 
 // Defaults of Config.
@@ -30,6 +32,7 @@ const (
 	DefaultAuthTimeout      = time.Second
 	DefaultCheckoutTimeout  = 3 * time.Second
 	DefaultWalletTimeout    = time.Second
+	DefaultFoodTimeout      = time.Second
 	DefaultBreakerThreshold = 5
 	DefaultBreakerOpenFor   = 5 * time.Second
 	DefaultRequestTimeout   = 20 * time.Second
@@ -48,6 +51,7 @@ const (
 	upstreamAuth     = mockstore.ServiceAuth
 	upstreamCheckout = mockstore.ServiceCheckout
 	upstreamWallet   = mockstore.ServiceWallet
+	upstreamFood     = mockstore.ServiceFood
 )
 
 // rememberedTokens bounds the set of recently valid tokens (forced-logout
@@ -59,9 +63,10 @@ const (
 
 // Config is what New needs.
 type Config struct {
-	// AuthURL, CheckoutURL and WalletURL are the upstreams' base URLs (the
-	// gateway->auth, gateway->checkout and gateway->wallet proxies).
-	AuthURL, CheckoutURL, WalletURL string
+	// AuthURL, CheckoutURL, WalletURL and FoodURL are the upstreams' base
+	// URLs (the gateway->auth, gateway->checkout, gateway->wallet and
+	// gateway->food proxies).
+	AuthURL, CheckoutURL, WalletURL, FoodURL string
 	// Features switches the defences; nil means all off.
 	Features mockstore.Features
 	// Timeouts per upstream; zero fields get the defaults.
@@ -94,6 +99,7 @@ type Service struct {
 	auth     *auth.Client
 	checkout *checkout.Client
 	wallet   *wallet.Client
+	food     *food.Client
 	up       map[string]*upstream // by name
 	clients  []*http.Client
 
@@ -111,7 +117,7 @@ type Service struct {
 // It starts nothing that runs in the background; ctx is not kept.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	for _, u := range []struct{ name, url string }{
-		{"AuthURL", cfg.AuthURL}, {"CheckoutURL", cfg.CheckoutURL}, {"WalletURL", cfg.WalletURL},
+		{"AuthURL", cfg.AuthURL}, {"CheckoutURL", cfg.CheckoutURL}, {"WalletURL", cfg.WalletURL}, {"FoodURL", cfg.FoodURL},
 	} {
 		if err := checkURL(u.url); err != nil {
 			return nil, fmt.Errorf("gateway: %s: %w", u.name, err)
@@ -124,6 +130,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		{&cfg.Timeouts.Auth, DefaultAuthTimeout},
 		{&cfg.Timeouts.Checkout, DefaultCheckoutTimeout},
 		{&cfg.Timeouts.Wallet, DefaultWalletTimeout},
+		{&cfg.Timeouts.Food, DefaultFoodTimeout},
 		{&cfg.BreakerOpenFor, DefaultBreakerOpenFor},
 		{&cfg.RequestTimeout, DefaultRequestTimeout},
 	} {
@@ -171,6 +178,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		{upstreamAuth, cfg.Timeouts.Auth},
 		{upstreamCheckout, cfg.Timeouts.Checkout},
 		{upstreamWallet, cfg.Timeouts.Wallet},
+		{upstreamFood, cfg.Timeouts.Food},
 	} {
 		hc := mockstore.NewClient(u.timeout)
 		s.clients = append(s.clients, hc)
@@ -189,6 +197,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.auth = auth.NewClient(cfg.AuthURL, s.up[upstreamAuth].hc)
 	s.checkout = checkout.NewClient(cfg.CheckoutURL, s.up[upstreamCheckout].hc)
 	s.wallet = wallet.NewClient(cfg.WalletURL, s.up[upstreamWallet].hc)
+	s.food = food.NewClient(cfg.FoodURL, s.up[upstreamFood].hc)
 	s.audit = newAuditLog()
 	s.api = s.publicHandler()
 	s.auditAPI = s.auditHandler()
@@ -247,6 +256,18 @@ func (s *Service) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("POST /api/v1/checkout", s.handleCheckout)
 	mux.HandleFunc("GET /api/v1/orders/{id}", s.handleOrder)
+
+	mux.HandleFunc("POST /api/v1/wallet/pay", s.handlePay)
+
+	mux.HandleFunc("GET /api/v1/food/restaurants", s.handleRestaurants)
+	mux.HandleFunc("GET /api/v1/food/restaurants/{id}/orders", s.handleMerchantQueue)
+	mux.HandleFunc("POST /api/v1/food/orders", s.handlePlaceFood)
+	mux.HandleFunc("GET /api/v1/food/orders/{id}", s.handleFoodOrder)
+	mux.HandleFunc("POST /api/v1/food/orders/{id}/accept", s.handleAccept)
+	mux.HandleFunc("POST /api/v1/food/orders/{id}/take", s.handleTake)
+	mux.HandleFunc("GET /api/v1/food/offers", s.handleOffers)
+	mux.HandleFunc("POST /api/v1/food/orders/{id}/messages", s.handlePostMessage)
+	mux.HandleFunc("GET /api/v1/food/orders/{id}/messages", s.handleMessages)
 }
 
 // auditRoutes registers the audit routes.

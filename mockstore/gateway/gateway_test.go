@@ -59,6 +59,7 @@ func newHarness(tb testing.TB, f mockstore.Features, tweak func(*Config)) *harne
 		AuthURL:     h.authLink.URL(),
 		CheckoutURL: h.coLink.URL(),
 		WalletURL:   h.walLink.URL(),
+		FoodURL:     "http://127.0.0.1:9", // discard: these tests do not order food
 		Features:    f,
 		Now:         h.clock.Now,
 	}
@@ -217,7 +218,7 @@ func readAudit(tb testing.TB, auditURL string) mockstore.GatewayAudit {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	ok := Config{AuthURL: "http://127.0.0.1:1", CheckoutURL: "http://127.0.0.1:2", WalletURL: "http://127.0.0.1:3"}
+	ok := Config{AuthURL: "http://127.0.0.1:1", CheckoutURL: "http://127.0.0.1:2", WalletURL: "http://127.0.0.1:3", FoodURL: "http://127.0.0.1:4"}
 	tests := []struct {
 		name  string
 		tweak func(*Config)
@@ -226,6 +227,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"relative checkout URL", func(c *Config) { c.CheckoutURL = "/checkout" }},
 		{"wallet URL of another scheme", func(c *Config) { c.WalletURL = "ftp://127.0.0.1:3" }},
 		{"negative timeout", func(c *Config) { c.Timeouts.Wallet = -time.Second }},
+		{"no food URL", func(c *Config) { c.FoodURL = "" }},
+		{"negative food timeout", func(c *Config) { c.Timeouts.Food = -time.Second }},
 		{"negative threshold", func(c *Config) { c.BreakerThreshold = -1 }},
 	}
 	for _, tt := range tests {

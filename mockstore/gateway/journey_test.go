@@ -13,6 +13,7 @@ import (
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/checkout"
+	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/otp"
 	"github.com/gameday/gameday/mockstore/sessions"
 	"github.com/gameday/gameday/mockstore/wallet"
@@ -27,7 +28,8 @@ type stack struct {
 	auditURL string
 	inbox    *otp.Client
 
-	authLink, coLink, walLink, sessLink *link
+	authLink, coLink, walLink, sessLink, foodLink *link
+	walletAudit, foodAudit                       string // audit base URLs
 }
 
 func newStack(tb testing.TB, f mockstore.Features, tweak func(*Config)) *stack {
@@ -94,13 +96,23 @@ func newStack(tb testing.TB, f mockstore.Features, tweak func(*Config)) *stack {
 	}
 	closeLater(co)
 
+	fd, err := food.New(ctx, food.Config{DBPath: filepath.Join(dir, "food.db"), Dataset: st.data, Features: f})
+	if err != nil {
+		tb.Fatalf("food: %v", err)
+	}
+	closeLater(fd)
+	st.walletAudit = serve(wal.AuditHandler()).URL
+	st.foodAudit = serve(fd.AuditHandler()).URL
+
 	st.authLink = newLink(tb, hostOf(serve(au.Handler())), linkPass)
+	st.foodLink = newLink(tb, hostOf(serve(fd.Handler())), linkPass)
 	st.coLink = newLink(tb, hostOf(serve(co.Handler())), linkPass)
 	st.walLink = newLink(tb, hostOf(serve(wal.Handler())), linkPass)
 	cfg := Config{
 		AuthURL:     st.authLink.URL(),
 		CheckoutURL: st.coLink.URL(),
 		WalletURL:   st.walLink.URL(),
+		FoodURL:     st.foodLink.URL(),
 		Features:    f,
 	}
 	if tweak != nil {
