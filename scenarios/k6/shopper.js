@@ -2,13 +2,18 @@
 // would be one: log in with the code the phone receives, look around, fill a
 // cart, check the wallet and top up, pay, and watch the order until it
 // settles. An ordinary k6 script: read it, copy it, run it with any k6.
+// Off by default, a share of visits also order food (and write to the
+// restaurant) or pay a restaurant by QR code, with the restaurants' merchants
+// and the drivers working the food orders beside them.
 //
 // Environment (__ENV); the harness sets these through load.ShopperEnv:
 //   GAMEDAY_GATEWAY   public API base URL (required), e.g. http://127.0.0.1:40123
 //   GAMEDAY_INBOX     OTP provider base URL (required): GET {inbox}/inbox/{phone}
 //   GAMEDAY_DATA      path of the seed data file: {users: [{user_id, phone, status}],
 //                     products, couriers: [{id, areas, max_weight_g, max_size_cm}],
-//                     addresses: [{line, area}]}
+//                     addresses: [{line, area}], restaurants: [{id, name, owner, menu}],
+//                     drivers: [user_id]}; restaurant owners and drivers are
+//                     partners and never shop
 //   GAMEDAY_PHONES    without a data file: comma-separated phones to log in with
 //                     (`gameday up --json` prints one as sample_phone)
 //   GAMEDAY_RATE      shopper visits started per second (default 5; fractions allowed)
@@ -19,6 +24,15 @@
 //   GAMEDAY_WHATSAPP  share of logins that ask for the code by WhatsApp and
 //                     log in through its link (default 0.25; the rest by SMS)
 //   GAMEDAY_TIMEOUT   timeout of one request (default 10s)
+//   GAMEDAY_FOOD      share of visits that, after logging in, order food from a
+//                     restaurant, send it a chat message and wait for a driver
+//                     (default 0: off). Above 0, and with restaurants and drivers
+//                     in the data file, a second scenario "partners" runs one VU per
+//                     restaurant (its merchant accepts the orders) and one per
+//                     driver (takes accepted orders)
+//   GAMEDAY_FOOD_WAIT longest wait of a food visit for a driver, seconds (default 20)
+//   GAMEDAY_QR        share of visits that, after logging in, pay a restaurant by QR
+//                     code from the wallet (default 0: off)
 //
 // Load: a constant-arrival-rate executor, so a slow storefront cannot slow the
 // load down and hide (coordinated omission); visits that find no free shopper
@@ -26,7 +40,8 @@
 //
 // Every request is tagged with its endpoint (login, login_verify, products,
 // checkout, order, …) and its journey (login, browse, cart, wallet, checkout,
-// logout). Custom metrics:
+// logout; food, chat, food_delivery, qr; the partners' merchant, driver).
+// Custom metrics:
 //   journey_success     rate    did the journey succeed (tag journey)
 //   forced_logout       counter a session that was valid was refused (401): the shopper logs in again
 //   otp_wait            trend   from login start until the code was in the inbox
@@ -35,7 +50,7 @@
 //   bare_5xx            counter a 5xx without an error code or without Retry-After
 //   cross_user_data     counter an answer about another user than the one logged in
 //   zero_balance_shown  counter a wallet shown as 0 (not marked stale) that must hold money: the
-//                               last balance seen, less every checkout since, is above 0
+//                               last balance seen, less every checkout and QR payment since, is above 0
 //   orders_paid         counter orders that settled paid
 import http from 'k6/http';
 import { sleep } from 'k6';
@@ -50,6 +65,13 @@ function num(name, def) {
   if (v === undefined || v === '') return def;
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${v}: want a non-negative number`);
+  return n;
+}
+
+// share reads a share of visits, 0..1; unset is 0 (off).
+function share(name) {
+  const n = num(name, 0);
+  if (n > 1) throw new Error(`${name}=${__ENV[name]}: want a share of visits from 0 to 1`);
   return n;
 }
 
@@ -71,6 +93,9 @@ const THINK = num('GAMEDAY_THINK', 0.3);
 const LOGOUT_SHARE = num('GAMEDAY_LOGOUT', 0.1);
 const WHATSAPP_SHARE = num('GAMEDAY_WHATSAPP', 0.25);
 const TIMEOUT = __ENV.GAMEDAY_TIMEOUT || '10s';
+const FOOD_SHARE = share('GAMEDAY_FOOD');
+const FOOD_WAIT = num('GAMEDAY_FOOD_WAIT', 20);
+const QR_SHARE = share('GAMEDAY_QR');
 
 const MAX_ATTEMPTS = 4;       // of one request that is answered "retry"
 const MAX_RETRY_AFTER = 10;   // seconds; a longer Retry-After is capped
@@ -78,6 +103,8 @@ const OTP_GIVE_UP = 60;       // seconds without a usable code before the login 
 const ORDER_GIVE_UP = 30;     // seconds for an order to settle
 const LOW_BALANCE = 1000000;  // a wallet below this is topped up
 const TOPUP = 2000000;
+const GRACEFUL_STOP = 15;     // seconds a visit in flight at the end may take to finish
+const QR_PREFIX = 'gameday:pay:'; // a restaurant's payment QR code is this and its ID
 
 // ---- seed data: from GAMEDAY_DATA, else phones from GAMEDAY_PHONES
 
@@ -87,9 +114,18 @@ function fromData(name, pick) {
   return new SharedArray(name, () => pick(JSON.parse(open(DATA))));
 }
 
-// Only active shoppers shop: a restricted account is refused at checkout by design.
+// partnerIDs are the user IDs of the data's restaurant owners and drivers.
+function partnerIDs(d) {
+  return new Set((d.restaurants || []).map((r) => r.owner).concat(d.drivers || []));
+}
+
+// Only active shoppers shop: a restricted account is refused at checkout by
+// design. Merchants and drivers work the food orders, and never shop.
 const users = DATA
-  ? fromData('users', (d) => (d.users || []).filter((u) => u.status === 'active').map((u) => ({ phone: u.phone, user_id: u.user_id })))
+  ? fromData('users', (d) => {
+    const partner = partnerIDs(d);
+    return (d.users || []).filter((u) => u.status === 'active' && !partner.has(u.user_id)).map((u) => ({ phone: u.phone, user_id: u.user_id }));
+  })
   : new SharedArray('users', () => (__ENV.GAMEDAY_PHONES || '').split(',').map((p) => p.trim()).filter((p) => p).map((p) => ({ phone: p })));
 if (users.length === 0) {
   throw new Error('no shopper to log in with: set GAMEDAY_DATA to a seed data file or GAMEDAY_PHONES to a comma-separated list of ' +
@@ -104,6 +140,25 @@ const couriers = DATA ? fromData('couriers', (d) => d.couriers) : new SharedArra
 ]);
 const addresses = DATA ? fromData('addresses', (d) => d.addresses) : new SharedArray('addresses', () =>
   ['jakarta', 'bandung', 'surabaya', 'medan', 'bali', 'papua'].map((a) => ({ line: 'Jl. Merdeka 17, ' + a, area: a })));
+
+// The partners of the food side, when visits order food: one per restaurant
+// (its merchant) and one per driver, each with the phone to log in with.
+const partners = FOOD_SHARE > 0 && DATA ? fromData('partners', (d) => {
+  const phone = {};
+  for (const u of d.users || []) phone[u.user_id] = u.phone;
+  const out = (d.restaurants || []).map((r) => ({ role: 'merchant', user_id: r.owner, restaurant: r.id }))
+    .concat((d.drivers || []).map((id) => ({ role: 'driver', user_id: id })));
+  for (const p of out) {
+    p.phone = phone[p.user_id];
+    if (!p.phone) throw new Error(`${DATA}: ${p.role} ${p.user_id} is not among the users: no phone to log in with`);
+  }
+  return out;
+}) : [];
+
+// The restaurants whose QR codes shoppers scan; without a data file, those of
+// every seeded storefront.
+const qrRestaurants = QR_SHARE > 0 && DATA ? fromData('qr_restaurants', (d) => (d.restaurants || []).map((r) => r.id)) : [];
+const QR_IDS = qrRestaurants.length > 0 ? qrRestaurants : ['r01', 'r02', 'r03'];
 
 // constant-arrival-rate takes a whole number of visits per time unit.
 function arrival(rate) {
@@ -121,12 +176,23 @@ export const options = {
       duration: DURATION,
       preAllocatedVUs: Math.min(VUS, Math.max(2, Math.ceil(RATE * 2))),
       maxVUs: VUS,
-      gracefulStop: '15s',
+      gracefulStop: `${GRACEFUL_STOP}s`,
     }, arrival(RATE)),
   },
   // The harness reads the series; k6's own summary needs no percentiles beyond these.
   summaryTrendStats: ['avg', 'p(50)', 'p(95)', 'p(99)', 'max'],
 };
+if (partners.length > 0) {
+  // Merchants and drivers stay signed in for the whole run: one VU each. They
+  // keep working past DURATION while visits are still in flight (partner()).
+  options.scenarios.partners = {
+    executor: 'constant-vus',
+    exec: 'partner',
+    vus: partners.length,
+    duration: DURATION,
+    gracefulStop: `${GRACEFUL_STOP}s`,
+  };
+}
 
 // ---- metrics
 
@@ -148,6 +214,10 @@ const me = {
   balance: -1,      // the least the wallet can hold: the last balance seen less what was spent since; -1 unknown
   products: [],     // the catalogue as last browsed
   run: '',          // makes keys and references unique to this run
+  overAt: 0,        // when a partner first saw the run's DURATION over
+  partner: null,    // {role, user_id, phone, restaurant?} when this VU is a merchant or driver
+  pause: 0,         // seconds a partner waits before its next round (Retry-After)
+  backoff: 0,       // seconds a partner waits after a failed login, doubling
 };
 
 function think() {
@@ -180,20 +250,27 @@ function retryAfter(res, body) {
 // o.safe says the call may be repeated, while nothing comes back. The
 // caller keeps an Idempotency-Key or reference the same across retries. It
 // returns {res, body, ok, code}; every error the shopper sees is counted.
+// A status in o.expected is a normal answer, not an error (a driver told
+// another driver took the order): it is returned, not ok, with expected set.
 function call(method, path, payload, o) {
   const tags = { endpoint: o.endpoint, journey: o.journey, name: o.name || `${method} ${path}` };
   const headers = Object.assign({ 'Content-Type': 'application/json' }, o.headers || {});
   if (me.token && !o.anonymous) headers.Authorization = `Bearer ${me.token}`;
   const url = (o.base || GATEWAY) + path;
   const body = payload === null || payload === undefined ? null : JSON.stringify(payload);
+  const params = { headers, tags, timeout: TIMEOUT };
+  if (o.expected) params.responseCallback = http.expectedStatuses({ min: 200, max: 299 }, ...o.expected);
   for (let attempt = 1; ; attempt++) {
-    const res = http.request(method, url, body, { headers, tags, timeout: TIMEOUT });
+    const res = http.request(method, url, body, params);
     const parsed = parse(res);
     if (res.status >= 200 && res.status < 300) {
       return { res, body: parsed, ok: true, code: '' };
     }
     const err = parsed && parsed.error;
     const code = res.status === 0 ? 'no_response' : (err && err.code) || `http_${res.status}`;
+    if (o.expected && o.expected.includes(res.status)) {
+      return { res, body: parsed, ok: false, code, expected: true };
+    }
     shopperError.add(1, { endpoint: o.endpoint, journey: o.journey, code, status: String(res.status) });
     if (res.status >= 500 && (!err || !err.code || res.headers['Retry-After'] === undefined)) {
       bare5xx.add(1, { endpoint: o.endpoint, journey: o.journey });
@@ -438,6 +515,214 @@ function spent(amount) {
   me.balance = amount >= 0 ? me.balance - amount : -1;
 }
 
+// ---- food, chat and QR payments (GAMEDAY_FOOD, GAMEDAY_QR)
+
+const CHAT = ['Tidak pakai sambal ya, terima kasih', 'Tolong sendoknya dua', 'Saya tunggu di lobi',
+  'Esnya dipisah ya', 'Pintu pagar hitam, terima kasih'];
+
+// crossUser counts an answer about another user than the one logged in.
+function crossUser(userID, endpoint, journeyName) {
+  if (userID && me.userID && userID !== me.userID) crossUserData.add(1, { endpoint, journey: journeyName });
+}
+
+// food orders one or two dishes from a restaurant (the food journey), writes
+// to it on the order (chat) and waits for a driver (food_delivery): placed →
+// accepted by the merchant → assigned to a driver. The order and the message
+// each keep one Idempotency-Key across their retries.
+function food() {
+  const list = call('GET', '/api/v1/food/restaurants', null, { endpoint: 'food_restaurants', journey: 'food', safe: true });
+  const open = list.ok && Array.isArray(list.body)
+    ? list.body.filter((r) => r && r.id && Array.isArray(r.menu) && r.menu.length > 0) : [];
+  if (open.length === 0) journey('food', false);
+  const r = pick(open);
+  const first = pick(r.menu);
+  const items = [{ item_id: first.id, qty: 1 }];
+  if (r.menu.length > 1 && Math.random() < 0.5) {
+    items.push({ item_id: pick(r.menu.filter((m) => m.id !== first.id)).id, qty: 1 });
+  }
+  think();
+  const iter = exec.scenario.iterationInTest;
+  const placed = authed('POST', '/api/v1/food/orders', { restaurant_id: r.id, items },
+    { endpoint: 'food_order', journey: 'food', headers: { 'Idempotency-Key': `food-${me.run}-${iter}` }, safe: true });
+  const order = placed.ok && placed.body && placed.body.order_id ? placed.body : null;
+  if (order) crossUser(order.user_id, 'food_order', 'food');
+  journey('food', order !== null);
+
+  think();
+  const path = `/api/v1/food/orders/${encodeURIComponent(order.order_id)}`;
+  const m = authed('POST', `${path}/messages`, { text: pick(CHAT) },
+    { endpoint: 'chat_send', journey: 'chat', name: 'POST /api/v1/food/orders/{id}/messages',
+      headers: { 'Idempotency-Key': `chat-${me.run}-${iter}` }, safe: true });
+  const sent = m.ok && m.body && m.body.message_id;
+  if (sent) crossUser(m.body.from, 'chat_send', 'chat');
+  // A message not sent does not stop the order: wait for the driver all the same.
+  journeySuccess.add(sent ? 1 : 0, { journey: 'chat' });
+
+  let status = order.status;
+  const giveUp = Date.now() + FOOD_WAIT * 1000;
+  while (status !== 'assigned' && Date.now() < giveUp) {
+    sleep(0.4 + 0.2 * Math.random());
+    const o = authed('GET', path, null,
+      { endpoint: 'food_order_get', journey: 'food_delivery', name: 'GET /api/v1/food/orders/{id}', safe: true });
+    if (o.ok && o.body) {
+      if (o.body.order_id !== order.order_id) crossUserData.add(1, { endpoint: 'food_order_get', journey: 'food_delivery' });
+      else status = o.body.status;
+      crossUser(o.body.user_id, 'food_order_get', 'food_delivery');
+    }
+  }
+  journey('food_delivery', status === 'assigned');
+}
+
+// qr pays a restaurant's QR code from the wallet, with one Idempotency-Key
+// kept across retries. Money spent is counted as a checkout's is.
+function qr() {
+  const amount = 1000 * (10 + Math.floor(Math.random() * 41)); // 10 000 .. 50 000
+  const r = authed('POST', '/api/v1/wallet/pay', { qr: QR_PREFIX + pick(QR_IDS), amount },
+    { endpoint: 'qr_pay', journey: 'qr', headers: { 'Idempotency-Key': `qr-${me.run}-${exec.scenario.iterationInTest}` }, safe: true });
+  if (r.ok) {
+    spent(Math.max(amount, r.body && typeof r.body.amount === 'number' ? r.body.amount : 0));
+  } else if (!(r.res && r.res.status >= 400 && r.res.status < 500)) {
+    // No answer, or a 5xx: the wallet may have been charged all the same.
+    spent(-1);
+  }
+  journey('qr', r.ok && r.body && r.body.payment_id);
+}
+
+// aside runs a journey beside the shopping: its failure does not end the
+// visit (the rest of the app keeps working). It returns whether the shopper
+// is still logged in.
+function aside(fn) {
+  think();
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+  }
+  return me.token !== '';
+}
+
+// ---- partners: merchants and drivers (GAMEDAY_FOOD with a data file)
+
+// oldestFirst sorts orders by their creation time.
+function oldestFirst(orders) {
+  const t = (o) => Date.parse(o.created_at) || 0;
+  return orders.filter((o) => o && o.order_id).sort((a, b) => t(a) - t(b));
+}
+
+// holdOff makes the partner wait out an answer's Retry-After before the
+// next round, as call() does between attempts.
+function holdOff(r) {
+  if (r.res.status === 503 || r.res.status === 429) {
+    me.pause = Math.max(me.pause, Math.min(retryAfter(r.res, r.body), MAX_RETRY_AFTER));
+  }
+}
+
+// failedHard tells whether a call failed for a reason that should end the round
+// (nothing came back, or the storefront asked to wait).
+function failedHard(r) {
+  return r.res.status === 0 || r.res.status >= 500 || r.res.status === 429;
+}
+
+// round records one poll round of a partner (journey merchant or driver):
+// 1 when fn returned true, 0 when it returned false or the session was lost.
+function round(name, fn) {
+  let ok = false;
+  try {
+    ok = fn();
+  } finally {
+    journeySuccess.add(ok ? 1 : 0, { journey: name });
+  }
+}
+
+// merchantRound accepts the restaurant's placed orders, oldest first.
+function merchantRound(rid) {
+  round('merchant', () => {
+    const q = authed('GET', `/api/v1/food/restaurants/${encodeURIComponent(rid)}/orders`, null,
+      { endpoint: 'merchant_queue', journey: 'merchant', name: 'GET /api/v1/food/restaurants/{id}/orders', safe: true });
+    if (!q.ok || !Array.isArray(q.body)) {
+      holdOff(q);
+      return false;
+    }
+    let ok = true;
+    for (const o of oldestFirst(q.body)) {
+      if (o.status && o.status !== 'placed') continue;
+      const a = authed('POST', `/api/v1/food/orders/${encodeURIComponent(o.order_id)}/accept`, null,
+        { endpoint: 'merchant_accept', journey: 'merchant', name: 'POST /api/v1/food/orders/{id}/accept', safe: true });
+      if (a.ok) continue;
+      ok = false;
+      if (failedHard(a)) {
+        holdOff(a);
+        break;
+      }
+    }
+    return ok;
+  });
+}
+
+// driverRound takes one offered delivery, oldest first. An order another
+// driver took first (409) is passed over: that is how offers work.
+function driverRound() {
+  round('driver', () => {
+    const q = authed('GET', '/api/v1/food/offers', null, { endpoint: 'driver_offers', journey: 'driver', safe: true });
+    if (!q.ok || !Array.isArray(q.body)) {
+      holdOff(q);
+      return false;
+    }
+    for (const o of oldestFirst(q.body)) {
+      if (o.driver_id) continue;
+      const t = authed('POST', `/api/v1/food/orders/${encodeURIComponent(o.order_id)}/take`, null,
+        { endpoint: 'driver_take', journey: 'driver', name: 'POST /api/v1/food/orders/{id}/take', safe: true, expected: [409] });
+      if (t.ok) return true;
+      if (t.expected) continue;
+      holdOff(t);
+      return false;
+    }
+    return true;
+  });
+}
+
+// partnersDone tells a partner to stop: the run's DURATION is over and no
+// visit is in flight any more (the partners are the only active VUs), or the
+// visits in flight have had their graceful stop.
+function partnersDone() {
+  if (exec.scenario.progress < 1) return false;
+  if (!me.overAt) me.overAt = Date.now();
+  return exec.instance.vusActive <= partners.length || Date.now() - me.overAt > (GRACEFUL_STOP - 2) * 1000;
+}
+
+// partner is the partners scenario: one VU per merchant and per driver, each
+// in one iteration that lasts the run. It logs in once and polls its queue
+// (merchant) or the offers (driver) every 0.3–0.5 s; a session refused is
+// logged in again, a failed login retried after a growing pause.
+export function partner() {
+  if (!me.partner) {
+    // The first iteration of each VU starts together with the others' and
+    // lasts the run: their numbers are 0 … partners.length-1.
+    me.partner = partners[exec.scenario.iterationInTest % partners.length];
+    me.user = { phone: me.partner.phone, user_id: me.partner.user_id };
+    me.run = `${Date.now().toString(36)}-${exec.vu.idInTest}`;
+  }
+  while (!partnersDone()) {
+    try {
+      if (!me.token) {
+        if (!login()) {
+          me.backoff = Math.min(me.backoff > 0 ? me.backoff * 2 : 1, MAX_RETRY_AFTER);
+          sleep(me.backoff * (1 + 0.5 * Math.random()));
+          continue;
+        }
+        me.backoff = 0;
+      }
+      if (me.partner.role === 'merchant') merchantRound(me.partner.restaurant);
+      else driverRound();
+    } catch (e) {
+      if (!(e instanceof Stop)) throw e;
+    }
+    const wait = Math.max(me.pause, 0.3 + 0.2 * Math.random());
+    me.pause = 0;
+    sleep(wait);
+  }
+}
+
 function logout() {
   const r = call('POST', '/api/v1/logout', null, { endpoint: 'logout', journey: 'logout', safe: true });
   if (r.ok) me.token = '';
@@ -452,6 +737,9 @@ export default function () {
   }
   try {
     if (!me.token && !login()) return;
+    // Drawn only when on, so that visits without them are what they were.
+    if (FOOD_SHARE > 0 && Math.random() < FOOD_SHARE && !aside(food)) return;
+    if (QR_SHARE > 0 && Math.random() < QR_SHARE && !aside(qr)) return;
     think();
     browse();
     think();
