@@ -15,6 +15,12 @@ const (
 	// compress — the gateway's breakers stay open 5 s before they probe —
 	// so a shorter bound would judge the compression, not the storefront.
 	QuickMinRecovery = 6 * time.Second
+	// QuickMinSettle is the shortest an after_faults becomes (unless the
+	// file gives less): the time to clear what the faults left is made of
+	// the storefront's timers and its clients' — breakers open 5 s, a
+	// Retry-After of up to 5 s that clients spread by half again — none of
+	// which compress.
+	QuickMinSettle = 10 * time.Second
 	// QuickMinBaseline is the shortest the time before the first fault
 	// becomes (unless the file gives less) in a scenario with a recovery
 	// check: the check's band is the baseline's, which must hold enough
@@ -36,7 +42,8 @@ const (
 // QuickMinPhase: a compressed fault flaps fewer times. Rates, shopper counts
 // and the storefront's own service levels (sla, bound, min_samples) are not
 // scaled: they describe the system, not the timeline; for the same reason a
-// recovery bound is not compressed below QuickMinRecovery, nor the baseline
+// recovery bound is not compressed below QuickMinRecovery, an after_faults
+// below QuickMinSettle, nor the baseline
 // it is judged against below QuickMinBaseline, and the load is lengthened
 // to judge it when it must. Check labels keep the full run's values, so a
 // check has one name in both. A scenario no longer than QuickTarget comes back
@@ -132,8 +139,9 @@ func (sc *Scenario) Quick() *Scenario {
 			out.Load.Duration = max(out.Load.Duration, newLast+c.Within+quickRecoveryTail)
 		}
 		if o.AfterFaults != nil {
-			d := at(last+*o.AfterFaults) - newLast
+			d := max(at(last+*o.AfterFaults)-newLast, min(*o.AfterFaults, QuickMinSettle))
 			c.AfterFaults = &d
+			out.Load.Duration = max(out.Load.Duration, newLast+d)
 		}
 	}
 	return out

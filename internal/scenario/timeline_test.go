@@ -192,8 +192,25 @@ checks:
 			if w := q.Checks[0].Window; w.From != time.Second || w.To != 6*time.Second {
 				t.Errorf("window %v, want 1s..6s", w)
 			}
-			if *q.Checks[2].AfterFaults != 2*time.Second {
-				t.Errorf("after_faults %s; want 2s", *q.Checks[2].AfterFaults)
+			if *q.Checks[2].AfterFaults != 6*time.Second {
+				t.Errorf("after_faults %s; want the file's 6s (scaled to 2s, below %s)", *q.Checks[2].AfterFaults, QuickMinSettle)
+			}
+		}},
+		{"after_faults does not compress below the storefront's timers", `load: {duration: 60s}
+faults: [{link: gateway->auth, toxic: down, start: 15s, duration: 30s}]
+checks:
+  - invariant: no_stuck_pending
+    after_faults: 15s
+  - invariant: failed_orders_refunded
+  - invariant: no_stuck_pending
+    name: own
+    after_faults: 2s`, func(t *testing.T, q *Scenario) {
+			end := q.Faults[0].End(q.Load.Duration)
+			if a, b := *q.Checks[0].AfterFaults, *q.Checks[2].AfterFaults; a != QuickMinSettle || b != 2*time.Second {
+				t.Errorf("after_faults %s and %s; want %s (15s scaled to 5s is less) and the file's own 2s", a, b, QuickMinSettle)
+			}
+			if q.Load.Duration < end+QuickMinSettle {
+				t.Errorf("load %s ends before the checkpoint %s", q.Load.Duration, end+QuickMinSettle)
 			}
 		}},
 		{"recovery bounds do not compress below the storefront's timers", `load: {duration: 60s}

@@ -252,6 +252,8 @@ function retryAfter(res, body) {
 // returns {res, body, ok, code}; every error the shopper sees is counted.
 // A status in o.expected is a normal answer, not an error (a driver told
 // another driver took the order): it is returned, not ok, with expected set.
+// o.once makes one attempt: a partner's poll round is its own retry, after
+// the Retry-After its next round waits (holdOff).
 function call(method, path, payload, o) {
   const tags = { endpoint: o.endpoint, journey: o.journey, name: o.name || `${method} ${path}` };
   const headers = Object.assign({ 'Content-Type': 'application/json' }, o.headers || {});
@@ -281,7 +283,7 @@ function call(method, path, payload, o) {
       me.token = '';
     }
     const retry = res.status === 503 || res.status === 429 || (res.status === 0 && o.safe);
-    if (!retry || attempt >= MAX_ATTEMPTS) {
+    if (!retry || attempt >= (o.once ? 1 : MAX_ATTEMPTS)) {
       return { res, body: parsed, ok: false, code };
     }
     const wait = res.status === 0 ? 0.5 : Math.min(retryAfter(res, parsed), MAX_RETRY_AFTER);
@@ -638,7 +640,7 @@ function round(name, fn) {
 function merchantRound(rid) {
   round('merchant', () => {
     const q = authed('GET', `/api/v1/food/restaurants/${encodeURIComponent(rid)}/orders`, null,
-      { endpoint: 'merchant_queue', journey: 'merchant', name: 'GET /api/v1/food/restaurants/{id}/orders', safe: true });
+      { endpoint: 'merchant_queue', once: true, journey: 'merchant', name: 'GET /api/v1/food/restaurants/{id}/orders', safe: true });
     if (!q.ok || !Array.isArray(q.body)) {
       holdOff(q);
       return false;
@@ -647,7 +649,7 @@ function merchantRound(rid) {
     for (const o of oldestFirst(q.body)) {
       if (o.status && o.status !== 'placed') continue;
       const a = authed('POST', `/api/v1/food/orders/${encodeURIComponent(o.order_id)}/accept`, null,
-        { endpoint: 'merchant_accept', journey: 'merchant', name: 'POST /api/v1/food/orders/{id}/accept', safe: true });
+        { endpoint: 'merchant_accept', once: true, journey: 'merchant', name: 'POST /api/v1/food/orders/{id}/accept', safe: true });
       if (a.ok) continue;
       ok = false;
       if (failedHard(a)) {
@@ -659,20 +661,33 @@ function merchantRound(rid) {
   });
 }
 
-// driverRound takes one offered delivery, oldest first. An order another
-// driver took first (409) is passed over: that is how offers work.
+// DRIVER_BATCH is how many offered deliveries a driver takes in one round:
+// drivers work the offers together, and one each per round would let a
+// backlog left by a fault outgrow them.
+const DRIVER_BATCH = 4;
+
+// driverRound takes up to DRIVER_BATCH offered deliveries, starting at a
+// random one of the oldest (so that drivers do not all race for the same
+// order). An order another driver took first (409) is passed over: that is
+// how offers work.
 function driverRound() {
   round('driver', () => {
-    const q = authed('GET', '/api/v1/food/offers', null, { endpoint: 'driver_offers', journey: 'driver', safe: true });
+    const q = authed('GET', '/api/v1/food/offers', null, { endpoint: 'driver_offers', once: true, journey: 'driver', safe: true });
     if (!q.ok || !Array.isArray(q.body)) {
       holdOff(q);
       return false;
     }
-    for (const o of oldestFirst(q.body)) {
-      if (o.driver_id) continue;
+    const offers = oldestFirst(q.body).filter((o) => !o.driver_id);
+    const from = Math.floor(Math.random() * Math.min(offers.length, DRIVER_BATCH));
+    let taken = 0;
+    for (let i = 0; i < offers.length && taken < DRIVER_BATCH; i++) {
+      const o = offers[(from + i) % offers.length];
       const t = authed('POST', `/api/v1/food/orders/${encodeURIComponent(o.order_id)}/take`, null,
-        { endpoint: 'driver_take', journey: 'driver', name: 'POST /api/v1/food/orders/{id}/take', safe: true, expected: [409] });
-      if (t.ok) return true;
+        { endpoint: 'driver_take', once: true, journey: 'driver', name: 'POST /api/v1/food/orders/{id}/take', safe: true, expected: [409] });
+      if (t.ok) {
+        taken++;
+        continue;
+      }
       if (t.expected) continue;
       holdOff(t);
       return false;
