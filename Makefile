@@ -36,7 +36,7 @@ test: deps ## run every test with the race detector, then the quick sensitivity 
 
 .PHONY: sensitivity-quick
 sensitivity-quick: build ## the quick sensitivity matrix (compressed timelines) with the release binary: part of make test
-	./$(BIN) sensitivity --quick --parallel 6 --out reports/sensitivity-quick
+	./$(BIN) sensitivity --quick --parallel 8 --out reports/sensitivity-quick
 
 .PHONY: lint
 lint: ## go vet, staticcheck, gofmt, and go.mod tidiness

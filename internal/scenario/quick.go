@@ -11,16 +11,17 @@ const (
 	QuickTarget   = 20 * time.Second
 	QuickMinPhase = time.Second
 	// QuickMinRecovery is the shortest a recovery check's within becomes
-	// (unless the file gives less): a timer of the storefront does not
-	// compress — the gateway's breakers stay open 5 s before they probe —
-	// so a shorter bound would judge the compression, not the storefront.
-	QuickMinRecovery = 6 * time.Second
+	// (unless the file gives less): the storefront's timers and its
+	// clients' do not compress — the gateway's breakers stay open 5 s before
+	// they probe, shoppers wait out a Retry-After of up to 5 s spread by half
+	// again, and come back in waves — so a shorter bound would judge the
+	// compression, not the storefront. (6 s let recovery-herd's shoppers,
+	// back from their waits, miss the bound in one quick run of 58 cells.)
+	QuickMinRecovery = 10 * time.Second
 	// QuickMinSettle is the shortest an after_faults becomes (unless the
-	// file gives less): the time to clear what the faults left is made of
-	// the storefront's timers and its clients' — breakers open 5 s, a
-	// Retry-After of up to 5 s that clients spread by half again — none of
-	// which compress.
-	QuickMinSettle = 10 * time.Second
+	// file gives less), for the same reason: the time to clear what the
+	// faults left is made of those timers.
+	QuickMinSettle = QuickMinRecovery
 	// QuickMinBaseline is the shortest the time before the first fault
 	// becomes (unless the file gives less) in a scenario with a recovery
 	// check: the check's band is the baseline's, which must hold enough
