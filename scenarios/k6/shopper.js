@@ -461,8 +461,10 @@ function wallet() {
     if (w.body.balance === 0 && !w.body.stale && me.balance > 0) {
       zeroBalanceShown.add(1, { endpoint: 'wallet', journey: 'wallet' });
     }
-    me.balance = w.body.balance;
-    if (me.balance < LOW_BALANCE) {
+    // A stale balance (the last known, shown while the wallet cannot be
+    // read) is no lower bound: checkouts since may have spent from it.
+    me.balance = w.body.stale ? -1 : w.body.balance;
+    if (w.body.balance < LOW_BALANCE) {
       think();
       // The same reference on every retry: the top-up is applied at most once.
       const ref = `topup-${me.run}-${exec.scenario.iterationInTest}`;
