@@ -740,9 +740,13 @@ export function partner() {
   }
 }
 
+// logout signs the shopper out. The app forgets the token whatever the
+// answer, as a phone does when its user taps "log out": a logout whose answer
+// was lost may have ended the session, and a 401 for it later is no forced
+// logout.
 function logout() {
   const r = call('POST', '/api/v1/logout', null, { endpoint: 'logout', journey: 'logout', safe: true });
-  if (r.ok) me.token = '';
+  me.token = '';
   journeySuccess.add(r.ok ? 1 : 0, { journey: 'logout' });
 }
 
