@@ -207,6 +207,19 @@ func TestOTPFallbackChannel(t *testing.T) {
 			t.Errorf("audit = %+v", a)
 		}
 	})
+	t.Run("on/sms fails, whatsapp cut once: sent again", func(t *testing.T) {
+		e := newEnv(t, features(), fast)
+		e.otpFwd.Cut(2)
+		ls := e.start(t, e.active.Phone, "")
+		m := e.message(t, e.active.Phone, ls.LoginID, otp.ChannelWhatsApp)
+		if _, err := e.c.Verify(context.Background(), ls.LoginID, m.Code); err != nil {
+			t.Errorf("Verify with the resent code: %v", err)
+		}
+		e.idle(t)
+		if a := e.readAudit(t); a.SendsByChannel["whatsapp"] != 1 || a.CodesDelivered != 1 || a.CodesIssued != 1 {
+			t.Errorf("audit = %+v: want the code delivered by the second whatsapp send", a)
+		}
+	})
 	t.Run("on/sms slow: whatsapp too, same code", func(t *testing.T) {
 		e := newEnv(t, features(), fast)
 		e.otpFwd.Hold(1)

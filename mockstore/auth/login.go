@@ -295,9 +295,9 @@ func (s *Service) sendWorker() {
 
 // deliver sends the job's code. A WhatsApp send carries the login link.
 // With otp_fallback_channel on, an SMS that fails or is not acknowledged
-// within FallbackAfter is followed by a WhatsApp send of the same code; the
-// SMS goes on in the background. It returns nil once any send was
-// acknowledged.
+// within FallbackAfter is followed by a WhatsApp send of the same code
+// (sent once more when it got no answer at all); the SMS goes on in the
+// background. It returns nil once any send was acknowledged.
 func (s *Service) deliver(ctx context.Context, j sendJob) error {
 	if j.channel == otp.ChannelWhatsApp || !s.cfg.Features.On(mockstore.OTPFallbackChannel) {
 		return s.sendOne(ctx, j, j.channel)
@@ -327,6 +327,13 @@ func (s *Service) deliver(ctx context.Context, j sendJob) error {
 		return ctx.Err()
 	}
 	waErr := s.sendOne(ctx, j, otp.ChannelWhatsApp)
+	if waErr != nil && noAnswer(waErr) && ctx.Err() == nil {
+		// The fallback cut off without an answer (a connection reset) is
+		// sent once more: the same code, so a message twice is harmless,
+		// and the code is counted delivered once.
+		s.log.Info("whatsapp send got no answer, sending again", "login_id", j.loginID)
+		waErr = s.sendOne(ctx, j, otp.ChannelWhatsApp)
+	}
 	if waErr == nil {
 		return nil
 	}
@@ -342,6 +349,13 @@ func (s *Service) deliver(ctx context.Context, j sendJob) error {
 	case <-ctx.Done():
 		return errors.Join(waErr, ctx.Err())
 	}
+}
+
+// noAnswer reports whether err is a send that got no answer at all (not a
+// timeout of ours, not an answered error).
+func noAnswer(err error) bool {
+	var ue *mockstore.UpstreamError
+	return errors.As(err, &ue) && !ue.Timeout
 }
 
 // sendOne sends the job's code on channel within OTPTimeout and, when the
