@@ -155,7 +155,7 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		{mockstore.ServiceGateway, func() (service, error) {
 			return gateway.New(ctx, gateway.Config{
 				AuthURL: to("gateway", "auth"), CheckoutURL: to("gateway", "checkout"), WalletURL: to("gateway", "wallet"),
-				FoodURL: to("gateway", "food"),
+				FoodURL:  to("gateway", "food"),
 				Timeouts: opts.GatewayTimeouts, Features: feats, Logger: log("gateway"),
 			})
 		}},

@@ -67,7 +67,7 @@ func TestFoodInvariants(t *testing.T) {
 			}},
 			status: Fail, got: 1, say: []string{"message of u1 on order f1 with key \"k1\" stored 2 times, first at +29.0s"}},
 		{name: "no messages", check: invariant(scenario.InvChatMessagesOnce),
-			food: &mockstore.FoodAudit{Orders: []mockstore.FoodOrderRecord{foodOrder("f1", "u1", "k1", 10*s)}},
+			food:   &mockstore.FoodAudit{Orders: []mockstore.FoodOrderRecord{foodOrder("f1", "u1", "k1", 10*s)}},
 			status: Unknown, say: []string{"no chat messages"}},
 
 		// food_orders_dispatched
@@ -92,7 +92,7 @@ func TestFoodInvariants(t *testing.T) {
 			}},
 			status: Fail, got: 1, say: []string{"still waiting for a driver at +45.0s"}},
 		{name: "a bound of its own", check: withBound(invariant(scenario.InvFoodOrdersDispatched), 5*s), read: 70 * s,
-			food: &mockstore.FoodAudit{Orders: []mockstore.FoodOrderRecord{foodOrder("f1", "u1", "k1", 62*s)}},
+			food:   &mockstore.FoodAudit{Orders: []mockstore.FoodOrderRecord{foodOrder("f1", "u1", "k1", 62*s)}},
 			status: Fail, got: 1},
 		{name: "audit read before the checkpoint", check: withAfter(invariant(scenario.InvFoodOrdersDispatched), 20*s), read: 50 * s,
 			food:   &mockstore.FoodAudit{Orders: []mockstore.FoodOrderRecord{foodOrder("f1", "u1", "k1", 10*s)}},

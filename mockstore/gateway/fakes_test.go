@@ -24,10 +24,10 @@ import (
 type linkMode int32
 
 const (
-	linkPass      linkMode = iota // forward to the target
-	linkReset                     // accept, then reset the connection
-	linkBlackhole                 // accept, then never answer
-	linkLoseAnswer                // forward the request, reset the connection when the answer comes back
+	linkPass       linkMode = iota // forward to the target
+	linkReset                      // accept, then reset the connection
+	linkBlackhole                  // accept, then never answer
+	linkLoseAnswer                 // forward the request, reset the connection when the answer comes back
 )
 
 // link is a tiny in-test Toxiproxy: a TCP forwarder whose mode can change at

@@ -29,7 +29,7 @@ type stack struct {
 	inbox    *otp.Client
 
 	authLink, coLink, walLink, sessLink, foodLink *link
-	walletAudit, foodAudit                       string // audit base URLs
+	walletAudit, foodAudit                        string // audit base URLs
 }
 
 func newStack(tb testing.TB, f mockstore.Features, tweak func(*Config)) *stack {
