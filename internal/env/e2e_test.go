@@ -142,6 +142,13 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("top-up with gateway->wallet restored: %v", err)
 			}
 		}},
+		{"gateway->food", func(t *testing.T) {
+			restaurants := func() apiResult { return api(t, e, nil, "GET", "/api/v1/food/restaurants", "", nil) }
+			remove := addToxic(t, e, "gateway->food", resetPeer())
+			wantRetryable(t, "restaurants with gateway->food reset", restaurants())
+			remove()
+			wantStatus(t, "restaurants with gateway->food restored", restaurants(), http.StatusOK, "")
+		}},
 	}
 	covered := map[string]bool{}
 	for _, st := range steps {

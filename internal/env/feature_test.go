@@ -9,6 +9,7 @@ import (
 
 	"github.com/gameday/gameday/internal/fault"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/gateway"
 	"github.com/gameday/gameday/mockstore/otp"
 	"github.com/gameday/gameday/mockstore/shopper"
@@ -30,6 +31,7 @@ var featureCases = map[mockstore.Feature]func(t *testing.T, on bool){
 	mockstore.BalanceCache:          checkBalanceCache,
 	mockstore.CircuitBreakers:       checkCircuitBreakers,
 	mockstore.RetryBudget:           checkRetryBudget,
+	mockstore.IdempotentRequests:    checkIdempotentRequests,
 }
 
 func TestFeatures(t *testing.T) {
@@ -536,5 +538,47 @@ func TestOptionsRefuseNegativeKnobs(t *testing.T) {
 				t.Errorf("Validate() = %v, want ok=%t", err, tt.ok)
 			}
 		})
+	}
+}
+
+// checkIdempotentRequests: the food service's answers are lost after it
+// stored the order. Off: the shopper's retry with the same Idempotency-Key
+// (and the gateway's own retry) places the order again. On: the retry gets
+// the first order back, and the food service holds one.
+func checkIdempotentRequests(t *testing.T, on bool) {
+	e := startFor(t, mockstore.IdempotentRequests, on, Options{})
+	s := loggedIn(t, e, 0)
+	rest := e.Dataset().Restaurants[0]
+	order := map[string]any{"restaurant_id": rest.ID, "items": []map[string]any{{"item_id": rest.Menu[0].ID, "qty": 1}}}
+	place := func() apiResult {
+		return api(t, e, nil, "POST", "/api/v1/food/orders", s.Token, order, gateway.IdempotencyHeader, "food-1")
+	}
+	remove := addToxic(t, e, "gateway->food", lostAnswers())
+	wantRetryable(t, "a food order with its answer lost", place())
+	remove()
+	r := place()
+	var o food.Order
+	if on {
+		wantStatus(t, "the retry", r, http.StatusOK, "")
+	} else {
+		wantStatus(t, "the retry", r, http.StatusCreated, "")
+	}
+	r.decode(t, &o)
+	if o.Replayed != on {
+		t.Fatalf("the retry with the same key: %+v, want replayed %v", o, on)
+	}
+	fc := food.NewClient(e.Info().Audit[mockstore.ServiceFood], auditHC)
+	a, err := fc.Audit(ctxFor(t))
+	if err != nil {
+		t.Fatalf("read the food audit: %v", err)
+	}
+	n := 0
+	for _, rec := range a.Orders {
+		if rec.UserID == s.UserID && rec.Key == "food-1" {
+			n++
+		}
+	}
+	if on && n != 1 || !on && n < 2 {
+		t.Fatalf("one food order (one key) stored %d times; want 1 with the feature on, 2 or more off", n)
 	}
 }
