@@ -21,22 +21,6 @@ const QRPrefix = "gameday:pay:"
 // MaxPayment is the largest single QR payment, smallest unit.
 const MaxPayment = 10_000_000
 
-// idempotencyKey returns the request's Idempotency-Key, answering the
-// request itself and returning false when it is missing or malformed. what
-// names the operation the key makes safe to retry.
-func (s *Service) idempotencyKey(w http.ResponseWriter, r *http.Request, what string) (string, bool) {
-	key := r.Header.Get(IdempotencyHeader)
-	if key == "" {
-		s.writeError(w, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required: one key per %s, the same on every retry", IdempotencyHeader, what))
-		return "", false
-	}
-	if len(key) > maxKeyLen || !printable(key) {
-		s.writeError(w, badRequest("%s: want 1..%d printable characters", IdempotencyHeader, maxKeyLen))
-		return "", false
-	}
-	return key, true
-}
-
 // ---- QR payments
 
 type payRequest struct {
@@ -219,16 +203,17 @@ func (s *Service) foodOrderID(w http.ResponseWriter, r *http.Request) (string, b
 	return oid, true
 }
 
-// foodCall validates the session, runs fn as the caller against food
-// (idempotent calls are retried) and answers its result with status.
-func foodCall[T any](s *Service, w http.ResponseWriter, r *http.Request, token string, idempotent bool, what, hint string, status int,
+// foodCall validates the session, runs fn as the caller against food (every
+// such call is idempotent: a read, or a state change that repeated is the
+// same change; it is retried) and answers its result 200.
+func foodCall[T any](s *Service, w http.ResponseWriter, r *http.Request, token string, what, hint string,
 	fn func(ctx context.Context, as string) (T, error)) {
 	id, ok := s.validate(w, r, token)
 	if !ok {
 		return
 	}
 	var out T
-	err := s.up[upstreamFood].do(r.Context(), idempotent, func(ctx context.Context) error {
+	err := s.up[upstreamFood].do(r.Context(), true, func(ctx context.Context) error {
 		var err error
 		out, err = fn(ctx, id.UserID)
 		return err
@@ -237,7 +222,7 @@ func foodCall[T any](s *Service, w http.ResponseWriter, r *http.Request, token s
 		s.fail(w, err, what, hint)
 		return
 	}
-	mockstore.WriteJSON(w, status, out)
+	mockstore.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) handleFoodOrder(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +234,7 @@ func (s *Service) handleFoodOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	foodCall(s, w, r, token, true, "your food order", "", http.StatusOK, func(ctx context.Context, as string) (food.Order, error) {
+	foodCall(s, w, r, token, "your food order", "", func(ctx context.Context, as string) (food.Order, error) {
 		return s.food.Order(ctx, as, oid)
 	})
 }
@@ -266,7 +251,7 @@ func (s *Service) handleMerchantQueue(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, badRequest("restaurant id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
-	foodCall(s, w, r, token, true, "your restaurant's orders", "", http.StatusOK, func(ctx context.Context, as string) ([]food.Order, error) {
+	foodCall(s, w, r, token, "your restaurant's orders", "", func(ctx context.Context, as string) ([]food.Order, error) {
 		os, err := s.food.Queue(ctx, as, rid)
 		if os == nil {
 			os = []food.Order{}
@@ -286,7 +271,7 @@ func (s *Service) handleAccept(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	foodCall(s, w, r, token, true, "accepting orders", "retry: accepting twice is accepting once", http.StatusOK, func(ctx context.Context, as string) (food.Order, error) {
+	foodCall(s, w, r, token, "accepting orders", "retry: accepting twice is accepting once", func(ctx context.Context, as string) (food.Order, error) {
 		return s.food.Accept(ctx, as, oid)
 	})
 }
@@ -297,7 +282,7 @@ func (s *Service) handleOffers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	foodCall(s, w, r, token, true, "delivery offers", "", http.StatusOK, func(ctx context.Context, as string) ([]food.Order, error) {
+	foodCall(s, w, r, token, "delivery offers", "", func(ctx context.Context, as string) ([]food.Order, error) {
 		os, err := s.food.Offers(ctx, as)
 		if os == nil {
 			os = []food.Order{}
@@ -317,7 +302,7 @@ func (s *Service) handleTake(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	foodCall(s, w, r, token, true, "taking deliveries", "retry: taking it twice is taking it once", http.StatusOK, func(ctx context.Context, as string) (food.Order, error) {
+	foodCall(s, w, r, token, "taking deliveries", "retry: taking it twice is taking it once", func(ctx context.Context, as string) (food.Order, error) {
 		return s.food.Take(ctx, as, oid)
 	})
 }
@@ -377,7 +362,7 @@ func (s *Service) handleMessages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	foodCall(s, w, r, token, true, "chat", "", http.StatusOK, func(ctx context.Context, as string) ([]food.Message, error) {
+	foodCall(s, w, r, token, "chat", "", func(ctx context.Context, as string) ([]food.Message, error) {
 		ms, err := s.food.Messages(ctx, as, oid)
 		if ms == nil {
 			ms = []food.Message{}

@@ -62,6 +62,22 @@ func (s *Service) fail(w http.ResponseWriter, err error, what, hint string) {
 	s.writeError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
 }
 
+// idempotencyKey returns the request's Idempotency-Key, answering the
+// request itself and returning false when it is missing or malformed. what
+// names the operation the key makes safe to retry.
+func (s *Service) idempotencyKey(w http.ResponseWriter, r *http.Request, what string) (string, bool) {
+	key := r.Header.Get(IdempotencyHeader)
+	if key == "" {
+		s.writeError(w, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required: one key per %s, the same on every retry", IdempotencyHeader, what))
+		return "", false
+	}
+	if len(key) > maxKeyLen || !printable(key) {
+		s.writeError(w, badRequest("%s: want 1..%d printable characters", IdempotencyHeader, maxKeyLen))
+		return "", false
+	}
+	return key, true
+}
+
 func badRequest(format string, args ...any) error {
 	return mockstore.Errorf(mockstore.CodeInvalidRequest, format, args...)
 }
@@ -566,13 +582,8 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	key := r.Header.Get(IdempotencyHeader)
-	if key == "" {
-		s.writeError(w, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required: one key per checkout, the same on every retry", IdempotencyHeader))
-		return
-	}
-	if len(key) > maxKeyLen || !printable(key) {
-		s.writeError(w, badRequest("%s: want 1..%d printable characters", IdempotencyHeader, maxKeyLen))
+	key, ok := s.idempotencyKey(w, r, "checkout")
+	if !ok {
 		return
 	}
 	var req checkoutRequest
