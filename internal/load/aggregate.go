@@ -18,6 +18,7 @@ const (
 	TagJourney  = "journey"  // journey set by the script: login, browse, cart…
 	TagStatus   = "status"   // HTTP status as a class: 2xx, 3xx, 4xx, 5xx, or "0" for no response
 	TagCode     = "code"     // error code set by the script (the storefront's error envelope)
+	TagName     = "name"     // a journey file's step name
 )
 
 // keptTags is the fixed subset of tags a series is split by, sorted.
