@@ -65,8 +65,10 @@
 //
 // A step's request is recorded by load.VU.Do with tags journey, endpoint
 // and name. Each check records one load.MetricChecks sample (1 held, 0
-// not) with the same tags; an answer that did not come records every check
-// as not held (one sample when the step has none). What failed is counted
+// not) with the same tags; a request that could not be made, an answer
+// that did not come and a capture that failed record one sample of 0 of
+// their own (an answer that did not come also fails every check). What
+// failed is counted
 // in MetricCheckFailures with a code: "check 2", "capture item",
 // CodeNoAnswer, CodeRequest — a bounded set, since the codes come from the
 // file. MetricJourneySuccess records, by journey, whether the iteration
