@@ -1,6 +1,9 @@
 package journeyfile
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // SchemaID is the $id of the format's JSON Schema.
 const SchemaID = "https://github.com/gameday/gameday/scenarios/journeys.schema.json"
@@ -68,11 +71,14 @@ func Schema() []byte {
 			},
 		},
 	}
-	out, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // keep "len(body.items) > 0" readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
 		panic(err) // only maps, slices, strings and numbers: cannot happen
 	}
-	return append(out, '\n')
+	return out.Bytes()
 }
 
 // properties is the "properties" of an object schema with fields.
