@@ -43,7 +43,7 @@ var journeyFields = []field{
 var stepFields = []field{
 	{"name", "the step's name, unique in its journey; the name tag of its series, and the endpoint tag unless tags.endpoint says otherwise", ref("name")},
 	{"method", "the HTTP method; default GET", obj{"enum": Methods}},
-	{"url", "the path, relative to the load's target: it starts with /; ${expression} interpolates a value (escaped as a path segment before ?, as a query value after it)", obj{"type": "string", "pattern": "^/", "examples": []string{"/api/items/${item}"}}},
+	{"url", "the path, relative to the load's target: it starts with /; ${expression} interpolates a value (escaped as a path segment before ?, as a query value after it)", obj{"type": "string", "pattern": "^/([^/]|$)", "examples": []string{"/api/items/${item}"}}},
 	{"headers", "request headers, name: value; values may hold ${expression}", obj{
 		"type":                 "object",
 		"propertyNames":        obj{"pattern": headerNamePattern},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -275,7 +276,7 @@ func (p *parser) step(n *yaml.Node, journey string, think time.Duration, capture
 	}
 	request := scope{captures: captured, later: later}
 	if v, found := m.get("url"); found {
-		st.url = p.url(v, what, request)
+		st.url = p.path(v, what, request)
 		check(st.url != nil)
 		if st.url != nil {
 			st.URL = p.deref(v).Value
@@ -360,8 +361,8 @@ func (p *parser) tags(n *yaml.Node, what, def string) (string, bool) {
 	return def, ok
 }
 
-// url reads a step's URL: a path relative to the target.
-func (p *parser) url(n *yaml.Node, what string, sc scope) *template {
+// path reads a step's URL: a path relative to the target.
+func (p *parser) path(n *yaml.Node, what string, sc scope) *template {
 	s, ok := p.text(n, what+": url")
 	if !ok {
 		return nil
@@ -374,7 +375,27 @@ func (p *parser) url(n *yaml.Node, what string, sc scope) *template {
 		p.errAt(s, "%s: url %q must start with /: it is a path relative to the load's target", what, v)
 		return nil
 	}
-	return p.template(s, what+": url", sc, true)
+	t := p.template(s, what+": url", sc, true)
+	if t == nil {
+		return nil
+	}
+	var sample strings.Builder // the URL with a stand-in for each interpolation
+	for _, pt := range t.parts {
+		if pt.prog != nil {
+			sample.WriteString("x")
+		} else {
+			sample.WriteString(pt.lit)
+		}
+	}
+	if _, err := url.Parse("http://target" + sample.String()); err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		p.errAt(s, "%s: url %q: %v", what, s.Value, err)
+		return nil
+	}
+	return t
 }
 
 // headers reads a step's request headers.

@@ -136,6 +136,8 @@ func TestParseErrors(t *testing.T) {
 		{"scheme-relative url", "journeys:\n  - name: j\n    steps: [{name: s, url: //example.com/x}]\n", []string{`url "//example.com/x" is absolute`}},
 		{"relative url", "journeys:\n  - name: j\n    steps: [{name: s, url: api/x}]\n", []string{`3:28: journey j, step s: url "api/x" must start with /`}},
 		{"space in url", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /a b\n", []string{"5:16: journey j, step s: url: a space or # in a URL must be escaped"}},
+		{"bad escape in url", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /a%zz/${vu}\n", []string{
+			`5:14: journey j, step s: url "/a%zz/${vu}": invalid URL escape "%zz"`}},
 		{"interpolation does not compile", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /x/${vu +}\n", []string{
 			"5:22: journey j, step s: url: ${vu +}: unexpected token EOF"}},
 		{"interpolation not closed", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /x/${vu\n", []string{
@@ -151,6 +153,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown name in a body", step("body: {a: '${nope}'}"), []string{`4:41: journey j, step s: body: ${nope}: unknown name "nope"`}},
 		{"check does not compile", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /\n        checks:\n          - status == 200 and\n", []string{
 			`7:29: journey j, step s: check 1 "status == 200 and": unexpected token EOF`}},
+		{"position after quotes", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /\n        checks:\n          - body.a == \"x\" && bdy\n", []string{
+			`7:30: journey j, step s: check 1 "body.a == \"x\" && bdy": unknown name "bdy"`}},
+		{"position in single quotes", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /\n        checks:\n          - 'status == 200 && bdy'\n", []string{
+			`7:31: journey j, step s: check 1 "status == 200 && bdy": unknown name "bdy"`}},
 		{"check names a typo", "journeys:\n  - name: j\n    steps:\n      - name: s\n        url: /\n        checks: [status == 200, bdy.ok]\n", []string{
 			`6:33: journey j, step s: check 2 "bdy.ok": unknown name "bdy": did you mean "body"?`}},
 		{"check not a bool", step("checks: [status]"), []string{`check 1 "status": expected bool, but got int: a check must be true or false`}},

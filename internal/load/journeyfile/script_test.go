@@ -95,8 +95,8 @@ func newUser(tb testing.TB, src, target string, opts ...Option) (load.User, *rec
 
 // seen is what a test server was sent.
 type seen struct {
-	method, path, query, body string
-	header                    http.Header
+	method, host, path, query, body string
+	header                          http.Header
 }
 
 // server starts a test server that answers with handle and keeps what it
@@ -108,7 +108,7 @@ func server(tb testing.TB, handle func(w http.ResponseWriter, r *http.Request)) 
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		got = append(got, seen{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, string(b), r.Header.Clone()})
+		got = append(got, seen{r.Method, r.Host, r.URL.EscapedPath(), r.URL.RawQuery, string(b), r.Header.Clone()})
 		mu.Unlock()
 		handle(w, r)
 	}))
@@ -151,7 +151,7 @@ func TestCapturesFeedLaterSteps(t *testing.T) {
       - name: add
         method: PUT
         url: /cart/${item.id}?note=${item.note}&it=${iter}
-        headers: {Authorization: "Bearer ${token}", X-Count: "${len(vars)}"}
+        headers: {Authorization: "Bearer ${token}", X-Count: "${len(vars)}", Host: "api.example"}
         body: {sku: "${item.id}", qty: "${item.qty}", label: "qty ${item.qty}", tags: ["${token}", 1]}
         checks: [status == 201, body.ok]
 `
@@ -169,8 +169,8 @@ func TestCapturesFeedLaterSteps(t *testing.T) {
 	if add.method != http.MethodPut || add.path != "/cart/a%20b%2Fc" || add.query != "note=x%26y%3Dz&it=7" {
 		t.Errorf("add went to %s %s?%s", add.method, add.path, add.query)
 	}
-	if a, c := add.header.Get("Authorization"), add.header.Get("X-Count"); a != "Bearer t-1" || c != "2" {
-		t.Errorf("add headers Authorization %q, X-Count %q", a, c)
+	if a, c, h := add.header.Get("Authorization"), add.header.Get("X-Count"), add.host; a != "Bearer t-1" || c != "2" || h != "api.example" {
+		t.Errorf("add headers Authorization %q, X-Count %q, Host %q", a, c, h)
 	}
 	if want := `{"sku":"a b/c","qty":2,"label":"qty 2","tags":["t-1",1]}`; add.body != want {
 		t.Errorf("add body %s, want %s", add.body, want)
@@ -349,11 +349,11 @@ func TestRequestFails(t *testing.T) {
 }
 
 // TestWeights: over 2,000 iterations of four users at once, each journey
-// gets its share of the weights.
+// gets its share of the weights. The users share the compiled expressions.
 func TestWeights(t *testing.T) {
 	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	f := parseOK(t, `journeys:
-  - {name: a, weight: 1, steps: [{name: s, url: /}]}
+  - {name: a, weight: 1, steps: [{name: s, url: /, checks: [status == 204], captures: {x: status}}, {name: t, url: '/${x}'}]}
   - {name: b, weight: 3, steps: [{name: s, url: /}]}
   - {name: c, weight: 6, steps: [{name: s, url: /}]}
 `)

@@ -303,17 +303,17 @@ func (p *parser) positive(n *yaml.Node, what string) (time.Duration, bool) {
 }
 
 // position returns the line and column of byte i of scalar n's value when
-// they can be known (a one-line plain or quoted scalar without escapes),
+// they can be known (a one-line scalar, plain or quoted without escapes),
 // and n's own otherwise.
 func position(n *yaml.Node, i int) (line, col int) {
-	if strings.ContainsAny(n.Value, "\n\\'\"") {
+	col = n.Column + len([]rune(n.Value[:min(max(i, 0), len(n.Value))]))
+	switch {
+	case strings.Contains(n.Value, "\n"):
 		return n.Line, n.Column
-	}
-	col = n.Column + len([]rune(n.Value[:min(i, len(n.Value))]))
-	switch n.Style {
-	case 0:
+	case n.Style == 0:
 		return n.Line, col
-	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+	case n.Style == yaml.SingleQuotedStyle && !strings.Contains(n.Value, "'"),
+		n.Style == yaml.DoubleQuotedStyle && !strings.ContainsAny(n.Value, `"\`):
 		return n.Line, col + 1
 	}
 	return n.Line, n.Column
