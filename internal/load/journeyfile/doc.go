@@ -31,7 +31,7 @@
 //	        url: /api/cart
 //	        body: {sku: "${item}", qty: 1}   # JSON
 //	        tags: {endpoint: cart}           # only endpoint may be set
-//	        continue_on_failure: true        # a failed check does not end the iteration
+//	        continue_on_failure: true        # a failed check or no answer does not end the iteration
 //	        checks: [status == 201]
 //
 // # Expressions

@@ -63,7 +63,7 @@ var stepFields = []field{
 		"additionalProperties": false,
 		"properties":           properties(tagFields),
 	}},
-	{"continue_on_failure", "a failed check does not end the iteration: the next step runs (the journey still counts as failed)", obj{"type": "boolean"}},
+	{"continue_on_failure", "a failed check or a missing answer does not end the iteration: the next step runs (the journey still counts as failed)", obj{"type": "boolean"}},
 }
 
 // tagFields are the tags a step may set.

@@ -67,10 +67,11 @@ func WithLogger(log *slog.Logger) Option {
 // evaluated, or when a capture cannot be evaluated; a failure other than
 // a check's records one load.MetricChecks sample of 0 of its own (so that a
 // step without checks shows it too). A failed step ends the iteration,
-// unless it has continue_on_failure and only checks failed. Captures are
-// evaluated after the checks, in file order, and are seen by the steps
-// after them; they start empty every iteration, while the user's cookies
-// last across iterations.
+// unless it has continue_on_failure and what failed was a check or the
+// answer (a request that cannot be made or a capture that fails always
+// ends it). Captures are evaluated after the checks, in file order, and are
+// seen by the steps after them; they start empty every iteration, while
+// the user's cookies last across iterations.
 func (f *File) Script(target string, opts ...Option) (load.Script, error) {
 	u, err := url.Parse(target)
 	if err != nil {
