@@ -45,7 +45,7 @@ func (p *partner) Work(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				p.backoff = min(max(2*p.backoff, firstBackoff), maxRetryAfter)
+				p.backoff = nextBackoff(p.backoff)
 				if !load.Sleep(ctx, time.Duration(float64(p.backoff)*(1+0.5*p.vu.Rand.Float64()))) {
 					return
 				}
@@ -65,6 +65,12 @@ func (p *partner) Work(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// nextBackoff returns the pause after a failed login that followed a
+// pause of d: 1 s after none, else twice d, at most maxRetryAfter.
+func nextBackoff(d time.Duration) time.Duration {
+	return min(max(2*d, firstBackoff), maxRetryAfter)
 }
 
 // merchantRound accepts the restaurant's placed orders, oldest first. It
