@@ -67,8 +67,8 @@ var fakeRoutes = []string{
 func newFake(tb testing.TB) *fake {
 	tb.Helper()
 	f := &fake{handlers: map[string]http.HandlerFunc{
-		"POST /api/v1/login": reply(http.StatusAccepted, `{"login_id":"L1","expires_in_s":300,"resend_after_s":30}`),
-		"GET /inbox/{phone}": reply(http.StatusOK, `[{"message_id":"m1","channel":"sms","code":"123456","login_id":"L1"}]`),
+		"POST /api/v1/login":        reply(http.StatusAccepted, `{"login_id":"L1","expires_in_s":300,"resend_after_s":30}`),
+		"GET /inbox/{phone}":        reply(http.StatusOK, `[{"message_id":"m1","channel":"sms","code":"123456","login_id":"L1"}]`),
 		"POST /api/v1/login/verify": reply(http.StatusOK, `{"token":"`+fakeToken+`","user_id":"`+fakeUser+`"}`),
 		"POST /api/v1/login/resend": reply(http.StatusAccepted, `{"login_id":"L1","expires_in_s":300,"resend_after_s":30}`),
 		"POST /api/v1/logout":       reply(http.StatusNoContent, ``),
