@@ -143,6 +143,20 @@ func (r *recorder) waitFor(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
+// await waits until cond holds, checking it after every sample the
+// recorder takes, or until ctx ends; it reports whether cond held. Unlike
+// waitFor it may run on any goroutine. One waiter per recorder at a time.
+func (r *recorder) await(ctx context.Context, cond func() bool) bool {
+	for !cond() {
+		select {
+		case <-r.added:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
 // ctxFor returns a context that ends with the test or after testTimeout.
 func ctxFor(tb testing.TB) context.Context {
 	tb.Helper()
@@ -214,17 +228,34 @@ func scriptFor(tb testing.TB, e *env.Inproc, s Settings) *Script {
 	return sc
 }
 
-// shopperOf returns the shopper of a new VU of sc, the one whose user
-// matches (the first shopper when match is nil).
+// shopperOf returns the shopper of a new VU of sc: the first of the
+// data's shoppers whose user matches and that no test took yet.
 func shopperOf(tb testing.TB, sc *Script, rec *recorder, match func(mockstore.User) bool) *shopper {
 	tb.Helper()
+	taken.Lock()
+	defer taken.Unlock()
+	if taken.m == nil {
+		taken.m = map[string]map[int]bool{}
+	}
+	store := sc.cfg.Gateway
+	if taken.m[store] == nil {
+		taken.m[store] = map[int]bool{}
+	}
 	for i, u := range sc.shoppers {
-		if match == nil || match(u) {
+		if !taken.m[store][i] && (match == nil || match(u)) {
+			taken.m[store][i] = true
 			return sc.NewUser(newVU(tb, i+1, rec)).(*shopper)
 		}
 	}
-	tb.Fatal("no shopper matches")
+	tb.Fatal("no shopper left that matches")
 	return nil
+}
+
+// taken are the shoppers tests took, by storefront (gateway URL), so
+// that tests sharing a storefront do not share an account.
+var taken struct {
+	sync.Mutex
+	m map[string]map[int]bool
 }
 
 // addToxic adds t to the proxy of link through the Toxiproxy HTTP API, as
