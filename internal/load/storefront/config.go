@@ -60,7 +60,7 @@ func DefaultSettings() Settings {
 type VarError struct {
 	Name  string
 	Value string
-	Want  string // "a share from 0 to 1", …; empty when Name is not one of EnvNames
+	Want  string // "a share of visits from 0 to 1", …; empty when Name is not one of EnvNames
 }
 
 func (e *VarError) Error() string {
@@ -101,13 +101,13 @@ func ParseEnv(vars map[string]string) (Settings, error) {
 		case EnvFoodWait:
 			s.FoodWait, err = seconds(name, v)
 		case EnvLogout:
-			s.Logout, err = share(name, v)
+			s.Logout, err = share(name, v, "visits")
 		case EnvWhatsApp:
-			s.WhatsApp, err = share(name, v)
+			s.WhatsApp, err = share(name, v, "logins")
 		case EnvFood:
-			s.Food, err = share(name, v)
+			s.Food, err = share(name, v, "visits")
 		case EnvQR:
-			s.QR, err = share(name, v)
+			s.QR, err = share(name, v, "visits")
 		case EnvTimeout:
 			s.Timeout, err = timeout(name, v)
 		}
@@ -141,8 +141,8 @@ func seconds(name, v string) (time.Duration, error) {
 	return time.Duration(n * float64(time.Second)), nil
 }
 
-func share(name, v string) (float64, error) {
-	const want = "a share from 0 to 1"
+func share(name, v, of string) (float64, error) {
+	want := "a share of " + of + " from 0 to 1"
 	n, err := number(name, v, want)
 	if err != nil {
 		return 0, err

@@ -407,6 +407,51 @@ func TestNaiveIncidents(t *testing.T) {
 	}
 }
 
+// TestMaintenance: the operator's maintenance switch answers every call
+// 503 maintenance with a Retry-After of 1 s; the shopper waits it out
+// (never sooner) and goes on once it is over.
+func TestMaintenance(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, env.Options{})
+	rec := newRecorder()
+	u := shopperOf(t, scriptFor(t, e, quick()), rec, nil)
+	ctx := ctxFor(t)
+	if err := u.login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	maintenance(t, e, true)
+	go func() {
+		if rec.await(ctx, func() bool { return rec.sum(MetricShopperError, load.Tags{}) > 0 }) {
+			maintenance(t, e, false)
+		}
+	}()
+	if err := u.browse(ctx); err != nil {
+		t.Fatalf("browse: %v; recorded:\n%s", err, rec)
+	}
+	wantCount(t, rec, MetricShopperError, load.Tags{Endpoint: "products", Journey: JourneyBrowse, Code: string(mockstore.CodeMaintenance), Status: "5xx"}, 1)
+	wantCount(t, rec, MetricBare5xx, load.Tags{}, 0)
+	reqs := rec.find(load.MetricReqs, load.Tags{Endpoint: "products"})
+	if len(reqs) != 2 || reqs[0].tags.Status != "5xx" || reqs[1].tags.Status != "2xx" {
+		t.Fatalf("products requests %+v, want a 503 then a 200", reqs)
+	}
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < time.Second {
+		t.Errorf("retried %v after a Retry-After of 1 s", gap)
+	}
+}
+
+// maintenance switches the gateway's maintenance, with a Retry-After of
+// 1 s. It may run on any goroutine: it reports a failure without stopping
+// the test.
+func maintenance(tb testing.TB, e *env.Inproc, on bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	err := mockstore.Call(ctx, auditHC, http.MethodPost, e.Info().Audit[mockstore.ServiceGateway]+"/audit/maintenance",
+		map[string]any{"on": on, "retry_after_s": 1}, nil, nil)
+	if err != nil {
+		tb.Errorf("switch maintenance on=%v: %v", on, err)
+	}
+}
+
 // drain pays all of u's balance by QR code from another device of the
 // shopper (the same session, outside the load): the app does not know.
 func drain(tb testing.TB, e *env.Inproc, u *shopper) {
