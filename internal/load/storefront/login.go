@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/load"
+	"github.com/gameday/gameday/mockstore"
 	shopperapi "github.com/gameday/gameday/mockstore/shopper"
 )
 
@@ -20,12 +21,10 @@ const (
 	otpLeastResend   = time.Second           // a resend time below this is taken as this
 )
 
-// OTP channels, and the codes of the answers a login acts on.
+// OTP channels.
 const (
 	channelSMS      = "sms"
 	channelWhatsApp = "whatsapp"
-	codeExpired     = "code_expired"    // a code too old, or superseded: start a new login once
-	resendCooldown  = "resend_cooldown" // a resend asked too soon: ask again on the same channel
 )
 
 // login logs the person in by OTP: it asks for a code (by WhatsApp for a
@@ -77,7 +76,7 @@ func (p *person) tryLogin(ctx context.Context) (bool, error) {
 			}
 			return true, nil
 		}
-		if v.code != codeExpired {
+		if v.code != string(mockstore.CodeCodeExpired) { // else start a new login, once
 			return false, nil
 		}
 	}
@@ -120,7 +119,7 @@ func (p *person) waitCode(ctx context.Context, started shopperapi.LoginStarted) 
 				resendAt = time.Now().Add(max(otpLeastResend, orDefault(again.ResendAfterS, otpDefaultResend)))
 			} else {
 				resendAt = time.Now().Add(r.retryAfter())
-				if r.code == resendCooldown {
+				if r.code == string(mockstore.CodeResendCooldown) { // asked too soon: again on the same channel
 					channels = append([]string{channel}, channels...)
 				}
 			}
