@@ -181,8 +181,8 @@ func quick() Settings {
 }
 
 // startEnv starts an in-process storefront with opts (12 seeded users
-// unless said otherwise: 6 shoppers, 3 merchants, 3 drivers) and stops it at cleanup, registered before the error is
-// looked at.
+// unless said otherwise: 6 shoppers, 3 merchants, 3 drivers) and stops
+// it at cleanup, registered before the error is looked at.
 func startEnv(tb testing.TB, opts env.Options) *env.Inproc {
 	tb.Helper()
 	if opts.Shoppers == 0 {
