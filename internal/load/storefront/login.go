@@ -1,0 +1,181 @@
+package storefront
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gameday/gameday/internal/load"
+	"github.com/gameday/gameday/mockstore"
+	shopperapi "github.com/gameday/gameday/mockstore/shopper"
+)
+
+// Limits of a login, as shopper.js had them.
+const (
+	otpGiveUp        = 60 * time.Second      // without a usable code, the login fails
+	otpFirstPoll     = 50 * time.Millisecond // first pause between two reads of the inbox
+	otpLongestPoll   = time.Second           // the pause grows by half each time up to this
+	otpDefaultResend = 30 * time.Second      // when the storefront gives no resend time
+	otpLeastResend   = time.Second           // a resend time below this is taken as this
+)
+
+// OTP channels.
+const (
+	channelSMS      = "sms"
+	channelWhatsApp = "whatsapp"
+)
+
+// login logs the person in by OTP: it asks for a code (by WhatsApp for a
+// share Settings.WhatsApp of logins, else by SMS), reads it from the
+// phone's inbox (from the WhatsApp login link when one came) and verifies
+// it; a code that expired starts one fresh login. It records the login
+// journey and returns nil when logged in, errStop when not, errCancelled
+// when ctx ended first (and then records nothing).
+func (p *person) login(ctx context.Context) error {
+	p.token = ""
+	ok, err := p.tryLogin(ctx)
+	if err != nil {
+		return err
+	}
+	return p.journey(ctx, JourneyLogin, ok)
+}
+
+func (p *person) tryLogin(ctx context.Context) (bool, error) {
+	// 6 February 2023: shoppers who logged in by the WhatsApp link were
+	// logged out again within a minute; a share of logins go that way.
+	channel := channelSMS
+	if p.vu.Rand.Float64() < p.s.cfg.WhatsApp {
+		channel = channelWhatsApp
+	}
+	for range 2 {
+		s, err := p.call(ctx, http.MethodPost, "/api/v1/login", map[string]string{"phone": p.phone, "channel": channel},
+			callOpts{endpoint: "login", journey: JourneyLogin, anonymous: true, safe: true})
+		if err != nil {
+			return false, err
+		}
+		var started shopperapi.LoginStarted
+		if !s.ok || !s.decode(&started) || started.LoginID == "" {
+			return false, nil
+		}
+		code, err := p.waitCode(ctx, started)
+		if err != nil || code == "" {
+			return false, err
+		}
+		v, err := p.call(ctx, http.MethodPost, "/api/v1/login/verify", map[string]string{"login_id": started.LoginID, "code": code},
+			callOpts{endpoint: "login_verify", journey: JourneyLogin, anonymous: true, safe: true})
+		if err != nil {
+			return false, err
+		}
+		var verified shopperapi.Verified
+		if v.ok && v.decode(&verified) && verified.Token != "" {
+			p.token, p.userID = verified.Token, verified.UserID
+			if p.wantUser != "" && p.wantUser != p.userID {
+				p.vu.Count(MetricCrossUserData, load.Tags{Endpoint: "login_verify", Journey: JourneyLogin}, 1)
+			}
+			return true, nil
+		}
+		if v.code != string(mockstore.CodeCodeExpired) { // else start a new login, once
+			return false, nil
+		}
+	}
+	return false, nil
+}
+
+// waitCode polls the inbox for the code of the login started. When it is
+// late (past the resend time the storefront gave), it asks for a new one:
+// once more by SMS, then by WhatsApp. It gives up after the code's
+// lifetime or otpGiveUp, whichever is shorter, and then returns "". It
+// records otp_wait when the code came.
+func (p *person) waitCode(ctx context.Context, started shopperapi.LoginStarted) (string, error) {
+	t0 := time.Now()
+	resendAt := t0.Add(max(otpLeastResend, orDefault(started.ResendAfterS, otpDefaultResend)))
+	giveUp := t0.Add(min(otpGiveUp, orDefault(started.ExpiresInS, otpGiveUp)))
+	channels := []string{channelSMS, channelWhatsApp}
+	poll := otpFirstPoll
+	for time.Now().Before(giveUp) {
+		m, err := p.inbox(ctx, started.LoginID)
+		if err != nil {
+			return "", err
+		}
+		if m != nil && m.Code != "" {
+			p.vu.Trend(MetricOTPWait, load.Tags{Journey: JourneyLogin}, float64(time.Since(t0))/float64(time.Millisecond))
+			return codeOf(*m), nil
+		}
+		if !time.Now().Before(resendAt) && len(channels) > 0 {
+			channel := channels[0]
+			channels = channels[1:]
+			r, err := p.call(ctx, http.MethodPost, "/api/v1/login/resend", map[string]string{"login_id": started.LoginID, "channel": channel},
+				callOpts{endpoint: "login_resend", journey: JourneyLogin, anonymous: true, safe: true})
+			if err != nil {
+				return "", err
+			}
+			var again shopperapi.LoginStarted
+			if r.ok {
+				if !r.decode(&again) {
+					again = shopperapi.LoginStarted{}
+				}
+				resendAt = time.Now().Add(max(otpLeastResend, orDefault(again.ResendAfterS, otpDefaultResend)))
+			} else {
+				resendAt = time.Now().Add(r.retryAfter())
+				if r.code == string(mockstore.CodeResendCooldown) { // asked too soon: again on the same channel
+					channels = append([]string{channel}, channels...)
+				}
+			}
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return "", err
+		}
+		poll = min(poll*3/2, otpLongestPoll) // a person looks at the phone less and less often
+	}
+	return "", nil
+}
+
+// orDefault returns s seconds, or def when s is 0 (not given).
+func orDefault(s int, def time.Duration) time.Duration {
+	if s == 0 {
+		return def
+	}
+	return time.Duration(s) * time.Second
+}
+
+// inbox returns the newest message of the phone's inbox for loginID (after
+// a resend only the newest code is valid), or nil when there is none or
+// the inbox could not be read.
+func (p *person) inbox(ctx context.Context, loginID string) (*shopperapi.Message, error) {
+	r, err := p.call(ctx, http.MethodGet, "/inbox/"+url.PathEscape(p.phone), nil,
+		callOpts{endpoint: "inbox", journey: JourneyLogin, base: p.s.cfg.Inbox, anonymous: true, safe: true})
+	if err != nil {
+		return nil, err
+	}
+	var msgs []shopperapi.Message
+	if !r.ok || !r.decode(&msgs) {
+		return nil, nil
+	}
+	for i := range msgs {
+		if msgs[i].LoginID == loginID {
+			return &msgs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// codeOf reads the code of a message. A WhatsApp message carries a login
+// link; opening it is a verify with its login_id and code.
+func codeOf(m shopperapi.Message) string {
+	if m.Channel == channelWhatsApp && m.Link != "" {
+		_, query, _ := strings.Cut(m.Link, "?")
+		for kv := range strings.SplitSeq(query, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			v, _, _ = strings.Cut(v, "=")
+			if k != "code" || v == "" {
+				continue
+			}
+			if code, err := url.PathUnescape(v); err == nil {
+				return code
+			}
+		}
+	}
+	return m.Code
+}

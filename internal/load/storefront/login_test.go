@@ -1,0 +1,163 @@
+package storefront
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/internal/load"
+)
+
+const (
+	loginRoute  = "POST /api/v1/login"
+	verifyRoute = "POST /api/v1/login/verify"
+	resendRoute = "POST /api/v1/login/resend"
+	inboxRoute  = "GET /inbox/{phone}"
+)
+
+// TestLogin: the login by OTP against canned answers — a fresh login once
+// when the code expired, the WhatsApp link's code, a verify answer about
+// another user, and giving up when no code comes within its lifetime.
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	expired := reply(410, `{"error":{"code":"code_expired"}}`)
+	verified := reply(200, `{"token":"`+fakeToken+`","user_id":"`+fakeUser+`"}`)
+	tests := []struct {
+		name     string
+		whatsapp float64
+		routes   map[string]http.HandlerFunc
+		ok       bool
+		starts   int
+		code     string // the code verified last
+		channel  string // asked for at login start
+		cross    float64
+	}{
+		{name: "by SMS", ok: true, starts: 1, code: "123456", channel: "sms"},
+		{name: "code expired once", routes: map[string]http.HandlerFunc{verifyRoute: sequence(expired, verified)},
+			ok: true, starts: 2, code: "123456", channel: "sms"},
+		{name: "code expired twice", routes: map[string]http.HandlerFunc{verifyRoute: expired}, starts: 2, code: "123456", channel: "sms"},
+		{name: "wrong code", routes: map[string]http.HandlerFunc{verifyRoute: reply(401, `{"error":{"code":"invalid_code"}}`)},
+			starts: 1, code: "123456", channel: "sms"},
+		{name: "by the WhatsApp link", whatsapp: 1, routes: map[string]http.HandlerFunc{inboxRoute: reply(200,
+			`[{"channel":"whatsapp","code":"111111","login_id":"L1","link":"/login/verify?login_id=L1&code=654321"}]`)},
+			ok: true, starts: 1, code: "654321", channel: "whatsapp"},
+		{name: "another user", routes: map[string]http.HandlerFunc{verifyRoute: reply(200, `{"token":"t","user_id":"u2"}`)},
+			ok: true, starts: 1, code: "123456", channel: "sms", cross: 1},
+		{name: "only another login's code", routes: map[string]http.HandlerFunc{
+			loginRoute: reply(202, `{"login_id":"L1","expires_in_s":1,"resend_after_s":30}`),
+			inboxRoute: reply(200, `[{"channel":"sms","code":"123456","login_id":"L0"}]`)},
+			starts: 1, channel: "sms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t)
+			for route, h := range tt.routes {
+				f.on(route, h)
+			}
+			s := quick()
+			s.WhatsApp = tt.whatsapp
+			rec := newRecorder()
+			u := fakeShopper(t, f, s, rec)
+			err := u.login(ctxFor(t))
+			if (err == nil) != tt.ok {
+				t.Fatalf("login: %v, want ok %v", err, tt.ok)
+			}
+			wantJourneys(t, rec, "login="+map[bool]string{true: "true", false: "false"}[tt.ok])
+			starts := f.requests(loginRoute)
+			if len(starts) != tt.starts {
+				t.Fatalf("%d login starts, want %d", len(starts), tt.starts)
+			}
+			if ch := starts[0].decode(t)["channel"]; ch != tt.channel {
+				t.Errorf("asked for the code by %v, want %s", ch, tt.channel)
+			}
+			if v := f.requests(verifyRoute); tt.code != "" && (len(v) == 0 || v[len(v)-1].decode(t)["code"] != tt.code) {
+				t.Errorf("verified %d times, the last not with code %s", len(v), tt.code)
+			}
+			wantCount(t, rec, MetricCrossUserData, load.Tags{Endpoint: "login_verify", Journey: JourneyLogin}, tt.cross)
+			if got, want := rec.n(MetricOTPWait, load.Tags{Journey: JourneyLogin}), len(f.requests(verifyRoute)); got != want {
+				t.Errorf("otp_wait has %d samples, want one per code read (%d)", got, want)
+			}
+			if tt.ok != (u.token != "") {
+				t.Errorf("token %q after a login ok=%v", u.token, tt.ok)
+			}
+		})
+	}
+}
+
+// TestLoginGivesUp: with no code in the inbox the login fails once the
+// code's lifetime (expires_in_s, at most 60 s) is over.
+func TestLoginGivesUp(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.on(loginRoute, reply(202, `{"login_id":"L1","expires_in_s":1,"resend_after_s":30}`))
+	f.on(inboxRoute, reply(200, `[]`))
+	rec := newRecorder()
+	u := fakeShopper(t, f, quick(), rec)
+	start := time.Now()
+	if err := u.login(ctxFor(t)); err != errStop {
+		t.Fatalf("login: %v, want it failed", err)
+	}
+	if took := time.Since(start); took < time.Second || took > time.Second+otpLongestPoll+slack {
+		t.Errorf("gave up after %v, want 1 s (the code's lifetime) and one poll at most", took)
+	}
+	wantJourneys(t, rec, "login=false")
+	if len(f.requests(verifyRoute)) != 0 || rec.n(MetricOTPWait, load.Tags{}) != 0 {
+		t.Error("a code was verified or waited for, though none came")
+	}
+	if n := rec.n(load.MetricReqs, load.Tags{Endpoint: "inbox", Journey: JourneyLogin}); n < 5 {
+		t.Errorf("the inbox was read %d times in a second, want it polled from 50 ms growing by half", n)
+	}
+}
+
+// TestLoginResends: a code that is late (past resend_after_s, at least
+// 1 s) is asked for again, by SMS then by WhatsApp; a resend refused for
+// its cooldown is asked again on the same channel after its Retry-After.
+// otp_wait runs from the login start until the code is in the inbox.
+func TestLoginResends(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.on(loginRoute, reply(202, `{"login_id":"L1","expires_in_s":300,"resend_after_s":1}`))
+	cooldown := reply(429, `{"error":{"code":"resend_cooldown"}}`, "Retry-After", "0.05")
+	f.on(resendRoute, sequence(cooldown, cooldown, cooldown, cooldown, reply(202, `{"login_id":"L1","resend_after_s":1}`)))
+	message := reply(200, `[{"channel":"whatsapp","code":"222222","login_id":"L1","link":"/login/verify?login_id=L1&code=222222"}]`)
+	f.on(inboxRoute, func(w http.ResponseWriter, r *http.Request) {
+		for _, rq := range f.requests(resendRoute) {
+			if rq.decode(t)["channel"] == "whatsapp" {
+				message(w, r)
+				return
+			}
+		}
+		reply(200, `[]`)(w, r)
+	})
+	rec := newRecorder()
+	u := fakeShopper(t, f, quick(), rec)
+	start := time.Now()
+	if err := u.login(ctxFor(t)); err != nil {
+		t.Fatalf("login: %v; recorded:\n%s", err, rec)
+	}
+	var channels []string
+	var at []time.Duration
+	for _, rq := range f.requests(resendRoute) {
+		channels = append(channels, rq.decode(t)["channel"].(string))
+		at = append(at, rq.at.Sub(start))
+	}
+	if want := []string{"sms", "sms", "sms", "sms", "sms", "whatsapp"}; !slices.Equal(channels, want) {
+		t.Fatalf("resends on %v, want %v (four refused for their cooldown, asked again)", channels, want)
+	}
+	if at[0] < time.Second {
+		t.Errorf("first resend %v after the start, before resend_after_s", at[0])
+	}
+	if gap := at[5] - at[4]; gap < time.Second {
+		t.Errorf("the WhatsApp resend came %v after the SMS one, before its resend_after_s", gap)
+	}
+	wantCount(t, rec, MetricShopperError, load.Tags{Endpoint: "login_resend", Journey: JourneyLogin, Code: "resend_cooldown", Status: "4xx"}, 4)
+	waits := rec.find(MetricOTPWait, load.Tags{Journey: JourneyLogin})
+	if len(waits) != 1 || time.Duration(waits[0].v*float64(time.Millisecond)) < at[5] {
+		t.Errorf("otp_wait %v, want one sample of at least %v (the code came after the WhatsApp resend)", waits, at[5])
+	}
+	if v := f.requests(verifyRoute); len(v) != 1 || v[0].decode(t)["code"] != "222222" {
+		t.Errorf("verify: %d requests, want one with the WhatsApp code", len(v))
+	}
+}
