@@ -310,7 +310,7 @@ type driver struct {
 	pool sync.WaitGroup // a goroutine per VU of the arrivals
 
 	mu   sync.Mutex
-	idle []*poolVU // VUs of the arrivals waiting for an iteration, the one freed last at the end
+	idle vuQueue // VUs of the arrivals waiting for an iteration
 
 	failMu sync.Mutex
 	failed error // the first panic
@@ -400,21 +400,48 @@ func (d *driver) runIteration(u User, id int, it Iteration) (err error) {
 
 func (d *driver) release(v *poolVU) {
 	d.mu.Lock()
-	d.idle = append(d.idle, v)
+	d.idle.push(v)
 	d.mu.Unlock()
 }
 
-// acquire takes the VU freed last, or returns nil when none is free.
+// acquire takes the VU that has been free the longest, or returns nil when
+// none is free. First in, first out, so that every user of the pool gets
+// its turn (a pool of logged-in shoppers all shop, as with k6), and their
+// keep-alive connections stay warm.
 func (d *driver) acquire() *poolVU {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := len(d.idle)
-	if n == 0 {
+	return d.idle.pop()
+}
+
+// vuQueue is a first-in first-out queue of VUs: a ring that grows to the
+// number of VUs, never more.
+type vuQueue struct {
+	ring []*poolVU
+	head int // index of the first
+	n    int // VUs queued
+}
+
+func (q *vuQueue) push(v *poolVU) {
+	if q.n == len(q.ring) {
+		grown := make([]*poolVU, max(2*len(q.ring), 16))
+		for i := range q.n {
+			grown[i] = q.ring[(q.head+i)%len(q.ring)]
+		}
+		q.ring, q.head = grown, 0
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = v
+	q.n++
+}
+
+func (q *vuQueue) pop() *poolVU {
+	if q.n == 0 {
 		return nil
 	}
-	v := d.idle[n-1]
-	d.idle[n-1] = nil
-	d.idle = d.idle[:n-1]
+	v := q.ring[q.head]
+	q.ring[q.head] = nil
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
 	return v
 }
 

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"runtime"
+	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,8 +156,9 @@ func checkSummary(tb testing.TB, s Summary) {
 
 // checkOnSchedule checks that every run started at its planned time,
 // within the scheduler's wake-up delay, whatever the other iterations were
-// doing: p50 within 10 ms, the latest within 100 ms (race detector, two
-// cores).
+// doing: p50 within 20 ms, the latest within 250 ms (the race detector, two
+// cores, other tests running), less than the slow target's 300 ms, which
+// an iteration waiting for a VU would add.
 func checkOnSchedule(tb testing.TB, runs []run) {
 	tb.Helper()
 	late := make([]time.Duration, len(runs))
@@ -164,7 +169,7 @@ func checkOnSchedule(tb testing.TB, runs []run) {
 		}
 	}
 	slices.Sort(late)
-	if p50, worst := late[len(late)/2], late[len(late)-1]; p50 > 10*time.Millisecond || worst > 100*time.Millisecond {
+	if p50, worst := late[len(late)/2], late[len(late)-1]; p50 > 20*time.Millisecond || worst > 250*time.Millisecond {
 		tb.Errorf("iterations started late by %v at p50 and %v at worst: want them on schedule", p50, worst)
 	}
 }
@@ -291,6 +296,16 @@ func TestDriveStages(t *testing.T) {
 			break
 		}
 	}
+	// Free VUs take turns: each of the pool's shoppers shops.
+	used := map[int]int{}
+	for _, r := range runs {
+		used[r.vu]++
+	}
+	for id := 1; id <= plan.PreAllocatedVUs; id++ {
+		if used[id] < 10 {
+			t.Errorf("VU %d ran %d iterations of 80, want the pool's VUs to take turns (%v)", id, used[id], used)
+		}
+	}
 	// In the flat stage iterations are due every 25 ms.
 	for _, r := range runs[20:60] {
 		want := sum.Start.Add(time.Second + time.Duration(r.it.N-20)*25*time.Millisecond)
@@ -309,7 +324,7 @@ func TestDriveGracefulStop(t *testing.T) {
 		grace       time.Duration
 		completed   int64
 		interrupted int64
-		elapsed     time.Duration // at least; at most 300 ms more
+		elapsed     time.Duration // at least; at most a second more
 	}{
 		{"grace outlasts the slow iteration", 400 * time.Millisecond, 4, 1, 900 * time.Millisecond},
 		{"no grace", -1, 3, 2, 500 * time.Millisecond},
@@ -336,8 +351,8 @@ func TestDriveGracefulStop(t *testing.T) {
 			if sum.Completed != tt.completed || sum.Interrupted != tt.interrupted {
 				t.Errorf("summary %+v: want %d completed, %d interrupted", sum, tt.completed, tt.interrupted)
 			}
-			if sum.Elapsed < tt.elapsed || sum.Elapsed > tt.elapsed+300*time.Millisecond {
-				t.Errorf("Drive took %v, want %v (+300 ms at most)", sum.Elapsed, tt.elapsed)
+			if sum.Elapsed < tt.elapsed || sum.Elapsed > tt.elapsed+time.Second {
+				t.Errorf("Drive took %v, want %v (+1 s at most)", sum.Elapsed, tt.elapsed)
 			}
 			if got := metricSum(pts, MetricIterations); got != tt.completed {
 				t.Errorf("%d iterations in the series, want %d (interrupted ones are not counted)", got, tt.completed)
@@ -444,7 +459,7 @@ func TestDrivePartners(t *testing.T) {
 		stuck  bool // iteration 0 never ends by itself
 		cancel bool // cancel the run once every partner works
 		err    error
-		end    time.Duration // the partners' context ends after this, and by 300 ms more
+		end    time.Duration // the partners' context ends after this, and by 500 ms more
 	}{
 		{"after the last iteration", 0, false, false, nil, 700 * time.Millisecond},
 		{"graceful stop ran out", 400 * time.Millisecond, true, false, nil, 900 * time.Millisecond},
@@ -513,8 +528,8 @@ func TestDrivePartners(t *testing.T) {
 					t.Errorf("a partner began %v before time zero", sum.Start.Sub(began[i]))
 				}
 				end := ended[i].Sub(sum.Start)
-				if end < tt.end || end > tt.end+300*time.Millisecond {
-					t.Errorf("a partner's context ended at %v, want %v (+300 ms at most)", end, tt.end)
+				if end < tt.end || end > tt.end+500*time.Millisecond {
+					t.Errorf("a partner's context ended at %v, want %v (+500 ms at most)", end, tt.end)
 				}
 				if !tt.cancel && !tt.stuck && ended[i].Before(lastEnd) {
 					t.Errorf("a partner's context ended %v before the last iteration", lastEnd.Sub(ended[i]))
@@ -617,7 +632,172 @@ func TestDriveRefuses(t *testing.T) {
 	}
 }
 
+func TestVUQueue(t *testing.T) {
+	var q vuQueue
+	vus := make([]*poolVU, 40)
+	for i := range vus {
+		vus[i] = &poolVU{id: i + 1}
+	}
+	var order []int
+	// Push 3, pop 2, many times over: the ring wraps and grows, and VUs
+	// come out in the order they went in.
+	next := 0
+	for next < len(vus) {
+		for range 3 {
+			if next < len(vus) {
+				q.push(vus[next])
+				next++
+			}
+		}
+		for range 2 {
+			order = append(order, q.pop().id)
+		}
+	}
+	for v := q.pop(); v != nil; v = q.pop() {
+		order = append(order, v.id)
+	}
+	for i, id := range order {
+		if id != i+1 {
+			t.Fatalf("VUs out of the queue in order %v, want 1…40", order)
+		}
+	}
+	if len(order) != 40 || len(q.ring) > 32 {
+		t.Errorf("%d VUs out, ring of %d: want 40 out of a ring of at most 32", len(order), len(q.ring))
+	}
+}
+
 // discardRecorder drops every sample.
 type discardRecorder struct{}
 
 func (discardRecorder) Add(time.Time, string, string, Tags, float64) {}
+
+// busyCPU returns the CPU time the Go runtime has been busy for so far,
+// all threads together: its own estimate, total less idle, which it
+// updates at the end of a GC cycle (hence the GC).
+func busyCPU() time.Duration {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"}}
+	metrics.Read(s)
+	return time.Duration((s[0].Value.Float64() - s[1].Value.Float64()) * float64(time.Second))
+}
+
+// BenchmarkDriveOverhead measures what Drive itself costs per iteration:
+// b.N iterations of a script that does nothing at 100,000 per second,
+// reported as CPU time per iteration (scheduler, hand-over to a VU, the
+// iterations sample, the recorder writing seconds out) and iterations
+// dropped. The scheduler wakes about every millisecond and hands out what
+// came due meanwhile at once, so the pool must hold about a millisecond's
+// iterations, however short they are.
+func BenchmarkDriveOverhead(b *testing.B) {
+	const rate = 100_000
+	plan := Plan{Rate: rate, Duration: max(time.Duration(b.N)*time.Second/rate, time.Millisecond), PreAllocatedVUs: 256}
+	script := scriptFunc(func(context.Context, *VU, Iteration) {})
+	rec := NewSeriesRecorder(discard{})
+	rec.Start()
+	b.ReportAllocs()
+	cpu := busyCPU()
+	b.ResetTimer()
+	sum, err := Drive(context.Background(), plan, script, rec, nil)
+	b.StopTimer()
+	cpu = busyCPU() - cpu
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sum.Planned), "cpu-ns/iteration")
+	b.ReportMetric(float64(sum.Dropped)/float64(sum.Planned), "dropped/iteration")
+}
+
+// BenchmarkDriveVsWrk measures the requests per second Drive sustains
+// against a trivial loopback endpoint with 50 VUs (an arrival rate above
+// what they can do: the excess is dropped), and wrk's with 50 connections
+// against the same endpoint, in turn. Without wrk (`make bench` installs
+// it) it reports Drive's figure alone.
+func BenchmarkDriveVsWrk(b *testing.B) {
+	const (
+		vus      = 50
+		duration = 3 * time.Second
+	)
+	url := testTarget(b, 0)
+	wrk, _ := exec.LookPath("wrk")
+	for b.Loop() {
+		var wrkRPS float64
+		if wrk != "" {
+			out, err := exec.Command(wrk, "-t2", "-c"+strconv.Itoa(vus), "-d"+duration.String(), url).CombinedOutput()
+			if err != nil {
+				b.Fatalf("wrk: %v\n%s", err, out)
+			}
+			_, rest, ok := strings.Cut(string(out), "Requests/sec:")
+			if !ok {
+				b.Fatalf("no Requests/sec in wrk's output:\n%s", out)
+			}
+			if wrkRPS, err = strconv.ParseFloat(strings.Fields(rest)[0], 64); err != nil {
+				b.Fatalf("wrk's Requests/sec: %v", err)
+			}
+		}
+		plan := Plan{Rate: 100_000, Duration: duration, PreAllocatedVUs: vus}
+		script := scriptFunc(func(ctx context.Context, vu *VU, _ Iteration) {
+			get(ctx, vu, url, Tags{Endpoint: "ping"})
+		})
+		rec := NewSeriesRecorder(discard{})
+		rec.Start()
+		sum, err := Drive(context.Background(), plan, script, rec, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rec.Close(); err != nil {
+			b.Fatal(err)
+		}
+		rps := float64(sum.Completed) / sum.Elapsed.Seconds()
+		b.ReportMetric(rps, "drive-req/s")
+		if wrkRPS > 0 {
+			b.ReportMetric(wrkRPS, "wrk-req/s")
+			b.ReportMetric(100*rps/wrkRPS, "drive/wrk-%")
+		}
+	}
+}
+
+// BenchmarkDriveMemoryPerVU measures the memory of each virtual user busy
+// with a request in flight (keep-alive connection, buffers, goroutines):
+// the Go heap and stacks at the peak of a run that keeps 400 VUs busy,
+// less before it, per VU. The target runs in the same process, so its side
+// of each connection is counted too: an upper bound.
+func BenchmarkDriveMemoryPerVU(b *testing.B) {
+	const vus = 400
+	url := testTarget(b, 400*time.Millisecond)
+	inUse := func() uint64 {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse + m.StackInuse
+	}
+	for b.Loop() {
+		runtime.GC()
+		before := inUse()
+		var peak atomic.Uint64
+		busy := make(chan struct{}, vus)
+		done := make(chan struct{})
+		go func() { // sample once all VUs are busy
+			defer close(done)
+			for range vus {
+				<-busy
+			}
+			peak.Store(inUse())
+		}()
+		script := scriptFunc(func(ctx context.Context, vu *VU, it Iteration) {
+			if it.N < vus {
+				busy <- struct{}{}
+			}
+			get(ctx, vu, url, Tags{})
+		})
+		// Every VU gets an iteration in the first 200 ms and holds it 400 ms.
+		plan := Plan{Rate: 2 * vus, Duration: 500 * time.Millisecond, PreAllocatedVUs: vus}
+		sum, err := Drive(context.Background(), plan, script, discardRecorder{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		<-done
+		b.ReportMetric(float64(peak.Load()-before)/float64(sum.VUs)/(1<<20), "MB/VU")
+	}
+}
