@@ -1,3 +1,7 @@
+// Package load is gameday's load engine: open-model arrival rates
+// (Drive), virtual users that each keep their own HTTP client and state
+// (VU, Script, User), and the per-second series they record
+// (SeriesRecorder), which the judge reads.
 package load
 
 import (
@@ -238,17 +242,15 @@ func Drive(ctx context.Context, plan Plan, script Script, rec Recorder, onStart 
 		script:  script,
 		rec:     rec,
 		cfg:     cfg,
-		iterCtx: iterCtx,
 		stopRun: stopRun,
 		maxVUs:  plan.maxVUs(),
 	}
-	d.iterDone = iterCtx.Done()
 
 	// Make the pool and the partners ready before time zero.
 	var ready sync.WaitGroup
 	for range plan.PreAllocatedVUs {
 		ready.Add(1)
-		d.spawn(nil, ready.Done)
+		d.spawn(iterCtx, nil, ready.Done)
 	}
 	begin := make(chan struct{})
 	var partnersDone sync.WaitGroup
@@ -268,10 +270,10 @@ func Drive(ctx context.Context, plan Plan, script Script, rec Recorder, onStart 
 			onStart(sum.Start)
 		}
 		close(begin)
-		ended := d.arrive(runCtx.Done(), &sched, sum.Start, &sum)
+		ended := d.arrive(iterCtx, &sched, sum.Start, &sum)
 		d.closePool()
 		if ended {
-			d.awaitPool(runCtx.Done(), plan.gracefulStop(), stopIterations)
+			d.awaitPool(runCtx, plan.gracefulStop(), stopIterations)
 		}
 	} else {
 		close(begin)
@@ -303,9 +305,6 @@ type driver struct {
 	maxVUs  int
 	stopRun context.CancelFunc // stops everything: a script panicked
 
-	iterCtx  context.Context // every iteration's
-	iterDone <-chan struct{} // iterCtx.Done(), read once
-
 	vus  []*poolVU      // every VU of the arrivals; only Drive's goroutine touches it
 	pool sync.WaitGroup // a goroutine per VU of the arrivals
 
@@ -327,17 +326,18 @@ type poolVU struct {
 	completed, interrupted int64
 }
 
-// spawn adds a virtual user to the pool and starts its goroutine. A VU
-// made before time zero (first is nil) calls ready once its user exists and
-// waits in idle; one made during the run starts with first.
-func (d *driver) spawn(first *Iteration, ready func()) {
+// spawn adds a virtual user to the pool and starts its goroutine, which
+// runs iterations with ctx. A VU made before time zero (first is nil) calls
+// ready once its user exists and waits in idle; one made during the run
+// starts with first.
+func (d *driver) spawn(ctx context.Context, first *Iteration, ready func()) {
 	v := &poolVU{id: len(d.vus) + 1, next: make(chan Iteration, 1)}
 	if first != nil {
 		v.next <- *first
 	}
 	d.vus = append(d.vus, v)
 	d.pool.Add(1)
-	go d.runVU(v, first == nil, ready)
+	go d.runVU(ctx, v, first == nil, ready)
 }
 
 // closePool tells every VU of the arrivals that no iteration will come.
@@ -347,7 +347,7 @@ func (d *driver) closePool() {
 	}
 }
 
-func (d *driver) runVU(v *poolVU, idleFirst bool, ready func()) {
+func (d *driver) runVU(ctx context.Context, v *poolVU, idleFirst bool, ready func()) {
 	defer d.pool.Done()
 	vu := NewVU(v.id, d.cfg)
 	defer vu.Close()
@@ -366,7 +366,7 @@ func (d *driver) runVU(v *poolVU, idleFirst bool, ready func()) {
 		return
 	}
 	for it := range v.next {
-		d.iterate(v, user, it)
+		d.iterate(ctx, v, user, it)
 		d.release(v)
 	}
 }
@@ -377,14 +377,14 @@ func (d *driver) newUser(vu *VU) (u User, err error) {
 }
 
 // iterate runs one iteration and counts how it ended.
-func (d *driver) iterate(v *poolVU, u User, it Iteration) {
-	if err := d.runIteration(u, v.id, it); err != nil {
+func (d *driver) iterate(ctx context.Context, v *poolVU, u User, it Iteration) {
+	if err := d.runIteration(ctx, u, v.id, it); err != nil {
 		v.interrupted++
 		d.fail(err)
 		return
 	}
 	select {
-	case <-d.iterDone:
+	case <-ctx.Done():
 		v.interrupted++
 	default:
 		v.completed++
@@ -392,9 +392,9 @@ func (d *driver) iterate(v *poolVU, u User, it Iteration) {
 	}
 }
 
-func (d *driver) runIteration(u User, id int, it Iteration) (err error) {
+func (d *driver) runIteration(ctx context.Context, u User, id int, it Iteration) (err error) {
 	defer d.recoverInto(&err, id, "Iterate")
-	u.Iterate(d.iterCtx, it)
+	u.Iterate(ctx, it)
 	return nil
 }
 
@@ -446,9 +446,10 @@ func (q *vuQueue) pop() *poolVU {
 }
 
 // arrive hands out the iterations of sched as they come due, counting
-// them into sum, then waits for the schedule's end. It reports false when
-// stop closed first.
-func (d *driver) arrive(stop <-chan struct{}, sched *schedule, start time.Time, sum *Summary) bool {
+// them into sum, then waits for the schedule's end. VUs it adds run
+// iterations with ctx. It reports false when ctx ended first.
+func (d *driver) arrive(ctx context.Context, sched *schedule, start time.Time, sum *Summary) bool {
+	stop := ctx.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -483,7 +484,7 @@ func (d *driver) arrive(stop <-chan struct{}, sched *schedule, start time.Time, 
 			continue
 		}
 		if len(d.vus) < d.maxVUs {
-			d.spawn(&it, nil)
+			d.spawn(ctx, &it, nil)
 			sum.Started++
 			continue
 		}
@@ -494,8 +495,9 @@ func (d *driver) arrive(stop <-chan struct{}, sched *schedule, start time.Time, 
 }
 
 // awaitPool waits for the VUs of the arrivals to return, up to grace, then
-// cancels the iterations in flight with stopIterations.
-func (d *driver) awaitPool(stop <-chan struct{}, grace time.Duration, stopIterations context.CancelFunc) {
+// cancels the iterations in flight with stopIterations. It stops waiting
+// for the grace when ctx ends (which ends the iterations' context too).
+func (d *driver) awaitPool(ctx context.Context, grace time.Duration, stopIterations context.CancelFunc) {
 	done := make(chan struct{})
 	go func() {
 		d.pool.Wait()
@@ -505,7 +507,7 @@ func (d *driver) awaitPool(stop <-chan struct{}, grace time.Duration, stopIterat
 	defer timer.Stop()
 	select {
 	case <-done:
-	case <-stop: // the iterations' context is gone already
+	case <-ctx.Done(): // the iterations' context is gone already
 	case <-timer.C:
 		stopIterations()
 	}
