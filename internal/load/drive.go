@@ -165,7 +165,7 @@ type Summary struct {
 }
 
 // PanicError is a panic of a script's code (NewUser, Iterate, NewPartner
-// or Work), recovered by Drive, which then stops the run.
+// or Work), recovered by Drive, which then stops the run and returns it.
 type PanicError struct {
 	VU    int    // the virtual user whose code panicked
 	In    string // the method that panicked: "NewUser", "Iterate", "NewPartner" or "Work"
@@ -189,14 +189,21 @@ func (e *PanicError) Unwrap() error {
 // Before time zero it makes plan.PreAllocatedVUs virtual users ready
 // (NewVU, then script.NewUser from the goroutine that will run the user),
 // and the partners when script implements Partners. Then it calls onStart
-// (if not nil) with time zero, right before the first iteration is due;
-// onStart should return at once, as iterations due meanwhile start late.
-// Each iteration goes to a free virtual user; when none is free Drive adds
-// one, up to plan.MaxVUs, and otherwise drops the iteration: it records
-// MetricDropped at that moment and goes on. Each iteration that returns
-// with its context live records MetricIterations. Partners each get
-// NewPartner and then one call of Work from time zero, in a goroutine of
-// their own; their VU IDs follow the MaxVUs of the arrivals'.
+// (if not nil) with time zero, the instant the schedule's offsets count
+// from, right before the first iteration is due (unless the plan starts
+// with a pause); onStart should return at once, as iterations due
+// meanwhile start late. Each iteration goes to the virtual user free the
+// longest; when none is free Drive adds one, up to plan.MaxVUs, and
+// otherwise drops the iteration: it records MetricDropped at that moment
+// and goes on. Each iteration that returns with its context live records
+// MetricIterations. Partners each get NewPartner and then one call of Work
+// from time zero, in a goroutine of their own; their VU IDs follow the
+// MaxVUs of the arrivals'.
+//
+// Iterations start within the scheduler's wake-up delay of their planned
+// time: about a millisecond when the process is idle. At high rates the
+// iterations that came due meanwhile are handed out together, so the pool
+// needs room for about a millisecond's arrivals beyond those in flight.
 //
 // Once the schedule is over Drive waits up to the graceful stop for the
 // iterations in flight, then cancels their context. The partners' context
@@ -207,9 +214,10 @@ func (e *PanicError) Unwrap() error {
 //
 // Cancelling ctx stops everything at once: Drive cancels the context of
 // every iteration and partner, waits for them and returns the Summary with
-// ctx's error. A panic in the script's code stops the run the same way and
-// comes back as a *PanicError. An invalid plan, or a nil script or rec,
-// is an error before anything starts.
+// ctx's error. A panic in the script's code, or a nil User or Partner from
+// it, stops the run the same way and comes back as the error (a panic as a
+// *PanicError). An invalid plan, or a nil script or rec, is an error
+// before anything starts.
 func Drive(ctx context.Context, plan Plan, script Script, rec Recorder, onStart func(start time.Time)) (Summary, error) {
 	if err := plan.Validate(); err != nil {
 		return Summary{}, fmt.Errorf("check plan: %w", err)
@@ -373,7 +381,10 @@ func (d *driver) runVU(ctx context.Context, v *poolVU, idleFirst bool, ready fun
 
 func (d *driver) newUser(vu *VU) (u User, err error) {
 	defer d.recoverInto(&err, vu.ID, "NewUser")
-	return d.script.NewUser(vu), nil
+	if u = d.script.NewUser(vu); u == nil {
+		return nil, fmt.Errorf("make virtual user %d: NewUser returned no user", vu.ID)
+	}
+	return u, nil
 }
 
 // iterate runs one iteration and counts how it ended.
@@ -537,7 +548,10 @@ func (d *driver) runPartner(ctx context.Context, ps Partners, id, i int, begin <
 
 func (d *driver) newPartner(ps Partners, vu *VU, i int) (p Partner, err error) {
 	defer d.recoverInto(&err, vu.ID, "NewPartner")
-	return ps.NewPartner(vu, i), nil
+	if p = ps.NewPartner(vu, i); p == nil {
+		return nil, fmt.Errorf("make partner %d (virtual user %d): NewPartner returned no partner", i, vu.ID)
+	}
+	return p, nil
 }
 
 func (d *driver) work(ctx context.Context, p Partner, id int) (err error) {

@@ -602,6 +602,21 @@ func TestDrivePanics(t *testing.T) {
 	}
 }
 
+type nilUserScript struct{}
+
+func (nilUserScript) NewUser(*VU) User { return nil }
+
+// TestDriveNilUser checks that a script making no user stops the run with
+// an error rather than a panic.
+func TestDriveNilUser(t *testing.T) {
+	checkGoroutines(t)
+	plan := Plan{Rate: 10, Duration: time.Second, PreAllocatedVUs: 2}
+	sum, err := Drive(context.Background(), plan, nilUserScript{}, discardRecorder{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "NewUser returned no user") || !sum.Start.IsZero() {
+		t.Errorf("Drive: %v, summary %+v: want the run refused before time zero, no user", err, sum)
+	}
+}
+
 // TestDriveRefuses checks what Drive refuses before anything starts.
 func TestDriveRefuses(t *testing.T) {
 	checkGoroutines(t)
