@@ -46,9 +46,9 @@ lint: ## go vet, staticcheck, gofmt, and go.mod tidiness
 	$(GO) mod tidy -diff
 
 .PHONY: bench
-bench: deps ## run the benchmarks (figures in README.md); installs wrk from Debian's packages for k6-vs-wrk
+bench: deps ## run the benchmarks (figures in README.md); installs wrk from Debian's packages for the load engine against its peers
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
-		|| echo "make bench: wrk could not be installed; BenchmarkK6VsWrk will skip"
+		|| echo "make bench: wrk could not be installed; BenchmarkLoadVsPeers leaves wrk out"
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./...
 
 .PHONY: deps

@@ -1,16 +1,17 @@
-// Package scenarios holds gameday's built-in scenario files, the k6 scripts
-// they run and the JSON Schema of the format, embedded in the binary so that
+// Package scenarios holds gameday's built-in scenario files and the JSON
+// Schemas of the scenario and journey formats, embedded in the binary so that
 // a built-in scenario can be named without a path. The files themselves are
 // the documentation: read them, copy them, point an editor at the schema.
 package scenarios
 
 import "embed"
 
-// FS holds the built-in scenarios (*.yaml at its root), the k6 scripts they
-// run (k6/), scenario.schema.json, the JSON Schema of the format, and
-// matrix.expected.json, the expected resilience matrix.
+// FS holds the built-in scenarios (*.yaml at its root),
+// scenario.schema.json and journeys.schema.json, the JSON Schemas of the
+// scenario and journey file formats, and matrix.expected.json, the expected
+// resilience matrix.
 //
-//go:embed *.yaml scenario.schema.json k6 matrix.expected.json
+//go:embed *.yaml scenario.schema.json journeys.schema.json matrix.expected.json
 var FS embed.FS
 
 // SchemaFile is the name of the JSON Schema in FS.

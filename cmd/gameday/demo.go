@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 	}
-	fmt.Fprintf(stdout, "gameday demo: the headline scenario, %s — the storefront in-process behind Toxiproxy, shoppers from k6, the outage's faults on its timeline\n", Headline)
+	fmt.Fprintf(stdout, "gameday demo: the headline scenario, %s — the storefront in-process behind Toxiproxy, shoppers from our load engine, the outage's faults on its timeline\n", Headline)
 	return runRun(ctx, append(append([]string(nil), args...), Headline), stdout, stderr)
 }
 

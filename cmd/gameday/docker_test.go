@@ -77,14 +77,14 @@ func TestCleanUsage(t *testing.T) {
 }
 
 // TestRunDocker runs a short scenario in containers through the command
-// line, with k6 on the host, and checks its verdict and that the run
+// line, runs the load on the host, and checks its verdict and that the run
 // removed every container and network it labelled.
 func TestRunDocker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a scenario in containers")
 	}
 	envtest.DockerOrSkip(t)
-	asK6(t)
+	asChild(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -113,7 +113,7 @@ func TestRunDockerInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "run", "--runtime", "docker", "--out", t.TempDir(), writeScenario(t, short))
-	cmd.Env = append(os.Environ(), "GAMEDAY_TEST_MAIN=1", "K6_GAMEDAY_LAG=300ms")
+	cmd.Env = append(os.Environ(), "GAMEDAY_TEST_MAIN=1")
 	stdout, stderr := newSyncBuffer(), newSyncBuffer()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {

@@ -1,5 +1,5 @@
 // Command gameday rehearses checkout outages: it runs a mock storefront whose
-// every link goes through Toxiproxy, drives shoppers with k6, injects faults
+// every link goes through Toxiproxy, drives shoppers with its own load engine, injects faults
 // on a timeline and judges how gracefully the storefront degraded.
 //
 // One static binary does everything; main only wires. Exit codes are the CI
@@ -18,7 +18,6 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/gameday/gameday/internal/load"
 )
 
 // Exit codes.
@@ -31,11 +30,6 @@ const (
 )
 
 func main() {
-	// k6 reads os.Args itself and always calls os.Exit: hand the process over.
-	if len(os.Args) > 1 && os.Args[1] == "k6" {
-		load.Main(os.Args[2:])
-		return
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
@@ -49,7 +43,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":         {"run scenarios: storefront up, faults on a timeline under k6 load, verdicts", runRun},
+		"run":         {"run scenarios: storefront up, faults on a timeline under load, verdicts", runRun},
 		"validate":    {"check scenario files without running them", runValidate},
 		"sensitivity": {"prove each scenario: pass on resilient, fail on naive and with each guarded feature off", runSensitivity},
 		"matrix":      {"resilience matrix: each link × fault, each journey ok/degraded/broken, gated on the expected one", runMatrix},
@@ -58,8 +52,8 @@ func commands() map[string]command {
 		"up":          {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
 		"demo":        {"run the headline scenario (the 22 March 2022 replay) in-process, with verdicts and a report", runDemo},
 		"walk":        {"start the storefront and walk one shopper through it, step by step", runWalk},
-		"k6":          {"run the embedded k6 (every k6 command and flag)", nil},
-		"version":     {"print gameday's and k6's versions", runVersion},
+		"load":        {"drive load at a storefront (gameday up) or any URL: journeys, rate, duration; a live line and a summary", runLoad},
+		"version":     {"print gameday's version and its parts'", runVersion},
 		"serve":       {"run one storefront service (what the docker runtime's containers run)", runServe},
 		"proxy":       {"run Toxiproxy with gameday's toxics (the docker runtime's proxy container)", runProxy},
 		"clean":       {"remove the containers and networks earlier docker runs left behind", runClean},
@@ -73,11 +67,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	cmd, ok := commands()[args[0]]
-	if ok && cmd.run == nil {
-		// main hands the process to it before run is reached.
-		fmt.Fprintf(stderr, "gameday: %s must be the first argument of the gameday process\n", args[0])
-		return exitUsage
-	}
 	if !ok {
 		fmt.Fprintf(stderr, "gameday: unknown command %q\n\n", args[0])
 		usage(stderr)
@@ -90,7 +79,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gameday <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
-	for _, name := range []string{"run", "validate", "sensitivity", "matrix", "report", "list", "up", "demo", "walk", "k6", "version", "clean"} {
+	for _, name := range []string{"run", "validate", "sensitivity", "matrix", "report", "list", "up", "demo", "walk", "load", "version", "clean"} {
 		fmt.Fprintf(w, "  %-12s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'gameday <command> -h' for a command's flags.")
@@ -98,9 +87,6 @@ func usage(w io.Writer) {
 
 func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
 	fmt.Fprintf(stdout, "gameday %s\n", version())
-	if v := depVersion("go.k6.io/k6"); v != "" {
-		fmt.Fprintf(stdout, "k6 %s\n", v)
-	}
 	if v := depVersion("github.com/Shopify/toxiproxy/v2"); v != "" {
 		fmt.Fprintf(stdout, "toxiproxy %s\n", v)
 	}

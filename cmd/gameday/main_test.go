@@ -90,7 +90,7 @@ func TestUsage(t *testing.T) {
 			if !strings.HasPrefix(stdout, "usage: gameday <command>") {
 				t.Errorf("stdout does not start with the usage line:\n%s", stdout)
 			}
-			for _, cmd := range []string{"up", "demo", "k6", "version"} {
+			for _, cmd := range []string{"up", "demo", "load", "version"} {
 				if !strings.Contains(stdout, "\n  "+cmd+" ") {
 					t.Errorf("usage does not list %q:\n%s", cmd, stdout)
 				}
@@ -116,12 +116,19 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// TestK6NotInProcess: k6 takes the whole process over in main, so run (what
-// a test or a wrapper calls) refuses it rather than calling os.Exit.
-func TestK6NotInProcess(t *testing.T) {
+// TestNoK6: gameday has its own load engine; k6 is no command of it, and
+// no module of its build.
+func TestNoK6(t *testing.T) {
 	code, _, stderr := runCmd(t, context.Background(), "k6", "version")
-	if code != exitUsage || !strings.Contains(stderr, "first argument") {
-		t.Errorf("exit code %d, stderr %q; want %d and a reason", code, stderr, exitUsage)
+	if code != exitUsage || !strings.Contains(stderr, `unknown command "k6"`) {
+		t.Errorf("exit code %d, stderr %q; want %d and unknown command", code, stderr, exitUsage)
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if strings.HasPrefix(d.Path, "go.k6.io/") || strings.HasPrefix(d.Path, "github.com/grafana/") {
+				t.Errorf("the build holds %s %s", d.Path, d.Version)
+			}
+		}
 	}
 }
 
@@ -143,7 +150,7 @@ func TestVersion(t *testing.T) {
 		t.Errorf("first line %q, want %q", lines[0], "gameday "+want)
 	}
 	// The versions of the tools linked in are the ones the build recorded.
-	deps := map[string]string{"go.k6.io/k6": "k6", "github.com/Shopify/toxiproxy/v2": "toxiproxy"}
+	deps := map[string]string{"github.com/Shopify/toxiproxy/v2": "toxiproxy"}
 	for _, d := range bi.Deps {
 		name, ok := deps[d.Path]
 		if !ok {
@@ -198,9 +205,9 @@ func TestDemoBadFlag(t *testing.T) {
 // report.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the headline scenario with k6")
+		t.Skip("runs the headline scenario runs the load")
 	}
-	asK6(t)
+	asChild(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

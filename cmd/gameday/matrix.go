@@ -168,7 +168,7 @@ func runMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		c.Profile, total, len(c.links), len(c.faults), c.Parallel, out)
 	m, runErr := matrix.Run(ctx, matrix.Options{
 		Links: c.links, Faults: c.faults, Shape: shape, Parallel: c.Parallel,
-		Engine: engine.Options{Features: c.feats, Profile: c.Profile, Dir: out, Scripts: scenarios.FS, Logger: logger},
+		Engine: engine.Options{Features: c.feats, Profile: c.Profile, Dir: out, Logger: logger},
 	}, func(cell matrix.Cell, n, total int) {
 		fmt.Fprintf(stdout, "[%d/%d] %-34s %s (%s)\n", n, total, cell.Name(), cellLine(cell), cell.Elapsed.Round(time.Second))
 	})

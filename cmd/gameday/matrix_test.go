@@ -90,7 +90,7 @@ func gateCell(link string, f matrix.Fault, grades ...matrix.Grade) matrix.Cell {
 	return c
 }
 
-// TestMatrixGate: the gate on measured matrices made up here (no k6): exit 1
+// TestMatrixGate: the gate on measured matrices made up here (no load): exit 1
 // naming every journey worse than expected, 0 otherwise; a profile without
 // an expectation is contrasted with resilient's and not gated.
 func TestMatrixGate(t *testing.T) {
@@ -123,8 +123,8 @@ func TestMatrixGate(t *testing.T) {
 			"gateway->wallet × reset: checkout no data, want ok (measured no_data)",
 		}},
 		{"a cell that could not run", "resilient", []matrix.Cell{
-			{Link: "gateway->wallet", Fault: matrix.FaultReset, Err: "load: k6 exited with code 107", Dir: "/tmp/x"},
-		}, exitFail, []string{"ERROR gateway->wallet × reset: load: k6 exited with code 107", "wallet no data, want ok|degraded"}},
+			{Link: "gateway->wallet", Fault: matrix.FaultReset, Err: "load: load failed (exit code 4)", Dir: "/tmp/x"},
+		}, exitFail, []string{"ERROR gateway->wallet × reset: load: load failed (exit code 4)", "wallet no data, want ok|degraded"}},
 		{"a cell the file does not name", "resilient", []matrix.Cell{
 			asExpected, gateCell("client->gateway", matrix.FaultDown, broken, broken, noData, noData, noData),
 		}, exitOK, []string{"PASS", "no expectation for client->gateway × down"}},
@@ -183,13 +183,13 @@ func TestMatrixUpdateExpected(t *testing.T) {
 	}
 }
 
-// TestMatrixCommand runs one cell end to end: the command, k6, the files,
+// TestMatrixCommand runs one cell end to end: the command, the load, the files,
 // and --update-expected.
 func TestMatrixCommand(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs one matrix cell with k6")
+		t.Skip("runs one matrix cell runs the load")
 	}
-	asK6(t)
+	asChild(t)
 	dir := t.TempDir()
 	out, expected, summary := filepath.Join(dir, "out"), filepath.Join(dir, "expected.json"), filepath.Join(dir, "summary.md")
 	var stdout, stderr bytes.Buffer

@@ -163,9 +163,6 @@ func journalOf(res *engine.Result) (*report.Journal, error) {
 // versions names the versions of what runs in this binary.
 func versions() map[string]string {
 	v := map[string]string{"gameday": version(), "go": runtime.Version()}
-	if k6 := depVersion("go.k6.io/k6"); k6 != "" {
-		v["k6"] = k6
-	}
 	if tp := depVersion("github.com/Shopify/toxiproxy/v2"); tp != "" {
 		v["toxiproxy"] = tp
 	}

@@ -177,9 +177,9 @@ func TestReportBadInput(t *testing.T) {
 // index of several scenarios, and the --summary.
 func TestReportRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two short scenarios with k6")
+		t.Skip("runs two short scenarios runs the load")
 	}
-	asK6(t)
+	asChild(t)
 	first := writeScenario(t, short)
 	second := writeScenario(t, strings.Replace(short, "name: short", "name: short-again", 1))
 	out := filepath.Join(t.TempDir(), "run")

@@ -22,7 +22,6 @@ import (
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/mockstore"
-	"github.com/gameday/gameday/scenarios"
 )
 
 // runConfig is what `gameday run` reads from its flags.
@@ -139,7 +138,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		res, err := engine.Run(ctx, sc, engine.Options{
 			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir, Runtime: c.Runtime,
-			Scripts: scenarios.FS, Progress: progress, TTY: tty && progress != nil, Logger: logger,
+			Progress: progress, TTY: tty && progress != nil, Logger: logger,
 		})
 		if res != nil {
 			all[i] = res

@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// writeScenario writes a scenario file into a fresh directory beside a copy
-// of the repository's k6 scripts, and returns its path.
+// writeScenario writes a scenario file into a fresh directory and returns
+// its path.
 func writeScenario(tb testing.TB, body string) string {
 	tb.Helper()
 	dir := tb.TempDir()
@@ -22,11 +22,11 @@ func writeScenario(tb testing.TB, body string) string {
 	return path
 }
 
-// short is a short wallet scenario whose script comes from the built-ins.
+// short is a short wallet scenario with the storefront's shoppers.
 const short = `name: short
 description: The wallet's answers are lost for a while.
 guards: [idempotent_payments]
-load: {script: k6/shopper.js, shoppers: 30, rate: 5/s, duration: 8s}
+load: {shoppers: 30, rate: 5/s, duration: 8s}
 faults:
   - {link: checkout->wallet, toxic: timeout, timeout: 200ms, stream: downstream, start: 3s, duration: 3s}
 checks:
@@ -68,18 +68,17 @@ func TestRunBadInput(t *testing.T) {
 	}
 }
 
-// asK6 makes the harness's k6 children (this test binary re-executed) run
-// main, and so the embedded k6.
-func asK6(tb testing.TB) {
+// asChild makes the harness's load children (this test binary re-executed
+// with `load --config FILE`) run main, and so `gameday load`.
+func asChild(tb testing.TB) {
 	tb.Setenv("GAMEDAY_TEST_MAIN", "1")
-	tb.Setenv("K6_GAMEDAY_LAG", "300ms")
 }
 
 func TestRunScenarioFile(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two short scenarios with k6")
+		t.Skip("runs two short scenarios runs the load")
 	}
-	asK6(t)
+	asChild(t)
 	path := writeScenario(t, short)
 	for _, tt := range []struct {
 		profile string
@@ -127,9 +126,9 @@ func TestRunScenarioFile(t *testing.T) {
 
 func TestRunInterrupted(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs k6")
+		t.Skip("runs the load")
 	}
-	asK6(t)
+	asChild(t)
 	path := writeScenario(t, short)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout := &cancelOnWrite{after: "fault", cancel: cancel}
@@ -164,9 +163,9 @@ func (c *cancelOnWrite) Write(p []byte) (int, error) {
 // order given.
 func TestRunParallel(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two short scenarios with k6")
+		t.Skip("runs two short scenarios runs the load")
 	}
-	asK6(t)
+	asChild(t)
 	a := writeScenario(t, short)
 	b := writeScenario(t, strings.Replace(short, "name: short", "name: short-two", 1))
 	out := t.TempDir()

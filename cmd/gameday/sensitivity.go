@@ -17,7 +17,6 @@ import (
 
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/scenario"
-	"github.com/gameday/gameday/scenarios"
 )
 
 // sensitivityConfig is what `gameday sensitivity` reads from its flags.
@@ -139,7 +138,7 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 	start := time.Now()
 	var n atomic.Int64
 	cells, err := engine.Sensitivity(ctx, scs, engine.Options{
-		Runtime: c.Runtime, Seed: c.Seed, Quick: c.Quick, Dir: out, Scripts: scenarios.FS, Logger: logger,
+		Runtime: c.Runtime, Seed: c.Seed, Quick: c.Quick, Dir: out, Logger: logger,
 	}, c.Parallel, c.Seeds, func(cell engine.Cell) {
 		fmt.Fprintf(stdout, "[%d/%d] %-32s %-28s%s %s (%s)\n", n.Add(1), total, cell.Scenario, cell.Variant, seedText(cell),
 			engine.CellText(cell), cell.Elapsed.Round(time.Second))

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -20,6 +18,8 @@ import (
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
+	"github.com/gameday/gameday/internal/load/runner"
+	"github.com/gameday/gameday/internal/load/storefront"
 	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
@@ -30,17 +30,16 @@ import (
 var (
 	// ErrEnvironment: the environment could not be set up (exit code 3).
 	ErrEnvironment = errors.New("environment could not be set up")
-	// ErrScenario: the scenario cannot run as written, e.g. its k6 script is
-	// nowhere to be found (exit code 2).
+	// ErrScenario: the scenario cannot run as written, e.g. its journey file
+	// is nowhere to be found (exit code 2).
 	ErrScenario = errors.New("scenario cannot run")
 )
 
 // Bounds of a run's waits.
 const (
-	startTimeout   = 2 * time.Minute  // for k6 to start running its load
-	loadOverrun    = 2 * time.Minute  // past the load's duration, k6 is stopped
-	maxSettle      = 90 * time.Second // the longest wait for the storefront to settle after the load
-	statusInterval = 20 * time.Millisecond
+	startTimeout = 2 * time.Minute  // for the load to start its schedule
+	loadOverrun  = 2 * time.Minute  // past the load's duration, the load is stopped
+	maxSettle    = 90 * time.Second // the longest wait for the storefront to settle after the load
 )
 
 // Options configure a run.
@@ -52,15 +51,12 @@ type Options struct {
 	// Runtime is where the storefront runs: RuntimeInproc ("" too) or
 	// RuntimeDocker (see StartEnv, CheckRuntime).
 	Runtime string
-	// Dir is the run's directory (required): the stores, k6's files, the
-	// journal.
+	// Dir is the run's directory (required): the stores, the load's files,
+	// the journal.
 	Dir string
-	// K6 is the command that runs k6 ("run …" is appended); nil: this
-	// executable's `k6` command.
-	K6 []string
-	// Scripts holds the built-in k6 scripts, for a script that is not found
-	// beside the scenario file.
-	Scripts fs.FS
+	// Load is the command that runs the load child (load.Spec.Command);
+	// nil: this executable's `load` command.
+	Load []string
 	// Progress receives a line per second of the load; nil: none.
 	Progress io.Writer
 	TTY      bool // Progress is a terminal: rewrite one line
@@ -85,7 +81,7 @@ type Result struct {
 	// Description is the scenario's, so that a report rendered again from
 	// the journal needs no scenario file.
 	Description string `json:"description"`
-	// Versions are gameday's, k6's, Toxiproxy's and Go's, for the report.
+	// Versions are gameday's, Toxiproxy's and Go's, for the report.
 	Versions   map[string]string   `json:"versions"`
 	File       string              `json:"file"`
 	Compressed bool                `json:"compressed"`
@@ -162,7 +158,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return res, fmt.Errorf("%w: create run directory: %w", ErrEnvironment, err)
 	}
-	script, err := resolveScript(sc, opts)
+	journeys, err := resolveJourneys(sc)
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrScenario, err)
 	}
@@ -195,17 +191,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	}()
 
 	loadDir := filepath.Join(opts.Dir, "load")
-	senv, err := load.ShopperEnv(loadDir, info, e.Dataset(), load.Shape{
-		Rate: sc.Load.Rate.PerSecond(), Duration: sc.Load.Duration, VUs: sc.Load.VUs,
-	})
+	loadArgs, err := writeLoadConfig(loadDir, sc, journeys, info, e.Dataset(), seed)
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
-	}
-	for k, v := range sc.Load.Env {
-		if _, ok := senv[k]; ok { // the parser refuses these: scenario.ReservedEnv
-			return res, fmt.Errorf("load.env: %s is set by the harness", k)
-		}
-		senv[k] = v
 	}
 	res.Load.Dir = loadDir
 
@@ -214,7 +202,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	var (
 		mu     sync.Mutex
 		points []series.Point
-		start  time.Time // offset 0, once k6 runs
+		start  time.Time // offset 0, once the load runs
 	)
 	runCtx, cancelRun := context.WithCancelCause(ctx)
 	defer cancelRun(nil)
@@ -243,7 +231,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		}
 	}
 	proc, err := load.Start(runCtx, load.Spec{
-		Script: script, Dir: loadDir, Env: senv, Command: opts.K6,
+		Command: opts.Load, Args: loadArgs, Dir: loadDir,
 		MaxDuration: sc.Load.Duration + loadOverrun + startTimeout, Logger: log,
 	}, onPoint)
 	if err != nil {
@@ -257,7 +245,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		lres, lerr = proc.Wait()
 	}()
 
-	t0, err := waitRunning(runCtx, proc.APIAddr(), waited)
+	startCtx, cancelStart := context.WithTimeoutCause(runCtx, startTimeout, fmt.Errorf("the load did not start within %v", startTimeout))
+	t0, err := proc.Running(startCtx)
+	cancelStart()
 	if err != nil {
 		proc.Stop()
 		<-waited
@@ -265,7 +255,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		return res, fmt.Errorf("load did not start: %w", errors.Join(err, lerr))
+		return res, fmt.Errorf("load did not start: %w", err)
 	}
 	mu.Lock()
 	start = t0
@@ -357,81 +347,54 @@ func loadOutcome(r load.Result, err error, dir string) LoadOutcome {
 	return o
 }
 
-// resolveScript finds the scenario's k6 script: beside the scenario file
-// first, then among the built-in scripts (copied into the run directory).
-func resolveScript(sc *scenario.Scenario, opts Options) (string, error) {
-	name := sc.Load.Script
-	if filepath.IsAbs(name) {
-		return name, nil
+// resolveJourneys returns what the scenario's virtual users do: the
+// storefront's shoppers, or the absolute path of its journey file (relative
+// to the scenario file).
+func resolveJourneys(sc *scenario.Scenario) (string, error) {
+	name := sc.Load.Journeys
+	if name == "" || name == scenario.DefaultJourneys {
+		return runner.Storefront, nil
 	}
-	if sc.File != "" {
-		p := filepath.Join(filepath.Dir(sc.File), filepath.FromSlash(name))
-		if _, err := os.Stat(p); err == nil {
-			return filepath.Abs(p)
-		}
+	if !filepath.IsAbs(name) && sc.File != "" {
+		name = filepath.Join(filepath.Dir(sc.File), filepath.FromSlash(name))
 	}
-	if opts.Scripts != nil {
-		b, err := fs.ReadFile(opts.Scripts, filepath.ToSlash(name))
-		if err == nil {
-			p := filepath.Join(opts.Dir, "load", filepath.Base(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return "", err
-			}
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				return "", fmt.Errorf("write script: %w", err)
-			}
-			return p, nil
-		}
+	if _, err := os.Stat(name); err != nil {
+		return "", fmt.Errorf("journey file %q: %w", sc.Load.Journeys, err)
 	}
-	return "", fmt.Errorf("k6 script %q: not found beside %s nor among the built-in scripts", name, sc.File)
+	return filepath.Abs(name)
 }
 
-// waitRunning waits until k6's REST API at addr says the test runs (setup
-// done, iterations starting) and returns that moment: offset 0 of the
-// fault timeline. It gives up when k6 exits (exited closes), ctx ends, or
-// startTimeout passes.
-func waitRunning(ctx context.Context, addr string, exited <-chan struct{}) (time.Time, error) {
-	hc := &http.Client{Timeout: time.Second}
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(statusInterval)
-	defer tick.Stop()
-	for {
-		if running(ctx, hc, addr) {
-			return time.Now(), nil
+// writeLoadConfig writes what the load child runs into dir — the seed data
+// file and the load's configuration — and returns the child's arguments.
+func writeLoadConfig(dir string, sc *scenario.Scenario, journeys string, info env.Info, ds mockstore.Dataset, seed int64) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create load directory: %w", err)
+	}
+	cfg := runner.Config{
+		Target: info.Gateway, Journeys: journeys,
+		Rate: sc.Load.Rate.PerSecond(), Duration: runner.Duration(sc.Load.Duration), VUs: sc.Load.VUs,
+		Seed: uint64(seed), Env: sc.Load.Env, Out: filepath.Join(dir, load.SeriesFile), Events: true, MaxFailed: -1,
+	}
+	if journeys == runner.Storefront {
+		if info.Gateway == "" || info.OTPInbox == "" {
+			return nil, errors.New("the environment gives no gateway or OTP inbox URL")
 		}
-		select {
-		case <-ctx.Done():
-			return time.Time{}, context.Cause(ctx)
-		case <-exited:
-			return time.Time{}, errors.New("k6 exited before its load started")
-		case <-deadline.C:
-			return time.Time{}, fmt.Errorf("k6 did not start its load within %v", startTimeout)
-		case <-tick.C:
+		cfg.Inbox = info.OTPInbox
+		cfg.Data = filepath.Join(dir, storefront.DataFile)
+		if err := storefront.WriteData(cfg.Data, ds); err != nil {
+			return nil, err
 		}
 	}
+	path := filepath.Join(dir, LoadConfig)
+	if err := runner.WriteConfig(path, cfg); err != nil {
+		return nil, err
+	}
+	return []string{"--config", path}, nil
 }
 
-// running asks k6's REST API whether the test runs.
-func running(ctx context.Context, hc *http.Client, addr string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v1/status", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Data struct {
-			Attributes struct {
-				Running bool `json:"running"`
-			} `json:"attributes"`
-		} `json:"data"`
-	}
-	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil && st.Data.Attributes.Running
-}
+// LoadConfig is the file in a run's load directory that holds the load's
+// configuration (runner.Config as JSON).
+const LoadConfig = "load.json"
 
 // actualIntervals turns the fault events as carried out into the spans
 // each fault was in place; one still open at the end closes at end.
@@ -529,7 +492,7 @@ func servicesLogger(dir, scenario string) (*slog.Logger, func(), error) {
 }
 
 // Versions returns the versions of gameday (the main module; "devel" for a
-// build from a work tree), k6, Toxiproxy and Go in this binary.
+// build from a work tree), Toxiproxy and Go in this binary.
 func Versions() map[string]string {
 	out := map[string]string{"go": runtime.Version(), "gameday": "devel"}
 	bi, ok := debug.ReadBuildInfo()
@@ -541,8 +504,6 @@ func Versions() map[string]string {
 	}
 	for _, d := range bi.Deps {
 		switch d.Path {
-		case "go.k6.io/k6":
-			out["k6"] = d.Version
 		case "github.com/Shopify/toxiproxy/v2":
 			out["toxiproxy"] = d.Version
 		}

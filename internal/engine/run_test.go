@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"slices"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,21 +13,21 @@ import (
 	"github.com/gameday/gameday/internal/env/envtest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
+	"github.com/gameday/gameday/internal/load/runner"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
 
-// childVar makes this test binary run as k6: the engine starts it for the
-// load, as the harness starts its own binary.
-const childVar = "GAMEDAY_ENGINE_TEST_K6"
+// childVar makes this test binary run as the load child: the engine starts
+// it for the load, as the harness starts its own binary.
+const childVar = "GAMEDAY_ENGINE_TEST_LOAD"
 
 func TestMain(m *testing.M) { envtest.Main(m, childVar) }
 
-// testOptions runs k6 as this test binary, with a short output lag.
+// testOptions runs the load child as this test binary.
 func testOptions(tb testing.TB, profile string) Options {
 	tb.Helper()
 	tb.Setenv(childVar, "1")
-	tb.Setenv(load.LagEnv, "300ms")
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)
@@ -37,8 +37,8 @@ func testOptions(tb testing.TB, profile string) Options {
 		tb.Fatal(err)
 	}
 	return Options{
-		Features: feats, Profile: profile, Dir: tb.TempDir(), K6: []string{exe},
-		Scripts: os.DirFS("../../scenarios"), RefundSLA: 2e9, PendingBound: 3e9,
+		Features: feats, Profile: profile, Dir: tb.TempDir(), Load: []string{exe},
+		RefundSLA: 2e9, PendingBound: 3e9,
 	}
 }
 
@@ -47,7 +47,7 @@ func testOptions(tb testing.TB, profile string) Options {
 const ambiguous = `
 name: short-ambiguous-commit
 guards: [idempotent_payments, payment_reconciliation]
-load: {script: k6/shopper.js, shoppers: 40, rate: 6/s, duration: 9s}
+load: {shoppers: 40, rate: 6/s, duration: 9s}
 faults:
   - {link: checkout->wallet, toxic: timeout, timeout: 200ms, stream: downstream, start: 3s, duration: 3s}
 checks:
@@ -62,7 +62,7 @@ checks:
 
 func TestRunScenario(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs k6 against the storefront for about 15 s")
+		t.Skip("runs the load against the storefront for about 15 s")
 	}
 	sc := parse(t, ambiguous)
 	var progress strings.Builder
@@ -106,7 +106,7 @@ func TestRunScenario(t *testing.T) {
 
 func TestRunCancelled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts k6")
+		t.Skip("runs the load")
 	}
 	sc := parse(t, ambiguous)
 	opts := testOptions(t, mockstore.ProfileResilient)
@@ -149,7 +149,7 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 
 func TestRunScenarioNaiveFails(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs k6 against the storefront for about 15 s")
+		t.Skip("runs the load against the storefront for about 15 s")
 	}
 	res, err := Run(context.Background(), parse(t, ambiguous), testOptions(t, mockstore.ProfileNaive))
 	if err != nil {
@@ -170,18 +170,39 @@ func TestRunScenarioNaiveFails(t *testing.T) {
 	}
 }
 
-// TestReservedEnv: every variable the harness gives a shopper script is one
-// a scenario's load.env may not set, so a scenario can never point the load
-// at another storefront or change its shape behind the file's back.
-func TestReservedEnv(t *testing.T) {
-	m, err := load.ShopperEnv(t.TempDir(), env.Info{Gateway: "http://127.0.0.1:1", OTPInbox: "http://127.0.0.1:2"},
-		mockstore.Seed(1, 10), load.Shape{Rate: 1, Duration: time.Second, VUs: 2})
+// TestLoadConfig: the load child is told the storefront's URLs, the seed
+// data, the scenario's shape and its variables, and nothing the scenario
+// could use to point the load elsewhere: load.env only reaches the
+// journeys' own variables.
+func TestLoadConfig(t *testing.T) {
+	sc, err := scenario.Parse("t.yaml", []byte("load: {rate: 6/s, duration: 9s, vus: 12, env: {GAMEDAY_LOGOUT: 0.5}}\nchecks: [{invariant: money_conserved}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k := range m {
-		if !slices.Contains(scenario.ReservedEnv, k) {
-			t.Errorf("the harness sets %s, which scenario.ReservedEnv lacks: load.env could override it", k)
-		}
+	dir := t.TempDir()
+	info := env.Info{Gateway: "http://127.0.0.1:1", OTPInbox: "http://127.0.0.1:2"}
+	args, err := writeLoadConfig(dir, sc, runner.Storefront, info, mockstore.Seed(1, 10), 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(args) != 2 || args[0] != "--config" {
+		t.Fatalf("args %q", args)
+	}
+	cfg, err := runner.ReadConfig(args[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Target != info.Gateway || cfg.Inbox != info.OTPInbox || cfg.Rate != 6 || time.Duration(cfg.Duration) != 9*time.Second ||
+		cfg.VUs != 12 || cfg.Seed != 42 || !cfg.Events || cfg.MaxFailed >= 0 || cfg.Env["GAMEDAY_LOGOUT"] != "0.5" || len(cfg.Env) != 1 {
+		t.Errorf("config %+v", cfg)
+	}
+	if _, err := os.Stat(cfg.Data); err != nil {
+		t.Errorf("seed data: %v", err)
+	}
+	if cfg.Out != filepath.Join(dir, load.SeriesFile) {
+		t.Errorf("series file %q", cfg.Out)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("the harness wrote a config the child refuses: %v", err)
 	}
 }

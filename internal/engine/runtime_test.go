@@ -21,7 +21,7 @@ import (
 const crashing = `
 name: short-crash
 guards: [honest_errors]
-load: {script: k6/shopper.js, shoppers: 20, rate: 4/s, duration: 8s}
+load: {shoppers: 20, rate: 4/s, duration: 8s}
 faults:
   - {service: wallet, action: kill, at: 3s}
 checks:

@@ -71,7 +71,7 @@ func TestCellOK(t *testing.T) {
 		{"naive fails", Cell{Variant: VariantNaive, Want: judge.Fail, Got: judge.Fail}, true},
 		{"naive passes: the scenario checks nothing", Cell{Variant: VariantNaive, Want: judge.Fail, Got: judge.Pass}, false},
 		{"unknown proves nothing", Cell{Variant: "x=off", Want: judge.Fail, Got: judge.Unknown}, false},
-		{"an error is never ok", Cell{Variant: "x=off", Want: judge.Fail, Got: judge.Fail, Err: "load: k6 exited"}, false},
+		{"an error is never ok", Cell{Variant: "x=off", Want: judge.Fail, Got: judge.Fail, Err: "load: load failed"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,10 +118,10 @@ func TestRows(t *testing.T) {
 // catalogue's checks can fail.
 func TestCatalogueSensitivity(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the quick sensitivity matrix: about 50 short k6 runs")
+		t.Skip("runs the quick sensitivity matrix: about 50 runs the load")
 	}
 	if raceEnabled {
-		// Here k6 and the storefront would run as this race-detector
+		// Here the load and the storefront would run as this race-detector
 		// build, several times slower, beside the other packages' tests:
 		// the checks of latency and journey success then judge the build,
 		// not the storefront (seen in CI: 9 of 50 cells wrong). `make test`
@@ -149,7 +149,7 @@ func TestCatalogueSensitivity(t *testing.T) {
 	}
 	start := time.Now()
 	cells, err := Sensitivity(context.Background(), scs, Options{
-		Quick: true, Dir: t.TempDir(), K6: []string{exe}, Scripts: os.DirFS("../../scenarios"),
+		Quick: true, Dir: t.TempDir(), Load: []string{exe},
 	}, 3, 1, func(c Cell) {
 		t.Logf("%-28s %-28s %s (%s)", c.Scenario, c.Variant, CellText(c), c.Elapsed.Round(time.Second))
 	})

@@ -11,7 +11,7 @@ import (
 // sysProcAttr puts the child in a process group of its own, so that it and
 // anything it starts can be killed together, and has the kernel kill it when
 // the thread that started it dies (Start keeps that thread alive, locked,
-// for as long as the child runs): a crash of the harness leaves no k6 behind.
+// for as long as the child runs): a crash of the harness leaves no load child behind.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }

@@ -6,7 +6,7 @@ import "syscall"
 
 // sysProcAttr puts the child in a process group of its own. Only Linux can
 // have the kernel kill the child when the harness dies; elsewhere a crash of
-// the harness may leave k6 running until its own duration ends.
+// the harness may leave the load child running until its own duration ends.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

@@ -81,7 +81,7 @@ func TestCompare(t *testing.T) {
 		{"better is no regression", graded("auth->sessions", FaultLatency, "ok", "ok", "ok", "broken", "broken"), nil, false},
 		{"no data where ok was expected", graded("gateway->wallet", FaultReset, "ok", "no_data", "ok", "ok", "ok"), []string{"browse no_data"}, false},
 		{"no data ranks with broken", graded("auth->sessions", FaultLatency, "no_data", "degraded", "broken", "ok", "ok"), nil, false},
-		{"a cell that could not run", Cell{Link: "gateway->wallet", Fault: FaultReset, Err: "k6 exited"},
+		{"a cell that could not run", Cell{Link: "gateway->wallet", Fault: FaultReset, Err: "load failed"},
 			[]string{"login no_data", "browse no_data", "cart no_data", "wallet no_data", "checkout no_data"}, false},
 		{"a cell the file does not name", graded("client->gateway", FaultDown, "broken", "broken", "broken", "broken", "broken"), nil, true},
 	}
@@ -118,7 +118,7 @@ func TestUpdate(t *testing.T) {
 		// wallet is still one of its borderline's grades: kept.
 		graded("gateway->wallet", FaultReset, "ok", "degraded~ok", "ok", "ok", "broken"),
 		graded("client->gateway", FaultDown, "broken", "broken", "no_data", "no_data", "no_data"),
-		{Link: "auth->sessions", Fault: FaultLatency, Err: "k6 exited"}, // left as it was
+		{Link: "auth->sessions", Fault: FaultLatency, Err: "load failed"}, // left as it was
 	}}
 	e := Update(old, m)
 	text := string(e.Marshal())

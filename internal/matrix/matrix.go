@@ -76,7 +76,7 @@ func Links() []string {
 }
 
 // Journeys returns the shopper journeys a cell grades, in the order a
-// shopper's visit makes them (scenarios/k6/shopper.js).
+// shopper's visit makes them (internal/load/storefront).
 func Journeys() []string {
 	return []string{"login", "browse", "cart", "wallet", "checkout"}
 }
@@ -195,8 +195,7 @@ checks:
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", CellName(link, f), err)
 	}
-	// No file: the k6 script is the built-in one, never a k6/shopper.js
-	// that happens to lie in the working directory.
+	// No file: nothing is resolved beside a file that does not exist.
 	sc.File = ""
 	return sc, nil
 }

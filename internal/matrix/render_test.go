@@ -43,7 +43,7 @@ func sampleReport() Report {
 			graded("gateway->wallet", FaultLatency, "ok", "ok", "ok", "degraded~ok", "ok"),
 			graded("gateway->wallet", FaultReset, "ok~degraded", "ok", "ok", "broken", "no_data"),
 			graded("auth->sessions", FaultLatency, "broken", "broken", "no_data", "no_data", "no_data"),
-			{Link: "auth->sessions", Fault: FaultReset, Err: "load: k6 exited with code 107\nscript error"},
+			{Link: "auth->sessions", Fault: FaultReset, Err: "load: load failed (exit code 4)\nscript error"},
 		},
 	}
 	return Report{
@@ -116,7 +116,7 @@ func TestWriteHTML(t *testing.T) {
 		`<td class="degraded near" title="because degraded`,
 		`<td class="broken regression"`, `<span class="want">want ok</span>`,
 		`<td class="no_data"`, "no data</td>",
-		"error: load: k6 exited with code 107",
+		"error: load: load failed (exit code 4)",
 		"1 journey worse than the expected matrix of resilient",
 		"degraded: success ≥ 50%",
 	} {

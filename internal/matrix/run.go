@@ -19,7 +19,7 @@ type Cell struct {
 	Link     string      `json:"link"`
 	Fault    Fault       `json:"fault"`
 	Journeys []Judgement `json:"journeys"` // in Journeys order; empty when Err is set
-	// Err says why the cell could not be judged (the environment, k6); its
+	// Err says why the cell could not be judged (the environment, the load); its
 	// journeys are then NoData.
 	Err     string        `json:"error,omitempty"`
 	Elapsed time.Duration `json:"elapsed_ns"`

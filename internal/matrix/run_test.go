@@ -75,7 +75,7 @@ func TestParseLinksFaults(t *testing.T) {
 	}
 }
 
-// testShape is a cell for the race detector's slow k6: fewer visits and
+// testShape is a cell for the race detector's slow load child: fewer visits and
 // a longer baseline, so that every journey has latency samples before the
 // fault.
 var testShape = Shape{Baseline: 8 * time.Second, Fault: 10 * time.Second, Rate: 6, Shoppers: 100, Seed: 1}
@@ -88,7 +88,7 @@ var testShape = Shape{Baseline: 8 * time.Second, Fault: 10 * time.Second, Rate: 
 // validate a session: neither browses.
 func TestRunReduced(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs 8 matrix cells with k6, about 3 minutes")
+		t.Skip("runs 8 matrix cells runs the load, about 3 minutes")
 	}
 	links := []string{"gateway->wallet", "auth->sessions"}
 	faults := []Fault{FaultReset, FaultLatency}

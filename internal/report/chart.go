@@ -10,7 +10,7 @@ import (
 	"github.com/gameday/gameday/internal/series"
 )
 
-// More metrics the report reads from the series; the k6 script writes them.
+// More metrics the report reads from the series; the load engine and the storefront journeys write them.
 const metricReqFailed = "http_req_failed"
 
 // Tags of the series the charts split by.

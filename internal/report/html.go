@@ -180,7 +180,7 @@ func environment(j *Journal) []keyValue {
 	if j.Compressed {
 		timeline = "compressed (--quick)"
 	}
-	load := fmt.Sprintf("k6 exited %d after %s, %s points", j.Load.ExitCode, fmtDuration(j.Load.Elapsed), groupThousands(j.Load.Points))
+	load := fmt.Sprintf("the load exited %d after %s, %s points", j.Load.ExitCode, fmtDuration(j.Load.Elapsed), groupThousands(j.Load.Points))
 	if j.Load.Err != "" {
 		load += ": " + j.Load.Err
 	}

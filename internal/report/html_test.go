@@ -132,7 +132,7 @@ func TestHTMLEscapes(t *testing.T) {
 		Want: "<= 400ms", Evidence: judge.Evidence{Count: 1, First: "</td></tr></table><script>x()</script>"}})
 	j.Series[0].Tags = map[string]string{"endpoint": `</text><script>y()</script>`}
 	j.Series[0].Metric = "http_req_duration"
-	j.Versions["k6"] = `"><script>z()</script>`
+	j.Versions["toxiproxy"] = `"><script>z()</script>`
 	page := string(render(t, j))
 	for _, bad := range []string{"<script", "<img", "<b>bold", "<svg onload", "</td></tr></table><"} {
 		if strings.Contains(page, bad) {

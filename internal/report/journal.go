@@ -29,7 +29,7 @@ type Journal struct {
 	Features    string      `json:"features"` // name=on|off,...
 	Seed        int64       `json:"seed"`
 	Environment Environment `json:"environment"`
-	// Versions names the version of each component that ran (gameday, k6,
+	// Versions names the version of each component that ran (gameday,
 	// toxiproxy, go). The engine's journal does not record them yet: the
 	// caller fills them in when it knows them.
 	Versions  map[string]string   `json:"versions,omitempty"`

@@ -25,7 +25,7 @@ func fixture() *Journal {
 		Features:    "circuit_breakers=on,idempotent_payments=off,payment_reconciliation=off",
 		Seed:        7,
 		Environment: Environment{Runtime: "inproc", Shoppers: 300, Dir: "/tmp/run/stores"},
-		Versions:    map[string]string{"gameday": "v1.2.3", "go": "go1.26.8", "k6": "v1.8.1", "toxiproxy": "v2.12.0"},
+		Versions:    map[string]string{"gameday": "v1.2.3", "go": "go1.26.8", "toxiproxy": "v2.12.0"},
 		Started:     start.Add(-400 * time.Millisecond),
 		LoadStart:   start,
 		Elapsed:     61500 * time.Millisecond,

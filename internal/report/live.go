@@ -11,7 +11,7 @@ import (
 	"github.com/gameday/gameday/internal/series"
 )
 
-// Metrics the live line reads from the series; the k6 script writes them.
+// Metrics the live line reads from the series; the load engine and the storefront journeys write them.
 const (
 	metricReqs      = "http_reqs"
 	metricDuration  = "http_req_duration"

@@ -30,8 +30,8 @@ func TestBuiltins(t *testing.T) {
 			if sc.Description == "" || len(sc.Guards) == 0 {
 				t.Errorf("a built-in needs a description and the features it guards: %q %v", sc.Description, sc.Guards)
 			}
-			if _, err := fs.Stat(scenarios.FS, sc.Load.Script); err != nil {
-				t.Errorf("script %s is not embedded: %v", sc.Load.Script, err)
+			if sc.Load.Journeys != DefaultJourneys {
+				t.Errorf("journeys %s: the built-ins drive the storefront's shoppers", sc.Load.Journeys)
 			}
 			data, _ := fs.ReadFile(scenarios.FS, name+".yaml")
 			if !strings.HasPrefix(string(data), "# yaml-language-server: $schema=./"+scenarios.SchemaFile+"\n") {

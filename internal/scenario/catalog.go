@@ -170,11 +170,13 @@ type MetricSpec struct {
 
 var metrics = []MetricSpec{
 	{Name: "http_reqs", Kind: KindCounter, Doc: "HTTP requests made"},
-	{Name: "http_req_failed", Kind: KindRate, Doc: "share of requests that failed (k6's definition)"},
+	{Name: "http_req_failed", Kind: KindRate, Doc: "share of requests that failed: no answer, or a status of 400 and above"},
 	{Name: "http_req_duration", Kind: KindTrend, Unit: "ms", Doc: "request duration"},
-	{Name: "iterations", Kind: KindCounter, Doc: "shopper iterations completed"},
-	{Name: "checks", Kind: KindRate, Doc: "share of k6 checks that passed"},
-	{Name: "journey_success", Kind: KindRate, Doc: "share of journeys (login, browse, checkout, ...) that succeeded"},
+	{Name: "iterations", Kind: KindCounter, Doc: "iterations (visits) completed"},
+	{Name: "dropped_iterations", Kind: KindCounter, Doc: "iterations due that found no free virtual user (the load could not keep its schedule)"},
+	{Name: "checks", Kind: KindRate, Doc: "share of journey-file checks that held"},
+	{Name: "check_failures", Kind: KindCounter, Doc: "journey-file checks that failed, by code (check N, capture NAME, no answer, request)"},
+	{Name: "journey_success", Kind: KindRate, Doc: "share of journeys (the storefront's login, browse, checkout, ...; a journey file's by name) that succeeded"},
 	{Name: "forced_logout", Kind: KindCounter, Doc: "shoppers logged out though their session was valid"},
 	{Name: "otp_wait", Kind: KindTrend, Unit: "ms", Doc: "time from login start until the code was in the inbox"},
 	{Name: "shopper_error", Kind: KindCounter, Doc: "errors shown to a shopper, by code"},
@@ -204,7 +206,7 @@ func metricNames() []string {
 	return out
 }
 
-var tags = []string{"endpoint", "journey", "status", "code"}
+var tags = []string{"endpoint", "journey", "name", "status", "code"}
 
 // Tags returns the tag keys a metric selector may filter on.
 func Tags() []string { return tags }
@@ -402,7 +404,7 @@ func featureNames() []string {
 
 // Defaults.
 const (
-	DefaultScript     = "k6/shopper.js"
+	DefaultJourneys   = "storefront"
 	DefaultShoppers   = 100
 	DefaultSeed       = 1
 	DefaultMinSamples = 10
@@ -417,7 +419,7 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 var (
 	topFields         = []string{"name", "description", "guards", "seed", "storefront", "load", "faults", "checks"}
 	storefrontFields  = []string{"refund_sla", "pending_bound"}
-	loadFields        = []string{"script", "shoppers", "rate", "duration", "vus", "env"}
+	loadFields        = []string{"journeys", "shoppers", "rate", "duration", "vus", "env"}
 	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "phase", "flap", "steps"} // + the toxic's attributes
 	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "phase", "flap"}
 	flapFields        = []string{"on", "off"}

@@ -21,12 +21,12 @@
 //	guards: [idempotent_payments]         # mockstore features this scenario proves
 //	seed: 7                               # default 1
 //	load:
-//	  script: k6/shopper.js               # default
+//	  journeys: storefront                # default; or a journey file (.yaml) beside the scenario
 //	  shoppers: 300                       # seeded shoppers, default 100
 //	  rate: 15/s                          # iterations per s, m, h (or "10/500ms"); default 10/s
 //	  duration: 60s                       # required
 //	  vus: 50                             # optional
-//	  env: {GAMEDAY_LOGOUT: 0.3}          # variables for the script (not the harness's own)
+//	  env: {GAMEDAY_LOGOUT: 0.3}          # variables of the storefront's journeys
 //	faults:                               # the timeline; offsets from the load's start
 //	  - link: checkout->wallet            # a toxic on a link (mockstore.Links)
 //	    toxic: reset_peer                 # see Toxics

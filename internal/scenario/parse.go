@@ -215,15 +215,25 @@ func (p *parser) storefront(n *yaml.Node) Storefront {
 }
 
 func (p *parser) load(n *yaml.Node) Traffic {
-	l := Traffic{Script: DefaultScript, Shoppers: DefaultShoppers, Rate: DefaultRate}
+	l := Traffic{Journeys: DefaultJourneys, Shoppers: DefaultShoppers, Rate: DefaultRate}
 	m, ok := p.mapping(n, "load")
 	if !ok {
 		return l
 	}
+	if _, ok := m.get("script"); ok {
+		// Before gameday had its own load engine, scenarios named a k6 script.
+		p.errAt(m.key("script"), "load.script: gameday runs no k6 scripts any more (its own load engine drives the journeys); "+
+			"write `journeys: %s` for the storefront's shoppers (what k6/shopper.js did), or `journeys: <file>.yaml` for a journey file", DefaultJourneys)
+		m.keys = slices.DeleteFunc(slices.Clone(m.keys), func(k string) bool { return k == "script" })
+	}
 	p.onlyFields(m, "load", loadFields)
-	if n, ok := m.get("script"); ok {
-		if v, ok := p.word(n, "script"); ok {
-			l.Script = v
+	if n, ok := m.get("journeys"); ok {
+		if v, ok := p.word(n, "journeys"); ok {
+			if v != DefaultJourneys && !strings.HasSuffix(v, ".yaml") && !strings.HasSuffix(v, ".yml") {
+				p.errAt(n, "load.journeys: %q: want %s (the storefront's shoppers) or the path of a journey file ending in .yaml, relative to the scenario", v, DefaultJourneys)
+			} else {
+				l.Journeys = v
+			}
 		}
 	}
 	if n, ok := m.get("shoppers"); ok {
@@ -249,15 +259,24 @@ func (p *parser) load(n *yaml.Node) Traffic {
 		}
 	}
 	if n, ok := m.get("env"); ok {
-		l.Env = p.env(n)
+		if l.Journeys != DefaultJourneys {
+			p.errAt(m.key("env"), "load.env: only the storefront's journeys read variables (%s); a journey file has its own", strings.Join(StorefrontEnv, ", "))
+		} else {
+			l.Env = p.env(n)
+		}
 	}
 	return l
 }
 
-// ReservedEnv are the variables the harness gives every script (the
-// storefront's URLs, the seed data, the load's shape): load.env cannot set
-// them.
+// ReservedEnv are the variables shopper.js once read for what the harness
+// now sets itself (the storefront's URLs, the seed data, the load's shape):
+// load.env refuses them with a word on what to write instead.
 var ReservedEnv = []string{"GAMEDAY_GATEWAY", "GAMEDAY_INBOX", "GAMEDAY_DATA", "GAMEDAY_RATE", "GAMEDAY_DURATION", "GAMEDAY_VUS"}
+
+// StorefrontEnv are the variables the storefront's journeys read from
+// load.env (internal/load/storefront.ParseEnv reads the same names; a test
+// holds the two lists together).
+var StorefrontEnv = []string{"GAMEDAY_THINK", "GAMEDAY_LOGOUT", "GAMEDAY_WHATSAPP", "GAMEDAY_TIMEOUT", "GAMEDAY_FOOD", "GAMEDAY_FOOD_WAIT", "GAMEDAY_QR"}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -275,6 +294,9 @@ func (p *parser) env(n *yaml.Node) map[string]string {
 			continue
 		case slices.Contains(ReservedEnv, k):
 			p.errAt(m.key(k), "load.env: %s is set by the harness (reserved: %s); set rate, duration or vus of load instead", k, strings.Join(ReservedEnv, ", "))
+			continue
+		case !slices.Contains(StorefrontEnv, k):
+			p.errAt(m.key(k), "load.env: %s is not a variable of the storefront's journeys; allowed: %s", k, strings.Join(StorefrontEnv, ", "))
 			continue
 		}
 		v, _ := m.get(k)

@@ -67,7 +67,7 @@ func TestParseFull(t *testing.T) {
 		Description: "Every field of the format at once.",
 		Guards:      []mockstore.Feature{mockstore.IdempotentPayments, mockstore.SessionFallback},
 		Seed:        42,
-		Load:        Traffic{Script: "k6/other.js", Shoppers: 250, Rate: Rate{N: 900, Per: time.Minute}, Duration: 2 * time.Minute, VUs: 40},
+		Load:        Traffic{Journeys: "storefront", Shoppers: 250, Rate: Rate{N: 900, Per: time.Minute}, Duration: 2 * time.Minute, VUs: 40},
 		Faults: []Fault{
 			{Kind: FaultToxic, Pos: Pos{14, 5}, Start: 15 * time.Second, Duration: 20 * time.Second,
 				Link: "checkout->wallet", Toxic: "reset_peer", Stream: Upstream, Toxicity: 0.3,
@@ -177,7 +177,7 @@ checks:
 		File: "dir/my-scenario.yaml",
 		Name: "my-scenario",
 		Seed: DefaultSeed,
-		Load: Traffic{Script: DefaultScript, Shoppers: DefaultShoppers, Rate: DefaultRate, Duration: 30 * time.Second},
+		Load: Traffic{Journeys: DefaultJourneys, Shoppers: DefaultShoppers, Rate: DefaultRate, Duration: 30 * time.Second},
 		Faults: []Fault{
 			{Kind: FaultToxic, Pos: Pos{4, 5}, Start: 5 * time.Second, Duration: 10 * time.Second, Link: "checkout->wallet",
 				Toxic: "latency", Stream: Downstream, Toxicity: DefaultToxicity, Attrs: Attrs{"latency": time.Second, "jitter": time.Duration(0)}},
@@ -233,15 +233,17 @@ func TestParseAccepts(t *testing.T) {
 			func(sc *Scenario) bool { return len(sc.Faults) == 2 }},
 		{"stop until the end", "load: {duration: 10s}\nfaults: [{service: wallet, action: stop, at: 5s}]\nchecks: [{metric: http_reqs, window: baseline, count: '> 0'}]",
 			func(sc *Scenario) bool { return sc.Faults[0].End(sc.Load.Duration) == 10*time.Second }},
+		{"a journey file", "load: {duration: 10s, journeys: my/journeys.yaml}\nchecks: [{invariant: money_conserved}]",
+			func(sc *Scenario) bool { return sc.Load.Journeys == "my/journeys.yaml" }},
 		{"window with only from", "load: {duration: 10s}\nchecks: [{metric: http_reqs, window: {from: 5s}, count: '> 0'}]",
 			func(sc *Scenario) bool {
 				return sc.Checks[0].Window == Window{From: 5 * time.Second, To: 10 * time.Second}
 			}},
 		{"percentage rate", "load: {duration: 10s}\nchecks: [{metric: checks, rate: '>=95 %'}]",
 			func(sc *Scenario) bool { return sc.Checks[0].Cmp.Value == 0.95 }},
-		{"variables for the script", "load: {duration: 10s, env: {GAMEDAY_LOGOUT: 0.4, my_flag: yes, K6_NO_USAGE_REPORT: true}}\nchecks: [{invariant: money_conserved}]",
+		{"variables of the storefront's journeys", "load: {duration: 10s, env: {GAMEDAY_LOGOUT: 0.4, GAMEDAY_QR: 0.1}}\nchecks: [{invariant: money_conserved}]",
 			func(sc *Scenario) bool {
-				return maps.Equal(sc.Load.Env, map[string]string{"GAMEDAY_LOGOUT": "0.4", "my_flag": "yes", "K6_NO_USAGE_REPORT": "true"}) &&
+				return maps.Equal(sc.Load.Env, map[string]string{"GAMEDAY_LOGOUT": "0.4", "GAMEDAY_QR": "0.1"}) &&
 					maps.Equal(sc.Quick().Load.Env, sc.Load.Env)
 			}},
 	}
@@ -283,6 +285,14 @@ func TestParseErrors(t *testing.T) {
 		{"invalid YAML", "load: {duration: 10s\nchecks: [", []string{`t.yaml:1: invalid YAML: did not find expected ',' or '}'`}, false},
 		{"tab indentation", "load:\n\tduration: 10s\n", []string{`t.yaml:2: invalid YAML: found character that cannot start any token`}, false},
 		{"two documents", base + "---\nname: x\n", []string{`t.yaml:8:1: a second YAML document`}, true},
+		{"a k6 script", strings.Replace(base, "load: {duration: 60s}", "load: {duration: 60s, script: k6/shopper.js}", 1), []string{
+			`load.script: gameday runs no k6 scripts any more (its own load engine drives the journeys); write ` + "`journeys: storefront`"}, false},
+		{"journeys neither storefront nor a file", strings.Replace(base, "load: {duration: 60s}", "load: {duration: 60s, journeys: shoppers}", 1), []string{
+			`load.journeys: "shoppers": want storefront (the storefront's shoppers) or the path of a journey file ending in .yaml`}, false},
+		{"a variable the storefront's journeys do not read", strings.Replace(base, "load: {duration: 60s}", "load: {duration: 60s, env: {GAMEDAY_LOGUOT: 0.5}}", 1), []string{
+			`load.env: GAMEDAY_LOGUOT is not a variable of the storefront's journeys; allowed: GAMEDAY_THINK, GAMEDAY_LOGOUT,`}, false},
+		{"variables with a journey file", strings.Replace(base, "load: {duration: 60s}", "load: {duration: 60s, journeys: j.yaml, env: {GAMEDAY_LOGOUT: 0.5}}", 1), []string{
+			`load.env: only the storefront's journeys read variables`}, true},
 		{"missing load and checks", "name: x\n", []string{
 			`t.yaml:1:1: missing field load`, `t.yaml:1:1: missing field checks`}, false},
 		{"unknown top field", strings.Replace(base, "name: base", "nmae: base", 1), []string{
@@ -432,7 +442,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown metric", strings.Replace(base, "invariant: money_conserved", "metric: http_req\n    count: '> 0'", 1), []string{
 			`t.yaml:6:13: unknown metric "http_req": did you mean "http_reqs"?`}, false},
 		{"unknown tag", strings.Replace(base, "invariant: money_conserved", "metric: http_reqs{endpoint:login, jorney:login}\n    count: '> 0'", 1), []string{
-			`t.yaml:6:39: unknown tag "jorney": did you mean "journey"? (allowed: endpoint, journey, status, code)`}, false},
+			`t.yaml:6:39: unknown tag "jorney": did you mean "journey"? (allowed: endpoint, journey, name, status, code)`}, false},
 		{"unknown status class", strings.Replace(base, "invariant: money_conserved", "metric: http_reqs{status:503}\n    count: '> 0'", 1), []string{
 			`t.yaml:6:23: unknown status "503" (allowed: 2xx, 3xx, 4xx, 5xx, 0)`}, false},
 		{"malformed selector", strings.Replace(base, "invariant: money_conserved", "metric: 'http_reqs{endpoint:login'\n    count: '> 0'", 1), []string{

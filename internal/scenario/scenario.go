@@ -34,13 +34,16 @@ type Scenario struct {
 
 // Traffic is the shoppers' traffic: the file's load.
 type Traffic struct {
-	Script   string // path relative to the scenarios directory
-	Shoppers int    // seeded shoppers
-	Rate     Rate   // iterations started per unit of time
+	// Journeys is what the virtual users do: DefaultJourneys (the
+	// storefront's shoppers, merchants and drivers) or the path of a journey
+	// file, relative to the scenario file.
+	Journeys string
+	Shoppers int  // seeded shoppers
+	Rate     Rate // iterations started per unit of time
 	Duration time.Duration
 	VUs      int // 0: the load package decides
-	// Env holds variables for the script (load.env), such as the shopper
-	// script's GAMEDAY_LOGOUT; never one of ReservedEnv.
+	// Env holds variables for the storefront's journeys (load.env), such as
+	// GAMEDAY_LOGOUT; only names of StorefrontEnv.
 	Env map[string]string
 }
 

@@ -120,7 +120,7 @@ func loadSchema() obj {
 		"additionalProperties": false,
 		"required":             []string{"duration"},
 		"properties": obj{
-			"script":   obj{"description": "the k6 script, relative to the scenarios directory; default " + DefaultScript, "type": "string", "minLength": 1},
+			"journeys": obj{"description": "what the virtual users do: " + DefaultJourneys + " (the storefront's shoppers; the default) or a journey file (.yaml) relative to the scenario", "type": "string", "pattern": `^(` + DefaultJourneys + `|.+\.ya?ml)$`},
 			"shoppers": obj{"description": fmt.Sprintf("seeded shoppers; default %d", DefaultShoppers), "type": "integer", "minimum": 1},
 			"rate": obj{
 				"description": "iterations started per unit of time, like 15/s, 900/m or 10/500ms; default " + DefaultRate.String(),
@@ -131,9 +131,9 @@ func loadSchema() obj {
 			"duration": withDoc(ref("positiveDuration"), "how long the load runs"),
 			"vus":      obj{"description": "virtual users; default: the load package decides", "type": "integer", "minimum": 1},
 			"env": obj{
-				"description":          "variables for the script, NAME: value (the shopper script reads GAMEDAY_LOGOUT, GAMEDAY_WHATSAPP, GAMEDAY_THINK, GAMEDAY_TIMEOUT); the harness's own are reserved: " + strings.Join(ReservedEnv, ", "),
+				"description":          "variables of the storefront's journeys, NAME: value: " + strings.Join(StorefrontEnv, ", "),
 				"type":                 "object",
-				"propertyNames":        obj{"pattern": envName.String(), "not": obj{"enum": ReservedEnv}},
+				"propertyNames":        obj{"enum": StorefrontEnv},
 				"additionalProperties": obj{"type": []string{"string", "number", "boolean"}},
 			},
 		},

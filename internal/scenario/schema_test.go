@@ -649,17 +649,19 @@ func (s jsonSchema) samples(sch map[string]any) []any {
 }
 
 // TestSchemaLoadEnv: the schema and the parser accept and refuse the same
-// load.env: variable names, the harness's reserved ones, scalar values.
+// load.env: the storefront journeys' variables, the harness's reserved ones,
+// scalar values.
 func TestSchemaLoadEnv(t *testing.T) {
 	schema := readSchema(t)
 	for env, ok := range map[string]bool{
-		"{GAMEDAY_LOGOUT: 0.4, my_flag: yes}": true,
-		"{}":                                  true,
-		"{GAMEDAY_RATE: 5}":                   false,
-		"{GAMEDAY_GATEWAY: 'http://x'}":       false,
-		"{9lives: 1}":                         false,
-		"{A-B: 1}":                            false,
-		"{A: [1]}":                            false,
+		"{GAMEDAY_LOGOUT: 0.4, GAMEDAY_FOOD: 1}": true,
+		"{}":                                     true,
+		"{my_flag: yes}":                         false,
+		"{GAMEDAY_RATE: 5}":                      false,
+		"{GAMEDAY_GATEWAY: 'http://x'}":          false,
+		"{9lives: 1}":                            false,
+		"{A-B: 1}":                               false,
+		"{A: [1]}":                               false,
 	} {
 		src := "load: {duration: 10s, env: " + env + "}\nchecks: [{invariant: money_conserved}]\n"
 		doc, yok := yamlValue(src)

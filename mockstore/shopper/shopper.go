@@ -1,7 +1,7 @@
 // Package shopper is a Go client of the storefront's public API v1 that does
 // what a person with a phone does: log in with the OTP from their inbox, fill
 // a cart, top up, check out and watch the order settle. The demo, the
-// end-to-end tests and the checkout benchmark use it; k6 scripts do the same
+// end-to-end tests and the checkout benchmark use it; the load engine's storefront journeys do the same
 // in JavaScript.
 package shopper
 

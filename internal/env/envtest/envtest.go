@@ -1,6 +1,6 @@
 // Package envtest holds what the tests of several packages need of a
 // storefront's environment: skipping without a Docker engine, listing what
-// carries a label, and letting a test binary stand in for k6.
+// carries a label, and letting a test binary stand in for the load child.
 package envtest
 
 import (
@@ -13,7 +13,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/gameday/gameday/internal/env"
-	"github.com/gameday/gameday/internal/load"
+	"github.com/gameday/gameday/internal/load/runner"
 )
 
 // DockerOrSkip skips tb, saying why, when no Docker engine answers; any
@@ -56,12 +56,13 @@ func Labelled(tb testing.TB, label string) []string {
 	return out
 }
 
-// Main is a TestMain for tests that run k6 as their own test binary: with
-// childVar set to "1" the binary is k6 (load.Main, which never returns);
-// otherwise it runs the tests.
+// Main is a TestMain for tests whose harness starts the load child as
+// their own test binary: with childVar set to "1" the binary is the child
+// (runner.Main with the arguments the harness gives it); otherwise it runs
+// the tests.
 func Main(m *testing.M, childVar string) {
 	if os.Getenv(childVar) == "1" {
-		load.Main(os.Args[1:])
+		os.Exit(runner.Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

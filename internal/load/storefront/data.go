@@ -9,10 +9,14 @@ import (
 	"github.com/gameday/gameday/mockstore"
 )
 
+// DataFile is the name a run gives its seed data file (in the run's load
+// directory; the README points there for loads by hand).
+const DataFile = "shoppers.json"
+
 // Data is the seed data the shoppers work from: who can log in, what can
 // be bought, who delivers where, and the food side (restaurants with their
 // merchants' user IDs, drivers' user IDs). Its JSON is the data file
-// shopper.js read from GAMEDAY_DATA.
+// the harness writes for its load child.
 type Data struct {
 	Seed      int64               `json:"seed"`
 	Users     []mockstore.User    `json:"users"` // active and restricted
