@@ -17,7 +17,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-
 )
 
 // Exit codes.

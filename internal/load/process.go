@@ -55,7 +55,7 @@ const (
 // end.
 type Event struct {
 	Event   string    `json:"event"`
-	Start   time.Time `json:"start,omitzero"`   // EventRunning: offset 0 of the load
+	Start   time.Time `json:"start,omitzero"`    // EventRunning: offset 0 of the load
 	Summary *Summary  `json:"summary,omitempty"` // EventSummary
 }
 

@@ -353,7 +353,7 @@ func TestRunEnds(t *testing.T) {
 		cfg  Config
 		spec func(*load.Spec)
 		stop func(context.CancelFunc, *load.Process) // called once running, or nil
-		code int                                    // the child's exit code, -1 killed
+		code int                                     // the child's exit code, -1 killed
 		want []error
 		text string // in the error message
 	}{
