@@ -1,8 +1,9 @@
 // Package storefront is the load of the mock storefront: its shoppers,
 // and the restaurants' merchants and the drivers who work the food orders
-// beside them. It is scenarios/k6/shopper.js in Go, for the load engine of
-// package load, with the same journeys, metric names, tags and counting
-// rules, so that scenario files and the judge read what they read before.
+// beside them. It is the k6 script shopper.js of gameday's first versions,
+// in Go, for the load engine of package load, with the same journeys,
+// metric names, tags and counting rules, so that scenario files and the
+// judge read what they read before.
 //
 // A shopper is a person with a phone. A visit logs in by OTP (the code
 // read from the provider's test inbox, asked for again when late, by SMS
