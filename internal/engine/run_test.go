@@ -18,16 +18,13 @@ import (
 	"github.com/gameday/gameday/mockstore"
 )
 
-// childVar makes this test binary run as the load child: the engine starts
-// it for the load, as the harness starts its own binary.
-const childVar = "GAMEDAY_ENGINE_TEST_LOAD"
-
-func TestMain(m *testing.M) { envtest.Main(m, childVar) }
+// TestMain makes this test binary the load child when the engine starts it
+// for a load, as the harness starts its own binary.
+func TestMain(m *testing.M) { envtest.Main(m) }
 
 // testOptions runs the load child as this test binary.
 func testOptions(tb testing.TB, profile string) Options {
 	tb.Helper()
-	tb.Setenv(childVar, "1")
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)

@@ -128,7 +128,6 @@ func TestCatalogueSensitivity(t *testing.T) {
 		// runs the same matrix with the release binary after go test.
 		t.Skip("the race detector is on: `make test` runs the quick matrix with the release binary (make sensitivity-quick)")
 	}
-	t.Setenv(childVar, "1")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -9,16 +9,13 @@ import (
 	"github.com/gameday/gameday/mockstore"
 )
 
-// childVar makes this test binary run as the load child: the engine starts it for each
-// cell's load, as the harness starts its own binary.
-const childVar = "GAMEDAY_MATRIX_TEST_LOAD"
-
-func TestMain(m *testing.M) { envtest.Main(m, childVar) }
+// TestMain makes this test binary the load child when the engine starts it
+// for a cell's load, as the harness starts its own binary.
+func TestMain(m *testing.M) { envtest.Main(m) }
 
 // engineOptions runs the load child as this test binary, on profile.
 func engineOptions(tb testing.TB, profile string) engine.Options {
 	tb.Helper()
-	tb.Setenv(childVar, "1")
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)

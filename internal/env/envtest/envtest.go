@@ -57,11 +57,12 @@ func Labelled(tb testing.TB, label string) []string {
 }
 
 // Main is a TestMain for tests whose harness starts the load child as
-// their own test binary: with childVar set to "1" the binary is the child
-// (runner.Main with the arguments the harness gives it); otherwise it runs
-// the tests.
-func Main(m *testing.M, childVar string) {
-	if os.Getenv(childVar) == "1" {
+// their own test binary (engine.Options.Load = [os.Executable()]): started
+// with the child's arguments (--config FILE, never a test flag) the binary
+// is the child (runner.Main); otherwise it runs the tests. Nothing is read
+// from the environment, so tests that start children may run in parallel.
+func Main(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "--config" {
 		os.Exit(runner.Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
