@@ -135,8 +135,11 @@ func NewVU(id int, cfg VUConfig) *VU {
 		IdleConnTimeout:       30 * time.Second,
 		ResponseHeaderTimeout: 0,
 		ForceAttemptHTTP2:     false,
-		ReadBufferSize:        4 << 10,
-		WriteBufferSize:       4 << 10,
+		// No Accept-Encoding of its own, and nothing unzipped behind the
+		// journeys' back: what a journey asks for is what it gets.
+		DisableCompression: true,
+		ReadBufferSize:     4 << 10,
+		WriteBufferSize:    4 << 10,
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
