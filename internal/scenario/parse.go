@@ -179,6 +179,7 @@ func (p *parser) parse(data []byte) *Scenario {
 
 	if n, ok := top.get("checks"); ok {
 		items, _ := p.seq(n, "checks")
+		sc.Checks = make([]Check, 0, len(items))
 		for _, it := range items {
 			if c, ok := p.check(it, t); ok {
 				sc.Checks = append(sc.Checks, c)
@@ -1217,18 +1218,31 @@ func (p *parser) labels(cs []Check) {
 		}
 		given[cs[i].Name] = cs[i].Pos.Line
 	}
+	// next holds, for each made-up label, the number to try first: every
+	// smaller one is taken already, and names are never given back, so the
+	// search for a free number resumes there instead of starting at 2 for
+	// every check (which was quadratic in the checks sharing a label).
+	next := map[string]int{}
 	for i := range cs {
 		if cs[i].Name != "" {
 			continue
 		}
 		l := cs[i].label()
+		k := next[l]
 		name := l
-		for k := 2; ; k++ {
+		if k > 0 {
+			name = l + " (" + strconv.Itoa(k) + ")"
+		} else {
+			k = 1
+		}
+		for {
 			if _, ok := given[name]; !ok {
 				break
 			}
-			name = fmt.Sprintf("%s (%d)", l, k)
+			k++
+			name = l + " (" + strconv.Itoa(k) + ")"
 		}
+		next[l] = k + 1
 		cs[i].Name = name
 		given[name] = cs[i].Pos.Line
 	}
