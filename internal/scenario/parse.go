@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -853,19 +854,60 @@ func (p *parser) crashFault(m mapping, t timeline) Fault {
 }
 
 // overlaps reports faults that cannot hold at the same time: two down faults
-// on one link, two maintenance windows.
+// on one link, two maintenance windows. Each pair is reported at the later
+// fault in the file, naming the earlier; the problems come in the order of
+// the later fault, then of the earlier.
+//
+// Comparing every fault with every one before it would be quadratic in the
+// faults; instead the faults that exclude one another are grouped, and each
+// group is swept in order of start, keeping only the faults still on: the
+// work grows with the faults and the overlaps found, not with their square.
 func (p *parser) overlaps(fs []Fault) {
-	for i, a := range fs {
-		for _, b := range fs[:i] {
-			if a.Start >= b.Start+b.Duration || b.Start >= a.Start+a.Duration {
-				continue
+	type group struct {
+		kind FaultKind
+		link string // of down faults
+	}
+	groups := map[group][]int{}
+	for i, f := range fs {
+		switch {
+		case f.Kind == FaultMaintenance:
+			groups[group{kind: FaultMaintenance}] = append(groups[group{kind: FaultMaintenance}], i)
+		case f.Kind == FaultToxic && f.Toxic == "down":
+			g := group{kind: FaultToxic, link: f.Link}
+			groups[g] = append(groups[g], i)
+		}
+	}
+	overlap := func(a, b Fault) bool {
+		return a.Start < b.Start+b.Duration && b.Start < a.Start+a.Duration
+	}
+	type pair struct{ later, earlier int } // indexes into fs
+	var pairs []pair
+	for _, idx := range groups {
+		slices.SortStableFunc(idx, func(i, j int) int { return cmp.Compare(fs[i].Start, fs[j].Start) })
+		var on []int // faults started at or before the current one, not yet over
+		for _, i := range idx {
+			on = slices.DeleteFunc(on, func(j int) bool { return fs[j].Start+fs[j].Duration <= fs[i].Start })
+			for _, j := range on {
+				if overlap(fs[i], fs[j]) {
+					pairs = append(pairs, pair{later: max(i, j), earlier: min(i, j)})
+				}
 			}
-			switch {
-			case a.Kind == FaultMaintenance && b.Kind == FaultMaintenance:
-				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
-			case a.Kind == FaultToxic && b.Kind == FaultToxic && a.Toxic == "down" && b.Toxic == "down" && a.Link == b.Link:
-				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
-			}
+			on = append(on, i)
+		}
+	}
+	slices.SortFunc(pairs, func(x, y pair) int {
+		if c := cmp.Compare(x.later, y.later); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.earlier, y.earlier)
+	})
+	for _, pr := range pairs {
+		a, b := fs[pr.later], fs[pr.earlier]
+		at := &yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}
+		if a.Kind == FaultMaintenance {
+			p.errAt(at, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
+		} else {
+			p.errAt(at, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
 		}
 	}
 }
