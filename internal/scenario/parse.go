@@ -886,6 +886,7 @@ func (p *parser) overlaps(fs []Fault) {
 		slices.SortStableFunc(idx, func(i, j int) int { return cmp.Compare(fs[i].Start, fs[j].Start) })
 		var on []int // faults started at or before the current one, not yet over
 		for _, i := range idx {
+			p.probes += len(on)
 			on = slices.DeleteFunc(on, func(j int) bool { return fs[j].Start+fs[j].Duration <= fs[i].Start })
 			for _, j := range on {
 				if overlap(fs[i], fs[j]) {
@@ -1335,6 +1336,7 @@ func (p *parser) labels(ctx context.Context, cs []Check) error {
 			k = 1
 		}
 		for {
+			p.probes++
 			if _, ok := given[name]; !ok {
 				break
 			}

@@ -1,13 +1,357 @@
 package scenario
 
 import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
+
+var (
+	largeFile   = flag.String("large", "", "write a scenario of -large.checks checks (what BenchmarkParseChecks parses) to this file, for timing gameday validate")
+	largeChecks = flag.Int("large.checks", 200_000, "checks of the -large file")
+)
+
+// shape is the kind of large scenario genScenario writes.
+type shape int
+
+const (
+	manyChecks shape = iota // valid; checks of every kind, most without a name, so labels repeat
+	badChecks               // as manyChecks, with a problem in every 16th check
+	manyFaults              // valid; maintenance windows and down faults one after another
+)
+
+// genScenario returns a scenario of n checks (or faults), about 32 bytes
+// each: 200,000 checks make a file of 6.5 MB.
+func genScenario(n int, sh shape) []byte {
+	var b strings.Builder
+	b.Grow(64 + 33*n)
+	if sh == manyFaults {
+		fmt.Fprintf(&b, "load: {duration: %ds}\nfaults:\n", 2*n+1)
+		for i := range n {
+			if i%2 == 0 {
+				fmt.Fprintf(&b, "- {maintenance: , start: %ds, duration: 1s}\n", 2*i)
+			} else {
+				fmt.Fprintf(&b, "- {link: gateway->auth, toxic: down, start: %ds, duration: 1s}\n", 2*i)
+			}
+		}
+		b.WriteString("checks:\n- invariant: money_conserved\n")
+		return []byte(b.String())
+	}
+	b.WriteString("name: large\nload: {duration: 60s}\nfaults:\n- {link: checkout->wallet, toxic: latency, latency: 1s, start: 10s, duration: 20s}\nchecks:\n")
+	for i := range n {
+		switch {
+		case sh == badChecks && i%16 == 12: // a name used 8 checks before
+			fmt.Fprintf(&b, "- {name: c%d, invariant: ledger_matches}\n", i-8)
+			continue
+		case sh == badChecks && i%16 == 15: // an unknown invariant and a misspelt field
+			fmt.Fprintf(&b, "- {name: c%d, invariant: money_conserve, bond: 1s}\n", i)
+			continue
+		}
+		switch i % 8 {
+		case 0:
+			b.WriteString("- invariant: money_conserved\n")
+		case 1:
+			b.WriteString("- experience: forced_logouts\n")
+		case 2:
+			b.WriteString("- {metric: http_reqs, count: ==0}\n")
+		case 3:
+			b.WriteString("- {recovery: checkout, within: 5s}\n")
+		case 4:
+			fmt.Fprintf(&b, "- {name: c%d, invariant: ledger_matches}\n", i)
+		case 5:
+			b.WriteString("- invariant: ledger_matches\n")
+		case 6:
+			b.WriteString("- {metric: bare_5xx, count: ==0}\n")
+		case 7:
+			b.WriteString("- experience: no_zero_balance\n")
+		}
+	}
+	return []byte(b.String())
+}
+
+// TestGenScenario holds the generator to what it promises: the valid shapes
+// parse, with every check, and the bad one has its problems.
+func TestGenScenario(t *testing.T) {
+	const n = 1000
+	sc := parseOK(t, "large.yaml", string(genScenario(n, manyChecks)))
+	if len(sc.Checks) != n {
+		t.Errorf("%d checks, want %d", len(sc.Checks), n)
+	}
+	if got, want := sc.Checks[8].Name, "money_conserved (2)"; got != want {
+		t.Errorf("check 9 is called %q, want %q", got, want)
+	}
+	sc = parseOK(t, "faults.yaml", string(genScenario(n, manyFaults)))
+	if len(sc.Faults) != n {
+		t.Errorf("%d faults, want %d", len(sc.Faults), n)
+	}
+	_, err := Parse("bad.yaml", genScenario(n, badChecks))
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 3*(n/16) {
+		t.Fatalf("want %d problems, got %v", 3*(n/16), err)
+	}
+	for i, want := range []string{
+		`bad.yaml:18:3: check name "c4" already used at line 10`,
+		`bad.yaml:21:26: unknown invariant "money_conserve": did you mean "money_conserved"?`,
+		`bad.yaml:21:42: unknown field "bond" in an invariant check: did you mean "bound"?`,
+	} {
+		if !strings.HasPrefix(es[i].Error(), want) {
+			t.Errorf("problem %d: %q, want %q...", i, es[i].Error(), want)
+		}
+	}
+}
+
+// TestWriteLargeScenario writes the generated scenario to the file named by
+// -large, to time gameday validate on it:
+//
+//	go test ./internal/scenario -run WriteLarge -large /tmp/large.yaml
+//	time gameday validate /tmp/large.yaml
+func TestWriteLargeScenario(t *testing.T) {
+	if *largeFile == "" {
+		t.Skip("writes a file only when asked to with -large FILE")
+	}
+	data := genScenario(*largeChecks, manyChecks)
+	if err := os.WriteFile(*largeFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %d checks, %d bytes", *largeFile, *largeChecks, len(data))
+}
+
+// BenchmarkParseChecks parses scenarios of 8,000 and 200,000 checks; its
+// ns/check must not grow with the number of checks.
+func BenchmarkParseChecks(b *testing.B) {
+	for _, n := range []int{8_000, 200_000} {
+		for _, sh := range []struct {
+			name  string
+			shape shape
+		}{{"valid", manyChecks}, {"problems", badChecks}} {
+			data := genScenario(n, sh.shape)
+			b.Run(fmt.Sprintf("%s/%dk", sh.name, n/1000), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := Parse("large.yaml", data); (err == nil) != (sh.shape == manyChecks) {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
+			})
+		}
+	}
+}
+
+// TestParseLinear holds the parser's work linear in its input, counted
+// rather than timed (a clock on a busy machine is not a measure): parsing
+// four times the checks (or faults) must allocate about four times as many
+// objects, and take about four times as many steps in the searches that
+// depend on what came before. The quadratic search for label numbers took
+// 19 times as many allocations, and the pairwise overlaps 16 times the
+// steps.
+func TestParseLinear(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		shape shape
+	}{{"checks", manyChecks}, {"checks with problems", badChecks}, {"faults", manyFaults}} {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 4000
+			small, large := genScenario(n, tt.shape), genScenario(4*n, tt.shape)
+			allocs := func(data []byte) float64 {
+				return testing.AllocsPerRun(1, func() { _, _ = Parse("large.yaml", data) })
+			}
+			a, b := allocs(small), allocs(large)
+			t.Logf("%d allocations for %d, %d for %d: %.2f times as many", int(a), n, int(b), 4*n, b/a)
+			if b > 5*a {
+				t.Errorf("%.1f times as many allocations for 4 times the input", b/a)
+			}
+			probes := func(data []byte) int {
+				p := &parser{file: "large.yaml"}
+				if _, err := p.run(context.Background(), data); err != nil && tt.shape != badChecks {
+					t.Fatal(err)
+				}
+				return p.probes
+			}
+			sa, sb := probes(small), probes(large)
+			t.Logf("%d search steps for %d, %d for %d", sa, n, sb, 4*n)
+			if sa < n/2 || sb > 5*sa {
+				t.Errorf("%d search steps for %d, %d for 4 times the input", sa, n, sb)
+			}
+		})
+	}
+}
+
+// lookingContext counts how often it is asked whether it is done, and calls
+// at its at-th look, if set, before answering: the known point for an
+// interrupt.
+type lookingContext struct {
+	context.Context
+	at    int64
+	looks atomic.Int64
+	atIt  func()
+}
+
+func (c *lookingContext) Err() error {
+	if c.looks.Add(1) == c.at && c.atIt != nil {
+		c.atIt()
+	}
+	return c.Context.Err()
+}
+
+// canceledAt returns a context that is cancelled at its at-th look.
+func canceledAt(tb testing.TB, at int64) *lookingContext {
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	return &lookingContext{Context: ctx, at: at, atIt: cancel}
+}
+
+// wantCanceled fails tb unless ParseContext gave up.
+func wantCanceled(tb testing.TB, sc *Scenario, err error) {
+	tb.Helper()
+	var es Errors
+	switch {
+	case !errors.Is(err, context.Canceled):
+		tb.Fatalf("error %v, want context.Canceled", err)
+	case errors.As(err, &es):
+		tb.Fatalf("error %v is the file's problems", err)
+	case sc != nil:
+		tb.Fatal("a scenario from a cancelled parse")
+	}
+}
+
+// TestParseContextCanceled: a context cancelled before the parse starts
+// is seen at once, before anything is decoded.
+func TestParseContextCanceled(t *testing.T) {
+	ctx := canceledAt(t, 1)
+	sc, err := ParseContext(ctx, "large.yaml", genScenario(20_000, manyChecks))
+	wantCanceled(t, sc, err)
+	if !strings.HasPrefix(err.Error(), "parse large.yaml: ") {
+		t.Errorf("error %q does not name the file", err)
+	}
+	if n := ctx.looks.Load(); n > 3 {
+		t.Errorf("%d looks at a context cancelled from the start", n)
+	}
+}
+
+// TestParseContextStops: a parse cancelled at any point, in the YAML
+// decoder or in the walk of the checks, stops at once: it returns the
+// context's error, and looks at the context no more than twice after.
+func TestParseContextStops(t *testing.T) {
+	const n = 20_000
+	data := genScenario(n, manyChecks)
+	count := &lookingContext{Context: context.Background()}
+	if _, err := ParseContext(count, "large.yaml", data); err != nil {
+		t.Fatal(err)
+	}
+	// The decoder looks at every read of 512 bytes, the walk every
+	// ctxEvery checks, thrice (checks, given names, made-up names).
+	looks := count.looks.Load()
+	if min := int64(len(data)/512 + 3*(n/ctxEvery)); looks < min {
+		t.Fatalf("the parse looked at its context %d times, want at least %d", looks, min)
+	}
+	for _, at := range []int64{1, 2, looks / 4, looks / 2, looks - 3*(n/ctxEvery), looks - 2*(n/ctxEvery), looks - 1, looks} {
+		t.Run(fmt.Sprintf("at look %d of %d", at, looks), func(t *testing.T) {
+			ctx := canceledAt(t, at)
+			sc, err := ParseContext(ctx, "large.yaml", data)
+			wantCanceled(t, sc, err)
+			if got := ctx.looks.Load(); got > at+2 {
+				t.Errorf("%d looks after the cancel", got-at)
+			}
+		})
+	}
+}
+
+// TestParseContextCancelFromAnotherGoroutine: the cancel comes from another
+// goroutine, while the parse waits at a known point in the middle of the
+// checks.
+func TestParseContextCancelFromAnotherGoroutine(t *testing.T) {
+	data := genScenario(20_000, manyChecks)
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reached, resume := make(chan struct{}), make(chan struct{})
+	ctx := &lookingContext{Context: parent, at: int64(len(data)/512 + 40), atIt: func() {
+		close(reached)
+		<-resume
+	}}
+	type result struct {
+		sc  *Scenario
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		sc, err := ParseContext(ctx, "large.yaml", data)
+		done <- result{sc, err}
+	}()
+	<-reached
+	cancel()
+	close(resume)
+	r := <-done
+	wantCanceled(t, r.sc, r.err)
+	if got := ctx.looks.Load(); got > ctx.at+2 {
+		t.Errorf("%d looks after the cancel", got-ctx.at)
+	}
+}
+
+// naiveLabels is labels as it was, trying every number from 2 for every
+// made-up label: the reference the faster one must agree with.
+func (p *parser) naiveLabels(cs []Check) {
+	given := map[string]int{}
+	for i := range cs {
+		if cs[i].Name == "" {
+			continue
+		}
+		if line, ok := given[cs[i].Name]; ok {
+			p.errAt(&yaml.Node{Line: cs[i].Pos.Line, Column: cs[i].Pos.Col}, "check name %q already used at line %d", cs[i].Name, line)
+		}
+		given[cs[i].Name] = cs[i].Pos.Line
+	}
+	for i := range cs {
+		if cs[i].Name != "" {
+			continue
+		}
+		l := cs[i].label()
+		name := l
+		for k := 2; ; k++ {
+			if _, ok := given[name]; !ok {
+				break
+			}
+			name = fmt.Sprintf("%s (%d)", l, k)
+		}
+		cs[i].Name = name
+		given[name] = cs[i].Pos.Line
+	}
+}
+
+// TestLabelsSameAsNaive holds labels to the search it replaced, on random
+// checks whose given names take the made-up labels and numbers.
+func TestLabelsSameAsNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	subjects := []string{"a", "b", "a (2)"}
+	names := []string{"", "", "", "a", "a (2)", "a (3)", "a (2) (2)", "b (2)", "x"}
+	for round := range 2000 {
+		cs := make([]Check, rng.IntN(14))
+		for i := range cs {
+			cs[i] = Check{Kind: CheckInvariant, Pos: Pos{i + 6, 5}, Subject: subjects[rng.IntN(len(subjects))], Name: names[rng.IntN(len(names))]}
+		}
+		want, got := &parser{file: "t.yaml"}, &parser{file: "t.yaml"}
+		wantCs := slices.Clone(cs)
+		want.naiveLabels(wantCs)
+		if err := got.labels(context.Background(), cs); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cs, wantCs) || !reflect.DeepEqual(got.errs, want.errs) {
+			t.Fatalf("round %d:\ngot  %q %v\nwant %q %v", round, checkNames(cs), got.errs, checkNames(wantCs), want.errs)
+		}
+	}
+}
 
 // naiveOverlaps is overlaps as it was, comparing every fault with every one
 // before it: the reference the sweep must agree with.
@@ -59,4 +403,12 @@ func TestOverlapsSameAsNaive(t *testing.T) {
 			t.Fatalf("round %d, faults %+v:\ngot\n%v\nwant\n%v", round, fs, got.errs, want.errs)
 		}
 	}
+}
+
+func checkNames(cs []Check) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
 }
