@@ -18,21 +18,25 @@ import (
 )
 
 var (
-	largeFile   = flag.String("large", "", "write a scenario of -large.checks checks (what BenchmarkParseChecks parses) to this file, for timing gameday validate")
-	largeChecks = flag.Int("large.checks", 200_000, "checks of the -large file")
+	largeFile   = flag.String("large", "", "write a scenario of -large.checks checks of -large.shape (as BenchmarkParseChecks parses) to this file, for timing gameday validate")
+	largeChecks = flag.Int("large.checks", 200_000, "checks (or faults) of the -large file")
+	largeShape  = flag.String("large.shape", "same", "shape of the -large file: same, mixed, problems or faults")
 )
 
 // shape is the kind of large scenario genScenario writes.
-type shape int
+type shape string
 
 const (
-	manyChecks shape = iota // valid; checks of every kind, most without a name, so labels repeat
-	badChecks               // as manyChecks, with a problem in every 16th check
-	manyFaults              // valid; maintenance windows and down faults one after another
+	sameChecks  shape = "same"     // valid; one check over and over, as in the issue: every label the same
+	mixedChecks shape = "mixed"    // valid; checks of every kind, most without a name, so labels repeat
+	badChecks   shape = "problems" // as mixedChecks, with problems in 2 of every 16 checks
+	manyFaults  shape = "faults"   // valid; maintenance windows and down faults one after another
 )
 
-// genScenario returns a scenario of n checks (or faults), about 32 bytes
-// each: 200,000 checks make a file of 6.5 MB.
+var shapes = []shape{sameChecks, mixedChecks, badChecks, manyFaults}
+
+// genScenario returns a scenario of n checks (or faults) of shape sh, about
+// 30 bytes a check: 200,000 make a file of 6 MB.
 func genScenario(n int, sh shape) []byte {
 	var b strings.Builder
 	b.Grow(64 + 33*n)
@@ -46,6 +50,13 @@ func genScenario(n int, sh shape) []byte {
 			}
 		}
 		b.WriteString("checks:\n- invariant: money_conserved\n")
+		return []byte(b.String())
+	}
+	if sh == sameChecks {
+		b.WriteString("name: large\nload: {duration: 60s}\nchecks:\n")
+		for range n {
+			b.WriteString("- invariant: money_conserved\n")
+		}
 		return []byte(b.String())
 	}
 	b.WriteString("name: large\nload: {duration: 60s}\nfaults:\n- {link: checkout->wallet, toxic: latency, latency: 1s, start: 10s, duration: 20s}\nchecks:\n")
@@ -84,14 +95,16 @@ func genScenario(n int, sh shape) []byte {
 // parse, with every check, and the bad one has its problems.
 func TestGenScenario(t *testing.T) {
 	const n = 1000
-	sc := parseOK(t, "large.yaml", string(genScenario(n, manyChecks)))
-	if len(sc.Checks) != n {
-		t.Errorf("%d checks, want %d", len(sc.Checks), n)
+	for _, sh := range []shape{sameChecks, mixedChecks} {
+		sc := parseOK(t, "large.yaml", string(genScenario(n, sh)))
+		if len(sc.Checks) != n {
+			t.Errorf("%s: %d checks, want %d", sh, len(sc.Checks), n)
+		}
+		if got, want := sc.Checks[n-1].Name, "money_conserved ("+fmt.Sprint(n)+")"; sh == sameChecks && got != want {
+			t.Errorf("%s: the last check is called %q, want %q", sh, got, want)
+		}
 	}
-	if got, want := sc.Checks[8].Name, "money_conserved (2)"; got != want {
-		t.Errorf("check 9 is called %q, want %q", got, want)
-	}
-	sc = parseOK(t, "faults.yaml", string(genScenario(n, manyFaults)))
+	sc := parseOK(t, "faults.yaml", string(genScenario(n, manyFaults)))
 	if len(sc.Faults) != n {
 		t.Errorf("%d faults, want %d", len(sc.Faults), n)
 	}
@@ -114,33 +127,34 @@ func TestGenScenario(t *testing.T) {
 // TestWriteLargeScenario writes the generated scenario to the file named by
 // -large, to time gameday validate on it:
 //
-//	go test ./internal/scenario -run WriteLarge -large /tmp/large.yaml
+//	go test ./internal/scenario -run WriteLarge -large /tmp/large.yaml [-large.checks 8000] [-large.shape mixed]
 //	time gameday validate /tmp/large.yaml
 func TestWriteLargeScenario(t *testing.T) {
 	if *largeFile == "" {
 		t.Skip("writes a file only when asked to with -large FILE")
 	}
-	data := genScenario(*largeChecks, manyChecks)
+	sh := shape(*largeShape)
+	if !slices.Contains(shapes, sh) {
+		t.Fatalf("-large.shape %q: want one of %v", sh, shapes)
+	}
+	data := genScenario(*largeChecks, sh)
 	if err := os.WriteFile(*largeFile, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %d checks, %d bytes", *largeFile, *largeChecks, len(data))
+	t.Logf("%s: %d %s checks, %d bytes", *largeFile, *largeChecks, sh, len(data))
 }
 
 // BenchmarkParseChecks parses scenarios of 8,000 and 200,000 checks; its
 // ns/check must not grow with the number of checks.
 func BenchmarkParseChecks(b *testing.B) {
-	for _, n := range []int{8_000, 200_000} {
-		for _, sh := range []struct {
-			name  string
-			shape shape
-		}{{"valid", manyChecks}, {"problems", badChecks}} {
-			data := genScenario(n, sh.shape)
-			b.Run(fmt.Sprintf("%s/%dk", sh.name, n/1000), func(b *testing.B) {
+	for _, sh := range []shape{sameChecks, mixedChecks, badChecks} {
+		for _, n := range []int{8_000, 200_000} {
+			data := genScenario(n, sh)
+			b.Run(fmt.Sprintf("%s/%dk", sh, n/1000), func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := Parse("large.yaml", data); (err == nil) != (sh.shape == manyChecks) {
+					if _, err := Parse("large.yaml", data); (err == nil) != (sh != badChecks) {
 						b.Fatal(err)
 					}
 				}
@@ -154,17 +168,14 @@ func BenchmarkParseChecks(b *testing.B) {
 // rather than timed (a clock on a busy machine is not a measure): parsing
 // four times the checks (or faults) must allocate about four times as many
 // objects, and take about four times as many steps in the searches that
-// depend on what came before. The quadratic search for label numbers took
-// 19 times as many allocations, and the pairwise overlaps 16 times the
-// steps.
+// depend on what came before. With the quadratic search for label numbers
+// the mixed checks took 19 times as many allocations, and with the pairwise
+// overlaps the faults took 16 times the steps.
 func TestParseLinear(t *testing.T) {
-	for _, tt := range []struct {
-		name  string
-		shape shape
-	}{{"checks", manyChecks}, {"checks with problems", badChecks}, {"faults", manyFaults}} {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, sh := range shapes {
+		t.Run(string(sh), func(t *testing.T) {
 			const n = 4000
-			small, large := genScenario(n, tt.shape), genScenario(4*n, tt.shape)
+			small, large := genScenario(n, sh), genScenario(4*n, sh)
 			allocs := func(data []byte) float64 {
 				return testing.AllocsPerRun(1, func() { _, _ = Parse("large.yaml", data) })
 			}
@@ -175,7 +186,7 @@ func TestParseLinear(t *testing.T) {
 			}
 			probes := func(data []byte) int {
 				p := &parser{file: "large.yaml"}
-				if _, err := p.run(context.Background(), data); err != nil && tt.shape != badChecks {
+				if _, err := p.run(context.Background(), data); err != nil && sh != badChecks {
 					t.Fatal(err)
 				}
 				return p.probes
@@ -231,7 +242,7 @@ func wantCanceled(tb testing.TB, sc *Scenario, err error) {
 // is seen at once, before anything is decoded.
 func TestParseContextCanceled(t *testing.T) {
 	ctx := canceledAt(t, 1)
-	sc, err := ParseContext(ctx, "large.yaml", genScenario(20_000, manyChecks))
+	sc, err := ParseContext(ctx, "large.yaml", genScenario(20_000, mixedChecks))
 	wantCanceled(t, sc, err)
 	if !strings.HasPrefix(err.Error(), "parse large.yaml: ") {
 		t.Errorf("error %q does not name the file", err)
@@ -246,7 +257,7 @@ func TestParseContextCanceled(t *testing.T) {
 // context's error, and looks at the context no more than twice after.
 func TestParseContextStops(t *testing.T) {
 	const n = 20_000
-	data := genScenario(n, manyChecks)
+	data := genScenario(n, mixedChecks)
 	count := &lookingContext{Context: context.Background()}
 	if _, err := ParseContext(count, "large.yaml", data); err != nil {
 		t.Fatal(err)
@@ -273,7 +284,7 @@ func TestParseContextStops(t *testing.T) {
 // goroutine, while the parse waits at a known point in the middle of the
 // checks.
 func TestParseContextCancelFromAnotherGoroutine(t *testing.T) {
-	data := genScenario(20_000, manyChecks)
+	data := genScenario(20_000, mixedChecks)
 	parent, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reached, resume := make(chan struct{}), make(chan struct{})
