@@ -867,15 +867,18 @@ func (p *parser) overlaps(fs []Fault) {
 		kind FaultKind
 		link string // of down faults
 	}
-	groups := map[group][]int{}
+	groups := map[group][]int{} // indexes into fs, in file order
 	for i, f := range fs {
+		var g group
 		switch {
 		case f.Kind == FaultMaintenance:
-			groups[group{kind: FaultMaintenance}] = append(groups[group{kind: FaultMaintenance}], i)
+			g = group{kind: FaultMaintenance}
 		case f.Kind == FaultToxic && f.Toxic == "down":
-			g := group{kind: FaultToxic, link: f.Link}
-			groups[g] = append(groups[g], i)
+			g = group{kind: FaultToxic, link: f.Link}
+		default:
+			continue
 		}
+		groups[g] = append(groups[g], i)
 	}
 	overlap := func(a, b Fault) bool {
 		return a.Start < b.Start+b.Duration && b.Start < a.Start+a.Duration
@@ -1315,10 +1318,11 @@ func (p *parser) labels(ctx context.Context, cs []Check) error {
 		}
 		given[cs[i].Name] = cs[i].Pos.Line
 	}
-	// next holds, for each made-up label, the number to try first: every
-	// smaller one is taken already, and names are never given back, so the
-	// search for a free number resumes there instead of starting at 2 for
-	// every check (which was quadratic in the checks sharing a label).
+	// next holds, for each made-up label, the number to try first (1 for
+	// the label alone, k for "label (k)"): every smaller one is taken, and
+	// names are never given back, so the search for a free number resumes
+	// there instead of starting over for every check, which was quadratic in
+	// the checks sharing a label.
 	next := map[string]int{}
 	for i := range cs {
 		if i%ctxEvery == 0 && ctx.Err() != nil {
@@ -1328,24 +1332,19 @@ func (p *parser) labels(ctx context.Context, cs []Check) error {
 			continue
 		}
 		l := cs[i].label()
-		k := next[l]
-		name := l
-		if k > 0 {
-			name = l + " (" + strconv.Itoa(k) + ")"
-		} else {
-			k = 1
-		}
-		for {
+		for k := max(next[l], 1); ; k++ {
 			p.probes++
-			if _, ok := given[name]; !ok {
+			name := l
+			if k > 1 {
+				name = l + " (" + strconv.Itoa(k) + ")"
+			}
+			if _, taken := given[name]; !taken {
+				next[l] = k + 1
+				cs[i].Name = name
+				given[name] = cs[i].Pos.Line
 				break
 			}
-			k++
-			name = l + " (" + strconv.Itoa(k) + ")"
 		}
-		next[l] = k + 1
-		cs[i].Name = name
-		given[name] = cs[i].Pos.Line
 	}
 	return nil
 }
