@@ -14,7 +14,9 @@ import (
 // runValidate is `gameday validate <file|dir|name>...`: it parses every
 // scenario named, prints "OK <file>" on stdout for each valid one and every
 // problem of the others on stderr, and exits 2 when any file has a problem.
-// Nothing is started.
+// Nothing is started. When ctx ends (SIGINT, SIGTERM) it stops, even within
+// a large file, says so on stderr and exits 130: the files it did not finish
+// are neither OK nor counted as having problems.
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -32,10 +34,14 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fs.Usage()
 		return exitUsage
 	}
+	interrupted := func() int {
+		fmt.Fprintln(stderr, "gameday validate: interrupted")
+		return exitInterrupted
+	}
 	files, bad := 0, 0
 	for _, arg := range fs.Args() {
 		if ctx.Err() != nil {
-			return exitInterrupted
+			return interrupted()
 		}
 		srcs, err := scenario.Find(arg)
 		if err != nil {
@@ -45,7 +51,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		for _, src := range srcs {
 			files++
-			sc, err := src.Parse()
+			sc, err := src.ParseContext(ctx)
+			if ctx.Err() != nil {
+				// Whatever err says, it is not the whole file's story.
+				return interrupted()
+			}
 			if err != nil {
 				fmt.Fprintln(stderr, err)
 				bad++

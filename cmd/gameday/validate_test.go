@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gameday/gameday/internal/scenario"
@@ -155,6 +157,87 @@ func TestValidateInterrupted(t *testing.T) {
 	var stdout, stderr strings.Builder
 	if code := runValidate(ctx, []string{"wallet-ambiguous-commit"}, &stdout, &stderr); code != exitInterrupted {
 		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
+	if stdout.String() != "" || stderr.String() != "gameday validate: interrupted\n" {
+		t.Errorf("stdout %q, stderr %q; want nothing and the interruption", stdout.String(), stderr.String())
+	}
+}
+
+// manyChecks returns a valid scenario of n checks, to keep validate busy.
+func manyChecks(n int) string {
+	var b strings.Builder
+	b.WriteString(validScenario)
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: c%d, metric: http_reqs, count: \">= 0\"}\n", i)
+	}
+	return b.String()
+}
+
+// cancelAtLook is a context that is cancelled when it is asked whether it
+// is done for the at-th time: an interrupt at a known point of the work,
+// with no sleeping. It counts every look.
+type cancelAtLook struct {
+	context.Context
+	cancel context.CancelFunc
+	at     int64
+	looks  atomic.Int64
+}
+
+func newCancelAtLook(tb testing.TB, at int64) *cancelAtLook {
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	return &cancelAtLook{Context: ctx, cancel: cancel, at: at}
+}
+
+func (c *cancelAtLook) Err() error {
+	if c.looks.Add(1) == c.at {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
+// TestValidateInterruptedInFile: an interrupt while a large file is being
+// parsed stops validate within the file, with exit 130 and without a word
+// on that file: it is neither OK nor said to have problems.
+func TestValidateInterruptedInFile(t *testing.T) {
+	big := writeScenarioFile(t, t.TempDir(), "big.yaml", manyChecks(20_000))
+
+	// The first look is validate's, before the file; the third is well
+	// within the YAML decoder, which reads 600 kB in chunks of 512 bytes.
+	ctx := newCancelAtLook(t, 3)
+	var stdout, stderr strings.Builder
+	code := runValidate(ctx, []string{big}, &stdout, &stderr)
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
+	if stdout.String() != "" || stderr.String() != "gameday validate: interrupted\n" {
+		t.Errorf("stdout %q, stderr %q; want nothing and the interruption", stdout.String(), stderr.String())
+	}
+	if n := ctx.looks.Load(); n > 6 {
+		t.Errorf("the context was looked at %d times: validate went on after the interrupt", n)
+	}
+}
+
+// TestValidateInterruptedInDirectory: the interrupt comes once validate has
+// said the first file of a directory is OK (the known point), while it
+// parses the second, large one.
+func TestValidateInterruptedInDirectory(t *testing.T) {
+	dir := t.TempDir()
+	a := writeScenarioFile(t, dir, "a.yaml", validScenario)
+	writeScenarioFile(t, dir, "b.yaml", manyChecks(20_000))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &cancelOnWrite{after: "OK  " + a, cancel: cancel}
+	var stderr strings.Builder
+	code := runValidate(ctx, []string{dir}, stdout, &stderr)
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
+	if !strings.HasPrefix(stdout.String(), "OK  "+a) || strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("stdout %q: want the OK of a.yaml only", stdout.String())
+	}
+	if stderr.String() != "gameday validate: interrupted\n" {
+		t.Errorf("stderr %q: want the interruption only", stderr.String())
 	}
 }
 

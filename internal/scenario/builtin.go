@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,7 +27,13 @@ type Source struct {
 
 // Parse parses and validates the source; see Parse.
 func (s Source) Parse() (*Scenario, error) {
-	sc, err := Parse(s.File, s.Data)
+	return s.ParseContext(context.Background())
+}
+
+// ParseContext parses and validates the source until ctx ends; see
+// ParseContext.
+func (s Source) ParseContext(ctx context.Context) (*Scenario, error) {
+	sc, err := ParseContext(ctx, s.File, s.Data)
 	if sc != nil {
 		sc.Builtin = s.Builtin
 	}

@@ -3,7 +3,7 @@
 // judge the run. Parse and Load read a file, refuse bad input before anything
 // starts — every problem at once, each as "file:line:col: what is wrong" with
 // the allowed values and a "did you mean" for a likely typo — and apply the
-// defaults. Events resolves the timeline the engine executes; Quick
+// defaults; ParseContext is Parse that stops when its context ends. Events resolves the timeline the engine executes; Quick
 // compresses it for fast feedback. The tables in catalog.go (metrics, tags,
 // windows, invariants, experiences, fields) and internal/fault's toxic
 // catalogue are the single source of the format; Schema makes its JSON

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("load: {duration: 10s, rate: 10/500ms}\nchecks: [{metric: 'http_reqs{status: 5xx , code:x}', window: {from: 1s}, count: '>= 1e3'}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := &parser{file: "f.yaml"}
-		sc, err := p.run(data)
+		sc, err := p.run(context.Background(), data)
 		if err != nil {
 			var es Errors
 			if !errors.As(err, &es) || len(es) == 0 {

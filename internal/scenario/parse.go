@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +42,20 @@ func Load(path string) (*Scenario, error) {
 // messages and for the default name. It returns every problem it finds, as
 // Errors in file order, and then no scenario; or the scenario with its
 // defaults applied.
-func Parse(filename string, data []byte) (sc *Scenario, err error) {
+func Parse(filename string, data []byte) (*Scenario, error) {
+	return ParseContext(context.Background(), filename, data)
+}
+
+// ctxEvery is how many list items (faults, checks) the parser walks between
+// two looks at its context: a few milliseconds of work at most.
+const ctxEvery = 256
+
+// ParseContext is Parse that gives up when ctx ends: it looks at ctx every
+// 512 bytes the YAML decoder reads and every ctxEvery faults or checks it
+// walks. When ctx ends first it returns no scenario and an error wrapping
+// ctx.Err() (errors.Is(err, context.Canceled)), not Errors: what was found
+// so far is not the whole story.
+func ParseContext(ctx context.Context, filename string, data []byte) (sc *Scenario, err error) {
 	p := &parser{file: filename}
 	defer func() {
 		// A panic in the YAML library must not take a CI run down with it.
@@ -48,18 +63,39 @@ func Parse(filename string, data []byte) (sc *Scenario, err error) {
 			sc, err = nil, Errors{{File: filename, Msg: fmt.Sprintf("invalid YAML: %v", r)}}
 		}
 	}()
-	return p.run(data)
+	return p.run(ctx, data)
 }
 
-// run parses data, without Parse's safety net, so that the fuzz test sees
-// every panic.
-func (p *parser) run(data []byte) (*Scenario, error) {
-	sc := p.parse(data)
+// run parses data, without ParseContext's safety net, so that the fuzz test
+// sees every panic.
+func (p *parser) run(ctx context.Context, data []byte) (*Scenario, error) {
+	sc, err := p.parse(ctx, data)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", p.file, err)
+	}
 	if len(p.errs) > 0 {
 		p.errs.sort()
 		return nil, p.errs
 	}
 	return sc, nil
+}
+
+// readerFunc is an io.Reader made of a function.
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
+
+// contextReader reads data until ctx ends, and then fails with ctx.Err().
+// The YAML decoder reads its input in small chunks as it goes, so this is
+// how a decode of a large file, one call, stops early.
+func contextReader(ctx context.Context, data []byte) io.Reader {
+	r := bytes.NewReader(data)
+	return readerFunc(func(b []byte) (int, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return r.Read(b)
+	})
 }
 
 // validName reports whether name can name a scenario: a non-empty word of
@@ -76,19 +112,26 @@ func validName(name string) bool {
 	return name != ""
 }
 
-func (p *parser) parse(data []byte) *Scenario {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+// parse parses data into p. Its error is ctx's when ctx ended, and nil
+// otherwise: the problems of the file are in p.errs.
+func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
+	dec := yaml.NewDecoder(contextReader(ctx, data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if errors.Is(err, io.EOF) {
 			p.errAt(nil, "empty file: a scenario needs at least load and checks")
 		} else {
 			p.yamlErr(err)
 		}
-		return nil
+		return nil, nil
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
 	case err == nil:
 		at := &extra
 		if len(extra.Content) > 0 {
@@ -100,19 +143,19 @@ func (p *parser) parse(data []byte) *Scenario {
 	}
 	if len(doc.Content) == 0 {
 		p.errAt(nil, "empty file: a scenario needs at least load and checks")
-		return nil
+		return nil, nil
 	}
 	root := p.deref(doc.Content[0])
 	if root == nil {
-		return nil
+		return nil, nil
 	}
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 		p.errAt(root, "empty file: a scenario needs at least load and checks")
-		return nil
+		return nil, nil
 	}
 	top, ok := p.mapping(root, "the scenario")
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	p.onlyFields(top, "the scenario", topFields)
 
@@ -167,7 +210,10 @@ func (p *parser) parse(data []byte) *Scenario {
 	before = len(p.errs)
 	if n, ok := top.get("faults"); ok {
 		items, _ := p.seq(n, "faults")
-		for _, it := range items {
+		for i, it := range items {
+			if i%ctxEvery == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			if f, ok := p.fault(it, t); ok {
 				sc.Faults = append(sc.Faults, f)
 			}
@@ -179,7 +225,11 @@ func (p *parser) parse(data []byte) *Scenario {
 
 	if n, ok := top.get("checks"); ok {
 		items, _ := p.seq(n, "checks")
-		for _, it := range items {
+		sc.Checks = make([]Check, 0, len(items))
+		for i, it := range items {
+			if i%ctxEvery == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			if c, ok := p.check(it, t); ok {
 				sc.Checks = append(sc.Checks, c)
 			}
@@ -190,8 +240,10 @@ func (p *parser) parse(data []byte) *Scenario {
 	} else {
 		p.errAt(root, "missing field checks: a scenario must judge something")
 	}
-	p.labels(sc.Checks)
-	return sc
+	if err := p.labels(ctx, sc.Checks); err != nil {
+		return nil, err
+	}
+	return sc, nil
 }
 
 func (p *parser) storefront(n *yaml.Node) Storefront {
@@ -802,19 +854,64 @@ func (p *parser) crashFault(m mapping, t timeline) Fault {
 }
 
 // overlaps reports faults that cannot hold at the same time: two down faults
-// on one link, two maintenance windows.
+// on one link, two maintenance windows. Each pair is reported at the later
+// fault in the file, naming the earlier; the problems come in the order of
+// the later fault, then of the earlier.
+//
+// Comparing every fault with every one before it would be quadratic in the
+// faults; instead the faults that exclude one another are grouped, and each
+// group is swept in order of start, keeping only the faults still on: the
+// work grows with the faults and the overlaps found, not with their square.
 func (p *parser) overlaps(fs []Fault) {
-	for i, a := range fs {
-		for _, b := range fs[:i] {
-			if a.Start >= b.Start+b.Duration || b.Start >= a.Start+a.Duration {
-				continue
+	type group struct {
+		kind FaultKind
+		link string // of down faults
+	}
+	groups := map[group][]int{} // indexes into fs, in file order
+	for i, f := range fs {
+		var g group
+		switch {
+		case f.Kind == FaultMaintenance:
+			g = group{kind: FaultMaintenance}
+		case f.Kind == FaultToxic && f.Toxic == "down":
+			g = group{kind: FaultToxic, link: f.Link}
+		default:
+			continue
+		}
+		groups[g] = append(groups[g], i)
+	}
+	overlap := func(a, b Fault) bool {
+		return a.Start < b.Start+b.Duration && b.Start < a.Start+a.Duration
+	}
+	type pair struct{ later, earlier int } // indexes into fs
+	var pairs []pair
+	for _, idx := range groups {
+		slices.SortStableFunc(idx, func(i, j int) int { return cmp.Compare(fs[i].Start, fs[j].Start) })
+		var on []int // faults started at or before the current one, not yet over
+		for _, i := range idx {
+			p.probes += len(on)
+			on = slices.DeleteFunc(on, func(j int) bool { return fs[j].Start+fs[j].Duration <= fs[i].Start })
+			for _, j := range on {
+				if overlap(fs[i], fs[j]) {
+					pairs = append(pairs, pair{later: max(i, j), earlier: min(i, j)})
+				}
 			}
-			switch {
-			case a.Kind == FaultMaintenance && b.Kind == FaultMaintenance:
-				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
-			case a.Kind == FaultToxic && b.Kind == FaultToxic && a.Toxic == "down" && b.Toxic == "down" && a.Link == b.Link:
-				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
-			}
+			on = append(on, i)
+		}
+	}
+	slices.SortFunc(pairs, func(x, y pair) int {
+		if c := cmp.Compare(x.later, y.later); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.earlier, y.earlier)
+	})
+	for _, pr := range pairs {
+		a, b := fs[pr.later], fs[pr.earlier]
+		at := &yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}
+		if a.Kind == FaultMaintenance {
+			p.errAt(at, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
+		} else {
+			p.errAt(at, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
 		}
 	}
 }
@@ -1205,10 +1302,14 @@ func (p *parser) recovery(m mapping, c *Check, t timeline) {
 }
 
 // labels gives every check a unique label: a duplicate given name is an
-// error, a duplicate made-up one gets a number.
-func (p *parser) labels(cs []Check) {
-	given := map[string]int{}
+// error, a duplicate made-up one gets a number. It returns ctx's error when
+// ctx ends first.
+func (p *parser) labels(ctx context.Context, cs []Check) error {
+	given := make(map[string]int, len(cs))
 	for i := range cs {
+		if i%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if cs[i].Name == "" {
 			continue
 		}
@@ -1217,19 +1318,33 @@ func (p *parser) labels(cs []Check) {
 		}
 		given[cs[i].Name] = cs[i].Pos.Line
 	}
+	// next holds, for each made-up label, the number to try first (1 for
+	// the label alone, k for "label (k)"): every smaller one is taken, and
+	// names are never given back, so the search for a free number resumes
+	// there instead of starting over for every check, which was quadratic in
+	// the checks sharing a label.
+	next := map[string]int{}
 	for i := range cs {
+		if i%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if cs[i].Name != "" {
 			continue
 		}
 		l := cs[i].label()
-		name := l
-		for k := 2; ; k++ {
-			if _, ok := given[name]; !ok {
+		for k := max(next[l], 1); ; k++ {
+			p.probes++
+			name := l
+			if k > 1 {
+				name = l + " (" + strconv.Itoa(k) + ")"
+			}
+			if _, taken := given[name]; !taken {
+				next[l] = k + 1
+				cs[i].Name = name
+				given[name] = cs[i].Pos.Line
 				break
 			}
-			name = fmt.Sprintf("%s (%d)", l, k)
 		}
-		cs[i].Name = name
-		given[name] = cs[i].Pos.Line
 	}
+	return nil
 }

@@ -23,6 +23,10 @@ type parser struct {
 	file    string
 	errs    Errors
 	aliases int
+	// probes counts the steps of the searches whose length depends on what
+	// came before (label numbers tried, faults compared for overlaps): a
+	// test holds it linear in the input, which a clock cannot do reliably.
+	probes int
 }
 
 func (p *parser) errAt(n *yaml.Node, format string, args ...any) {
