@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 
-	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 )
@@ -64,7 +61,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	var js []*report.Journal
+	var js []*journal.Run
 	for _, path := range c.Journals {
 		got, err := report.ReadJournalFile(path)
 		if err != nil {
@@ -83,7 +80,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	suites := make([]report.Suite, len(js))
 	for i, j := range js {
 		describe(j)
-		suites[i] = j.Suite()
+		suites[i] = report.SuiteOf(j)
 		dir := c.Out
 		if len(js) > 1 {
 			dir = filepath.Join(c.Out, uniqueName(names, j.Scenario))
@@ -119,7 +116,7 @@ func uniqueName(seen map[string]int, name string) string {
 // describe fills in the description of a journal that does not record it,
 // from the scenario file it names or the built-in of its name, when that
 // scenario still has the journal's name; it leaves it empty otherwise.
-func describe(j *report.Journal) {
+func describe(j *journal.Run) {
 	if j.Description != "" {
 		return
 	}
@@ -140,48 +137,8 @@ func describe(j *report.Journal) {
 	}
 }
 
-// journalOf is the report's view of a run: its journal as `gameday report`
-// would read it back, with what the engine's journal does not record yet
-// (the scenario's description, the versions that ran).
-func journalOf(res *engine.Result) (*report.Journal, error) {
-	b, err := json.Marshal(res)
-	if err != nil {
-		return nil, fmt.Errorf("encode journal: %w", err)
-	}
-	js, err := report.ReadJournals(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	j := js[0]
-	if res.Scenario != nil {
-		j.Description = res.Scenario.Description
-	}
-	j.Versions = versions()
-	return j, nil
-}
-
-// versions names the versions of what runs in this binary.
-func versions() map[string]string {
-	v := map[string]string{"gameday": version(), "go": runtime.Version()}
-	if tp := depVersion("github.com/Shopify/toxiproxy/v2"); tp != "" {
-		v["toxiproxy"] = tp
-	}
-	return v
-}
-
-// writeRunReport writes the HTML report of a run into its directory, beside
-// journal.json, and returns the report's journal and path.
-func writeRunReport(dir string, res *engine.Result) (*report.Journal, string, error) {
-	j, err := journalOf(res)
-	if err != nil {
-		return nil, "", fmt.Errorf("report of %s: %w", res.Name, err)
-	}
-	path, err := writeHTMLReport(dir, j)
-	return j, path, err
-}
-
 // writeHTMLReport writes dir/report.html and returns its path.
-func writeHTMLReport(dir string, j *report.Journal) (string, error) {
+func writeHTMLReport(dir string, j *journal.Run) (string, error) {
 	path := filepath.Join(dir, "report.html")
 	return path, writeFile(path, func(w io.Writer) error { return report.HTML(w, j) })
 }
@@ -215,7 +172,7 @@ func newHTMLIndex(path string, several bool) *htmlIndex {
 }
 
 // add links the report at reportPath.
-func (x *htmlIndex) add(reportPath string, j *report.Journal) {
+func (x *htmlIndex) add(reportPath string, j *journal.Run) {
 	if x.path == "" {
 		return
 	}

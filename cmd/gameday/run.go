@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/mockstore"
@@ -126,34 +127,34 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stamp := time.Now().Format("20060102-150405")
 	idx := newHTMLIndex(indexPath(c.Out, stamp), len(scs) > 1)
 	codes := make([]int, len(scs))
-	all := make([]*engine.Result, len(scs))
+	all := make([]*journal.Run, len(scs))
 	var outMu sync.Mutex // one scenario's output at a time
 	one := func(i int, out io.Writer) {
 		sc := scs[i]
 		dir := runDir(c.Out, stamp, sc.Name, len(scs) > 1)
 		fmt.Fprintf(out, "== %s: %s\n", sc.Name, firstLine(sc.Description))
-		var progress io.Writer
-		if c.Parallel == 1 {
-			progress = out
+		opts := engine.Options{
+			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir, Runtime: c.Runtime, Logger: logger,
 		}
-		res, err := engine.Run(ctx, sc, engine.Options{
-			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir, Runtime: c.Runtime,
-			Progress: progress, TTY: tty && progress != nil, Logger: logger,
-		})
+		if c.Parallel == 1 {
+			live := report.NewProgress(out, tty, time.Time{}, nil)
+			opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = live.Start, live.Add, live.Flush
+		}
+		res, err := engine.Run(ctx, sc, opts)
 		if res != nil {
 			all[i] = res
-			_ = report.Table(out, res.Suite())
+			_ = report.Table(out, report.SuiteOf(res))
 			if werr := writeJSON(filepath.Join(dir, "journal.json"), res); werr != nil {
 				fmt.Fprintf(stderr, "gameday run: %v\n", werr)
 			} else {
 				fmt.Fprintf(out, "  journal: %s\n", filepath.Join(dir, "journal.json"))
 			}
-			if j, path, rerr := writeRunReport(dir, res); rerr != nil {
+			if path, rerr := writeHTMLReport(dir, res); rerr != nil {
 				fmt.Fprintf(stderr, "gameday run: %v\n", rerr)
 			} else {
 				fmt.Fprintf(out, "  report:  %s\n", path)
 				outMu.Lock()
-				idx.add(path, j)
+				idx.add(path, res)
 				outMu.Unlock()
 			}
 		}
@@ -197,7 +198,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			_, _ = stdout.Write(buf.Bytes())
 		})
 	}
-	var results []*engine.Result
+	var results []*journal.Run
 	for _, r := range all {
 		if r != nil {
 			results = append(results, r)
@@ -228,11 +229,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // writeReports writes the --junit, --json and --summary files and the
 // index of the HTML reports; it says whether it could.
-func writeReports(c runConfig, results []*engine.Result, idx *htmlIndex, stdout, stderr io.Writer) bool {
+func writeReports(c runConfig, results []*journal.Run, idx *htmlIndex, stdout, stderr io.Writer) bool {
 	ok := true
 	suites := make([]report.Suite, len(results))
 	for i, r := range results {
-		suites[i] = r.Suite()
+		suites[i] = report.SuiteOf(r)
 	}
 	if c.JUnit != "" {
 		if err := writeFile(c.JUnit, func(w io.Writer) error { return report.JUnit(w, suites) }); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,11 +15,11 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
 	"github.com/gameday/gameday/internal/load/storefront"
-	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 	"github.com/gameday/gameday/mockstore"
@@ -57,67 +56,30 @@ type Options struct {
 	// Load is the command that runs the load child (load.Spec.Command);
 	// nil: this executable's `load` command.
 	Load []string
-	// Progress receives a line per second of the load; nil: none.
-	Progress io.Writer
-	TTY      bool // Progress is a terminal: rewrite one line
+	// OnLoadStart, OnPoint and OnLoadEnd follow the load as it runs, for a
+	// live view (report.Progress): OnLoadStart once the load runs, with its
+	// timeline as planned (offset 0 and the faults' intervals); OnPoint
+	// with each point of the series as it arrives; OnLoadEnd once the load
+	// has ended, before the storefront settles. Any may be nil. They are
+	// called from one goroutine at a time, in that order, and only once
+	// the load runs.
+	OnLoadStart func(judge.Timeline)
+	OnPoint     func(series.Point)
+	OnLoadEnd   func()
 	// RefundSLA and PendingBound are checkout's; 0 means its defaults.
 	RefundSLA, PendingBound time.Duration
 	Logger                  *slog.Logger
 }
 
-// LoadOutcome is how the load ended.
-type LoadOutcome struct {
-	ExitCode int           `json:"exit_code"`
-	Points   int64         `json:"points"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
-	Err      string        `json:"error,omitempty"`
-	Dir      string        `json:"dir"`
-}
-
-// Result is everything a run found: what the journal holds.
-type Result struct {
-	Scenario *scenario.Scenario `json:"-"`
-	Name     string             `json:"scenario"`
-	// Description is the scenario's, so that a report rendered again from
-	// the journal needs no scenario file.
-	Description string `json:"description"`
-	// Versions are gameday's, Toxiproxy's and Go's, for the report.
-	Versions   map[string]string   `json:"versions"`
-	File       string              `json:"file"`
-	Compressed bool                `json:"compressed"`
-	Profile    string              `json:"profile"`
-	Features   string              `json:"features"`
-	Seed       int64               `json:"seed"`
-	Env        env.Info            `json:"environment"`
-	Started    time.Time           `json:"started"`    // when the run began
-	LoadStart  time.Time           `json:"load_start"` // offset 0 of the timeline
-	Elapsed    time.Duration       `json:"elapsed_ns"`
-	Faults     []FaultRecord       `json:"fault_events"`
-	Intervals  []scenario.Interval `json:"fault_intervals"` // actual
-	Load       LoadOutcome         `json:"load"`
-	Audit      judge.Audit         `json:"audit"`
-	Verdicts   []judge.Verdict     `json:"verdicts"`
-	Outcome    judge.Status        `json:"outcome"`
-	Aborted    string              `json:"aborted,omitempty"` // the abort check that stopped the run
-	Err        string              `json:"error,omitempty"`   // what kept the run from judging
-	Cleanup    string              `json:"cleanup_error,omitempty"`
-	Series     []series.Point      `json:"series"`
-}
-
-// Suite is the result as the verdict table and JUnit show it.
-func (r *Result) Suite() report.Suite {
-	return report.Suite{Name: r.Name, Profile: r.Profile, Features: r.Features, Elapsed: r.Elapsed, Verdicts: r.Verdicts, Err: r.Err}
-}
-
 // Run runs one scenario: a fresh environment, the load with the fault
-// timeline, the audits, the verdicts. The Result is filled as far as the
-// run got, whatever the error. The error wraps ErrEnvironment when the
-// environment could not be set up, ctx's error when ctx ended the run, or
-// says why the run could not judge; failed checks are not an error (see
-// Result.Outcome). Every fault is removed and the environment closed
-// before Run returns; what could not be cleaned up is in Result.Cleanup and
-// in the error.
-func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result, err error) {
+// timeline, the audits, the verdicts. It returns the run's journal, filled
+// as far as the run got, whatever the error (nil only when opts has no
+// Dir). The error wraps ErrEnvironment when the environment could not be
+// set up, ctx's error when ctx ended the run, or says why the run could not
+// judge; failed checks are not an error (see journal.Run.Outcome). Every
+// fault is removed and the environment closed before Run returns; what
+// could not be cleaned up is in the journal's Cleanup and in the error.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal.Run, err error) {
 	if opts.Dir == "" {
 		return nil, errors.New("engine: no run directory")
 	}
@@ -144,13 +106,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	if opts.Seed != nil {
 		seed = *opts.Seed
 	}
-	res = &Result{
-		Scenario: sc, Name: sc.Name, Description: sc.Description, Versions: Versions(), File: sc.File, Compressed: sc.Compressed,
+	res = &journal.Run{
+		Scenario: sc.Name, Description: sc.Description, Versions: Versions(), File: sc.File, Compressed: sc.Compressed,
 		Profile: opts.Profile, Features: feats.String(), Seed: seed, Started: time.Now(),
 	}
 	defer func() {
 		res.Elapsed = time.Since(res.Started)
-		res.Outcome = res.Suite().Outcome()
+		res.Outcome = judge.Outcome(res.Verdicts, res.Err)
 		if err != nil && res.Err == "" {
 			res.Err = err.Error()
 		}
@@ -179,7 +141,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
 	info := e.Info()
-	res.Env = info
+	res.Environment = info
 	inj := newInjector(e)
 	defer func() {
 		// Faults first, so that nothing is left broken if closing hangs.
@@ -197,12 +159,10 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	}
 	res.Load.Dir = loadDir
 
-	phases := NewPhases(sc)
-	var prog *report.Progress
 	var (
 		mu     sync.Mutex
 		points []series.Point
-		start  time.Time // offset 0, once the load runs
+		start  time.Time // offset 0, once the load runs and OnLoadStart has returned
 	)
 	runCtx, cancelRun := context.WithCancelCause(ctx)
 	defer cancelRun(nil)
@@ -216,15 +176,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 			now := time.Unix(pt.T, 0).Sub(t0) // the seconds before pt's are complete
 			abortV, abort = judge.Abort(sc.Checks, judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: sc.Intervals()}, points, now)
 		}
-		pr := prog
 		if abort && res.Aborted == "" {
 			res.Aborted = abortV.String()
 		} else {
 			abort = false
 		}
 		mu.Unlock()
-		if pr != nil {
-			pr.Add(pt)
+		if !t0.IsZero() && opts.OnPoint != nil {
+			opts.OnPoint(pt)
 		}
 		if abort {
 			cancelRun(errAborted)
@@ -257,20 +216,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		}
 		return res, fmt.Errorf("load did not start: %w", err)
 	}
+	if opts.OnLoadStart != nil {
+		opts.OnLoadStart(judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: sc.Intervals()})
+	}
 	mu.Lock()
 	start = t0
-	if opts.Progress != nil {
-		prog = report.NewProgress(opts.Progress, opts.TTY, t0, phases.At)
-	}
 	mu.Unlock()
 	res.LoadStart = t0
 	log.Info("load running; fault timeline starts", "events", len(sc.Events()))
 
-	var records []FaultRecord
+	var records []journal.Fault
 	var recMu sync.Mutex
 	tlDone := make(chan error, 1)
 	go func() {
-		tlDone <- inj.RunTimeline(runCtx, t0, sc.Events(), func(r FaultRecord) {
+		tlDone <- inj.RunTimeline(runCtx, t0, sc.Events(), func(r journal.Fault) {
 			recMu.Lock()
 			records = append(records, r)
 			recMu.Unlock()
@@ -283,8 +242,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	cancelRun(errLoadEnded)
 	tlErr := <-tlDone
 	loadEnd := time.Now()
-	if prog != nil {
-		prog.Flush()
+	if opts.OnLoadEnd != nil {
+		opts.OnLoadEnd()
 	}
 	// Faults go before the audits: the storefront settles without them.
 	if err := inj.Clear(); err != nil {
@@ -339,8 +298,8 @@ func hasAbort(cs []scenario.Check) bool {
 	return slices.ContainsFunc(cs, func(c scenario.Check) bool { return c.Abort })
 }
 
-func loadOutcome(r load.Result, err error, dir string) LoadOutcome {
-	o := LoadOutcome{ExitCode: r.ExitCode, Points: r.Points, Elapsed: r.Elapsed, Dir: dir}
+func loadOutcome(r load.Result, err error, dir string) journal.Load {
+	o := journal.Load{ExitCode: r.ExitCode, Points: r.Points, Elapsed: r.Elapsed, Dir: dir}
 	if err != nil {
 		o.Err = err.Error()
 	}
@@ -398,7 +357,7 @@ const LoadConfig = "load.json"
 
 // actualIntervals turns the fault events as carried out into the spans
 // each fault was in place; one still open at the end closes at end.
-func actualIntervals(recs []FaultRecord, end time.Duration) []scenario.Interval {
+func actualIntervals(recs []journal.Fault, end time.Duration) []scenario.Interval {
 	var out []scenario.Interval
 	open := map[int]time.Duration{}
 	for _, r := range recs {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -67,7 +69,7 @@ func TestRunScenario(t *testing.T) {
 	sc := parse(t, ambiguous)
 	var progress strings.Builder
 	opts := testOptions(t, mockstore.ProfileResilient)
-	opts.Progress = &progress
+	watch(&opts, &progress)
 	res, err := Run(context.Background(), sc, opts)
 	if err != nil {
 		t.Fatalf("Run: %v (result %+v)", err, res)
@@ -112,7 +114,7 @@ func TestRunCancelled(t *testing.T) {
 	opts := testOptions(t, mockstore.ProfileResilient)
 	ctx, cancel := context.WithCancel(context.Background())
 	var lines strings.Builder
-	opts.Progress = &cancelAfter{w: &lines, n: 2, cancel: cancel}
+	watch(&opts, &cancelAfter{w: &lines, n: 2, cancel: cancel})
 	res, err := Run(ctx, sc, opts)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v; want context.Canceled", err)
@@ -120,16 +122,23 @@ func TestRunCancelled(t *testing.T) {
 	if res.Cleanup != "" {
 		t.Errorf("cleanup: %s", res.Cleanup)
 	}
-	if res.Env.Toxiproxy == "" {
+	if res.Environment.Toxiproxy == "" {
 		t.Fatal("no environment recorded")
 	}
 	// Everything is gone: the Toxiproxy API and the gateway refuse connections.
-	for _, u := range []string{res.Env.Toxiproxy, res.Env.Gateway} {
+	for _, u := range []string{res.Environment.Toxiproxy, res.Environment.Gateway} {
 		if c, err := dialURL(u); err == nil {
 			c.Close()
 			t.Errorf("%s still accepts connections after Run returned", u)
 		}
 	}
+}
+
+// watch shows opts' load as report's progress lines on w, as `gameday run`
+// does.
+func watch(opts *Options, w io.Writer) {
+	live := report.NewProgress(w, false, time.Time{}, nil)
+	opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = live.Start, live.Add, live.Flush
 }
 
 // cancelAfter cancels after n progress writes: an interrupt in the middle

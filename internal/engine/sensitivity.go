@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
@@ -143,7 +144,7 @@ func runCell(ctx context.Context, sc *scenario.Scenario, c Cell, base Options) C
 	}
 	opts := base
 	opts.Features, opts.Profile = feats, profile
-	opts.Progress = nil
+	opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = nil, nil, nil
 	opts.Dir = c.Dir
 	if c.Seed != nil {
 		opts.Seed = c.Seed
@@ -261,7 +262,7 @@ func variantRank(v string) int {
 
 // writeJournal writes a cell's result as its journal, for the evidence of a
 // cell that did not come out as it must.
-func writeJournal(path string, res *Result) error {
+func writeJournal(path string, res *journal.Run) error {
 	b, err := json.MarshalIndent(res, "", " ")
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)

@@ -126,6 +126,16 @@ func Overall(vs []Verdict) Status {
 	return out
 }
 
+// Outcome is a run's outcome: Unknown when the run could not judge its
+// checks (runErr says why), whatever verdicts it has; Overall(vs)
+// otherwise.
+func Outcome(vs []Verdict, runErr string) Status {
+	if runErr != "" {
+		return Unknown
+	}
+	return Overall(vs)
+}
+
 // Timeline places the load and its faults in time.
 type Timeline struct {
 	// Start is the wall-clock time of offset 0, the load's start. Series

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/scenario"
 )
 
@@ -148,7 +149,7 @@ func Run(ctx context.Context, opts Options, done func(c Cell, n, total int)) (*M
 // runCell runs and judges one cell.
 func runCell(ctx context.Context, c Cell, sc *scenario.Scenario, sh Shape, base engine.Options) Cell {
 	opts := base
-	opts.Progress = nil
+	opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = nil, nil, nil
 	opts.Dir = filepath.Join(base.Dir, "cells", fileName(c.Link), fileName(string(c.Fault)))
 	c.Dir = opts.Dir
 	t := time.Now()
@@ -180,7 +181,7 @@ func fileName(s string) string {
 
 // writeJournal writes a cell's engine result, the evidence behind its
 // grades.
-func writeJournal(path string, res *engine.Result) error {
+func writeJournal(path string, res *journal.Run) error {
 	b, err := json.MarshalIndent(res, "", " ")
 	if err != nil {
 		return fmt.Errorf("write journal: %w", err)
