@@ -274,7 +274,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 			return res, err
 		}
 	}
-	audit, aerr := judge.Collect(ctx, info.Audit, &http.Client{Timeout: 30 * time.Second})
+	audit, aerr := env.ReadAudit(ctx, info.Audit, &http.Client{Timeout: 30 * time.Second})
 	if aerr != nil {
 		log.Warn("audits not all read", "err", aerr)
 	}

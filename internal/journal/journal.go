@@ -38,7 +38,7 @@ type Run struct {
 	// Intervals are the spans each fault was actually in place.
 	Intervals []scenario.Interval `json:"fault_intervals"`
 	Load      Load                `json:"load"`
-	Audit     judge.Audit         `json:"audit"`
+	Audit     env.Audit           `json:"audit"`
 	Verdicts  []judge.Verdict     `json:"verdicts"`
 	Outcome   judge.Status        `json:"outcome"`
 	Aborted   string              `json:"aborted,omitempty"`       // the abort check that stopped the run

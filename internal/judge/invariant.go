@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -109,8 +110,8 @@ func wantUnknown(want, format string, args ...any) Verdict {
 // Got is the money unaccounted for: |balances − expected| + |ledger sum|.
 func moneyConserved(r *Run) Verdict {
 	const want = "balances = opening + top-ups − charges + refunds, ledger sums to 0"
-	if why := r.Audit.lacks(SourceTotals); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceTotals); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	w := r.Audit.Wallet
 	if w.Accounts == 0 {
@@ -140,8 +141,8 @@ func moneyConserved(r *Run) Verdict {
 // noNegativeBalance: no account below zero.
 func noNegativeBalance(r *Run) Verdict {
 	const want = "no account below zero"
-	if why := r.Audit.lacks(SourceTotals); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceTotals); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	w := r.Audit.Wallet
 	if w.Accounts == 0 {
@@ -161,8 +162,8 @@ func noNegativeBalance(r *Run) Verdict {
 // ledgerMatches: every stored balance equals its ledger replayed.
 func ledgerMatches(r *Run) Verdict {
 	const want = "every balance equals its ledger replayed"
-	if why := r.Audit.lacks(SourceTotals); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceTotals); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	w := r.Audit.Wallet
 	if w.Accounts == 0 {
@@ -201,8 +202,8 @@ func chargesByOrder(cs []mockstore.ChargeRecord) map[string][]mockstore.ChargeRe
 // charge. Got is the number of orders that break either.
 func noDoubleCharge(r *Run) Verdict {
 	const want = "at most one charge per order, one refund per charge"
-	if why := r.Audit.lacks(SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Charges) == 0 {
 		return wantUnknown(want, "no charges were made")
@@ -250,8 +251,8 @@ func failedAt(o mockstore.OrderRecord) (time.Time, bool) { return reachedAt(o, m
 func failedOrdersRefunded(r *Run, c scenario.Check) Verdict {
 	sla := r.refundSLA(c)
 	want := fmt.Sprintf("every charged failed order refunded exactly once within %s", sla)
-	if why := r.Audit.lacks(SourceOrders, SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders, env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Orders) == 0 {
 		return wantUnknown(want, "no orders were made")
@@ -321,8 +322,8 @@ func noFailedWhileCharged(r *Run, c scenario.Check) Verdict {
 		bound = r.pendingBound()
 	}
 	want := fmt.Sprintf("no order failed while charged, unless pending for %s", bound)
-	if why := r.Audit.lacks(SourceOrders, SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders, env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Orders) == 0 {
 		return wantUnknown(want, "no orders were made")
@@ -364,8 +365,8 @@ func noFailedWhileCharged(r *Run, c scenario.Check) Verdict {
 // paid orders that break it.
 func paidOrdersCharged(r *Run) Verdict {
 	const want = "every paid order holds a charge of its amount"
-	if why := r.Audit.lacks(SourceOrders, SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders, env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	byOrder := chargesByOrder(r.Audit.Charges)
 	var t tally
@@ -472,8 +473,8 @@ func noStuckPending(r *Run, c scenario.Check) Verdict {
 		checkpoint = r.Start.Add(r.Duration)
 		want = fmt.Sprintf("no order pending longer than %s", bound)
 	}
-	if why := r.Audit.lacks(SourceOrders); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Orders) == 0 {
 		return wantUnknown(want, "no orders were made")
@@ -514,8 +515,8 @@ func noStuckPending(r *Run, c scenario.Check) Verdict {
 // is the larger of the two.
 func noLostSessions(r *Run) Verdict {
 	const want = "no session lost to a store error, no forced logout"
-	if why := r.Audit.lacks(SourceAuth, SourceGateway); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceAuth, env.SourceGateway); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	au, gw := r.Audit.Auth, r.Audit.Gateway
 	if au.SessionsIssued == 0 {
@@ -544,8 +545,8 @@ func noLostSessions(r *Run) Verdict {
 // data) nor one a shopper saw (the series' cross_user_data).
 func noCrossUserData(r *Run) Verdict {
 	const want = "no answer carrying another user's data"
-	if why := r.Audit.lacks(SourceGateway); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceGateway); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	gw := r.Audit.Gateway
 	answers := sumValues(gw.Responses)
@@ -671,8 +672,8 @@ const (
 // times: a storm while the upstream struggles, which a whole run's share
 // would dilute.
 func retriesBounded(r *Run) Verdict {
-	if why := r.Audit.lacks(SourceGateway); why != "" {
-		return wantUnknown(fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100), "%s", why)
+	if err := r.Audit.Missing(env.SourceGateway); err != nil {
+		return wantUnknown(fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100), "%s", err)
 	}
 	if v, ok := retriesBoundedWindows(r); ok {
 		return v
