@@ -268,9 +268,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 		return res, fmt.Errorf("load: %w", lerr)
 	}
 
-	tl := judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: res.Intervals}
+	run := &judge.Run{
+		Timeline: judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: res.Intervals},
+		Series:   res.Series, RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
+	}
 	if res.Aborted == "" {
-		if err := settle(ctx, sc, tl, loadEnd, opts); err != nil {
+		// What the checks give the storefront time to do, before the audits.
+		if err := waitUntil(ctx, run.Settled(sc.Checks, loadEnd)); err != nil {
 			return res, err
 		}
 	}
@@ -278,11 +282,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	if aerr != nil {
 		log.Warn("audits not all read", "err", aerr)
 	}
-	res.Audit = audit
-	res.Verdicts = judge.Verdicts(&judge.Run{
-		Timeline: tl, Series: res.Series, Audit: audit,
-		RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
-	}, sc.Checks)
+	res.Audit, run.Audit = audit, audit
+	res.Verdicts = judge.Verdicts(run, sc.Checks)
 	if res.Aborted != "" {
 		res.Err = "aborted: " + res.Aborted
 	}
@@ -388,49 +389,19 @@ func actualIntervals(recs []journal.Fault, end time.Duration) []scenario.Interva
 	return out
 }
 
-// settle waits, after the load, for what the checks give the storefront
-// time to do: the refund SLA after the load ends (a failed order's refund
-// may be due), and each check's after_faults from the last fault's end. It
-// waits at most maxSettle; ctx ends it early with ctx's error.
-func settle(ctx context.Context, sc *scenario.Scenario, tl judge.Timeline, loadEnd time.Time, opts Options) error {
-	until := loadEnd
-	sla := opts.RefundSLA
-	if sla == 0 {
-		sla = judge.DefaultRefundSLA
-	}
-	var lastEnd time.Duration
-	for _, iv := range tl.Faults {
-		lastEnd = max(lastEnd, iv.To)
-	}
-	for _, c := range sc.Checks {
-		if c.Kind != scenario.CheckInvariant {
-			continue
-		}
-		switch {
-		case c.AfterFaults != nil:
-			if t := tl.Start.Add(lastEnd + *c.AfterFaults); t.After(until) {
-				until = t
-			}
-		case c.Subject == "failed_orders_refunded":
-			s := sla
-			if c.SLA > 0 {
-				s = c.SLA
-			}
-			if t := loadEnd.Add(s); t.After(until) {
-				until = t
-			}
-		}
-	}
-	wait := min(time.Until(until), maxSettle)
+// waitUntil waits until t, at most maxSettle; ctx ends it early with ctx's
+// error.
+func waitUntil(ctx context.Context, t time.Time) error {
+	wait := min(time.Until(t), maxSettle)
 	if wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-timer.C:
 		return nil
 	}
 }

@@ -98,6 +98,45 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 	return unknown("the judge has no invariant %q", c.Subject)
 }
 
+// Settle says how long check c needs the storefront to settle before the
+// audits are read: afterLoad from the load's end, afterFaults from the last
+// fault's end; 0 and 0 when it needs no wait. A check with after_faults
+// judges the storefront that long after the faults ended, so it waits that
+// long; failed_orders_refunded waits its refund SLA after the load, since
+// the refund of an order that failed as the load ended may be due until
+// then. The other checks judge what the storefront did during the load.
+func (r *Run) Settle(c scenario.Check) (afterLoad, afterFaults time.Duration) {
+	if c.Kind != scenario.CheckInvariant {
+		return 0, 0
+	}
+	switch {
+	case c.AfterFaults != nil:
+		return 0, *c.AfterFaults
+	case c.Subject == scenario.InvFailedOrdersRefunded:
+		return r.refundSLA(c), 0
+	}
+	return 0, 0
+}
+
+// Settled returns when the storefront has had the time every one of checks
+// needs to settle (Settle) after a load that ended at loadEnd, on r's
+// Timeline (the faults as they were in place): the audits are to be read no
+// earlier. It is loadEnd when no check needs a wait.
+func (r *Run) Settled(checks []scenario.Check, loadEnd time.Time) time.Time {
+	until := loadEnd
+	lastEnd, _ := r.lastFaultEnd()
+	for _, c := range checks {
+		afterLoad, afterFaults := r.Settle(c)
+		if t := loadEnd.Add(afterLoad); t.After(until) {
+			until = t
+		}
+		if t := r.Start.Add(lastEnd + afterFaults); afterFaults > 0 && t.After(until) {
+			until = t
+		}
+	}
+	return until
+}
+
 // wantUnknown returns an Unknown verdict with want and the reason.
 func wantUnknown(want, format string, args ...any) Verdict {
 	v := unknown(format, args...)

@@ -434,3 +434,36 @@ func TestFirstAndWorstOffence(t *testing.T) {
 		t.Errorf("samples %d, want 7", v.Evidence.Samples)
 	}
 }
+
+// TestSettled: the audits wait for the checks that judge the storefront
+// after the load: a refund SLA from the load's end, an after_faults from the
+// last fault's end, whichever is later; no wait for the other checks.
+func TestSettled(t *testing.T) {
+	afterFaults := func(c scenario.Check, d time.Duration) scenario.Check { c.AfterFaults = &d; return c }
+	withSLA := func(c scenario.Check, sla time.Duration) scenario.Check { c.SLA = sla; return c }
+	loadEnd := at(60 * s) // the timeline's last fault ends at 35s
+	tests := []struct {
+		name   string
+		sla    time.Duration // the run's refund SLA
+		checks []scenario.Check
+		want   time.Duration // from the load's start
+	}{
+		{"nothing to wait for", 0, []scenario.Check{invariant(scenario.InvMoneyConserved), experience(scenario.ExpForcedLogouts, 0)}, 60 * s},
+		{"the default refund SLA", 0, []scenario.Check{invariant(scenario.InvFailedOrdersRefunded)}, 60*s + DefaultRefundSLA},
+		{"the run's refund SLA", 4 * s, []scenario.Check{invariant(scenario.InvFailedOrdersRefunded)}, 64 * s},
+		{"the check's own SLA", 4 * s, []scenario.Check{withSLA(invariant(scenario.InvFailedOrdersRefunded), 7*s)}, 67 * s},
+		{"after_faults past the load's end", 0, []scenario.Check{afterFaults(invariant(scenario.InvNoStuckPending), 30*s)}, 65 * s},
+		{"after_faults within the load", 0, []scenario.Check{afterFaults(invariant(scenario.InvNoStuckPending), 10*s)}, 60 * s},
+		{"the latest wins", 2 * s, []scenario.Check{invariant(scenario.InvFailedOrdersRefunded), afterFaults(invariant(scenario.InvFoodOrdersDispatched), 29*s)}, 64 * s},
+		// after_faults sets when the check judges: it does not wait for a refund SLA too.
+		{"after_faults on failed_orders_refunded", 0, []scenario.Check{afterFaults(invariant(scenario.InvFailedOrdersRefunded), 26*s)}, 61 * s},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Run{Timeline: timeline(), RefundSLA: tt.sla}
+			if got := r.Settled(tt.checks, loadEnd); !got.Equal(at(tt.want)) {
+				t.Errorf("Settled = +%v; want +%v", got.Sub(t0), tt.want)
+			}
+		})
+	}
+}
