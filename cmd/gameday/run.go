@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/campaign"
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
@@ -187,7 +188,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		// Each scenario's lines are held until it ends, then written at
 		// once, so that tables do not interleave.
-		engine.Each(ctx, len(scs), c.Parallel, func(i int) {
+		campaign.Each(ctx, len(scs), c.Parallel, func(i int) {
 			outMu.Lock()
 			fmt.Fprintf(stdout, "-- %s started (%d of %d)\n", scs[i].Name, i+1, len(scs))
 			outMu.Unlock()

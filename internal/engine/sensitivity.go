@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/campaign"
 	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
@@ -82,28 +82,9 @@ func variantFeatures(variant string) (mockstore.Features, string, error) {
 // ended it (the cells not run are missing).
 func Sensitivity(ctx context.Context, scs []*scenario.Scenario, base Options, parallel, seeds int, done func(Cell)) ([]Cell, error) {
 	cells, owners := plan(scs, base, seeds)
-	var mu sync.Mutex
-	ran := make([]bool, len(cells))
-	Each(ctx, len(cells), parallel, func(i int) {
-		c := runCell(ctx, owners[i], cells[i], base)
-		mu.Lock()
-		defer mu.Unlock()
-		cells[i] = c
-		ran[i] = ctx.Err() == nil
-		if done != nil && ran[i] {
-			done(c)
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		var out []Cell
-		for i, c := range cells {
-			if ran[i] {
-				out = append(out, c)
-			}
-		}
-		return out, err
-	}
-	return cells, nil
+	return campaign.Run(ctx, len(cells), parallel, func(i int) Cell {
+		return runCell(ctx, owners[i], cells[i], base)
+	}, done)
 }
 
 // plan lists the cells of scs's matrix, each seeds times (at least once),
@@ -271,29 +252,4 @@ func writeJournal(path string, res *journal.Run) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
-}
-
-// Each calls fn(i) for every i in [0, n), at most parallel at a time, each
-// in its own goroutine, and returns once every call it started has
-// returned. It starts no more calls once ctx has ended; fn learns of ctx
-// from its own closure.
-func Each(ctx context.Context, n, parallel int, fn func(i int)) {
-	sem := make(chan struct{}, max(1, parallel))
-	var wg sync.WaitGroup
-	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
 }

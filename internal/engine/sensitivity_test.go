@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,48 +157,5 @@ func TestCatalogueSensitivity(t *testing.T) {
 	t.Logf("%d cells in %s", len(cells), time.Since(start).Round(time.Second))
 	for _, m := range Missed(cells) {
 		t.Errorf("%s on %s: want %s, got %s %v %s", m.Scenario, m.Variant, m.Want, m.Got, m.FailedBy, m.Err)
-	}
-}
-
-func TestEach(t *testing.T) {
-	var mu sync.Mutex
-	running, most, calls := 0, 0, 0
-	release := make(chan struct{})
-	go func() {
-		// Let every call through once the first two are both running.
-		for {
-			mu.Lock()
-			r := running
-			mu.Unlock()
-			if r == 2 {
-				close(release)
-				return
-			}
-			runtime.Gosched()
-		}
-	}()
-	Each(context.Background(), 5, 2, func(int) {
-		mu.Lock()
-		running++
-		calls++
-		most = max(most, running)
-		mu.Unlock()
-		<-release
-		mu.Lock()
-		running--
-		mu.Unlock()
-	})
-	if calls != 5 || most != 2 {
-		t.Errorf("%d calls, at most %d at once; want 5, 2", calls, most)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	n := 0
-	Each(ctx, 5, 1, func(int) {
-		n++
-		cancel()
-	})
-	if n != 1 {
-		t.Errorf("%d calls after ctx ended in the first; want 1", n)
 	}
 }

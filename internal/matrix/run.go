@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/campaign"
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/scenario"
@@ -117,33 +117,18 @@ func Run(ctx context.Context, opts Options, done func(c Cell, n, total int)) (*M
 	}
 	m := &Matrix{Profile: opts.Engine.Profile, Shape: sh, Links: links, Faults: faults}
 	start := time.Now()
-	var (
-		mu    sync.Mutex
-		ended int
-	)
-	cells := make([]Cell, len(jobs))
-	ran := make([]bool, len(jobs))
-	engine.Each(ctx, len(jobs), opts.Parallel, func(i int) {
-		jb := jobs[i]
-		c := runCell(ctx, jb.cell, jb.sc, sh, opts.Engine)
-		mu.Lock()
-		defer mu.Unlock()
-		if ctx.Err() != nil {
-			return
-		}
-		cells[i], ran[i] = c, true
+	ended := 0
+	cells, err := campaign.Run(ctx, len(jobs), opts.Parallel, func(i int) Cell {
+		return runCell(ctx, jobs[i].cell, jobs[i].sc, sh, opts.Engine)
+	}, func(c Cell) {
 		ended++
 		if done != nil {
 			done(c, ended, len(jobs))
 		}
 	})
 	m.Elapsed = time.Since(start)
-	for i, c := range cells {
-		if ran[i] {
-			m.Cells = append(m.Cells, c)
-		}
-	}
-	return m, ctx.Err()
+	m.Cells = cells
+	return m, err
 }
 
 // runCell runs and judges one cell.
