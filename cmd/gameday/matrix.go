@@ -17,6 +17,7 @@ import (
 
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/matrix"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/scenarios"
 )
@@ -220,7 +221,7 @@ func finishMatrix(c matrixConfig, m *matrix.Matrix, expected *matrix.Expected, e
 		files = append(files, file{c.Markdown, func(w io.Writer) error { return matrix.WriteMarkdown(w, rep) }})
 	}
 	for _, f := range files {
-		if err := writeFile(f.path, f.write); err != nil {
+		if err := report.WriteFile(f.path, f.write); err != nil {
 			fmt.Fprintf(stderr, "gameday matrix: %v\n", err)
 			code = exitFail
 		}
@@ -238,7 +239,7 @@ func finishMatrix(c matrixConfig, m *matrix.Matrix, expected *matrix.Expected, e
 		if updated.About == "" {
 			updated.About = expectedAbout
 		}
-		if err := writeFile(updatePath, func(w io.Writer) error { _, err := w.Write(updated.Marshal()); return err }); err != nil {
+		if err := report.WriteFile(updatePath, func(w io.Writer) error { _, err := w.Write(updated.Marshal()); return err }); err != nil {
 			fmt.Fprintf(stderr, "gameday matrix: %v\n", err)
 			return exitFail
 		}

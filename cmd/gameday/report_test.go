@@ -65,7 +65,7 @@ func result(tb testing.TB) *journal.Run {
 func TestReportJournalReadBack(t *testing.T) {
 	res := result(t)
 	path := filepath.Join(t.TempDir(), "journal.json")
-	if err := writeJSON(path, res); err != nil {
+	if err := report.WriteJournal(path, res); err != nil {
 		t.Fatal(err)
 	}
 	js, err := report.ReadJournalFile(path)
@@ -105,14 +105,14 @@ func TestReportCommand(t *testing.T) {
 	description := res.Description
 	res.Description = ""
 	journalFile := filepath.Join(dir, "run", "journal.json")
-	if err := writeJSON(journalFile, res); err != nil {
+	if err := report.WriteJournal(journalFile, res); err != nil {
 		t.Fatal(err)
 	}
 	pass := result(t)
 	pass.Profile, pass.Features, pass.Outcome = "resilient", "idempotent_payments=on", judge.Pass
 	pass.Verdicts = pass.Verdicts[1:]
 	all := filepath.Join(dir, "all.json")
-	if err := writeJSON(all, map[string]any{"scenarios": []*journal.Run{res, pass}}); err != nil {
+	if err := report.WriteJournals(all, []*journal.Run{res, pass}); err != nil {
 		t.Fatal(err)
 	}
 

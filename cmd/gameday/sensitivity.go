@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 )
 
@@ -148,13 +149,13 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "\n%d cells in %s\n", len(cells), time.Since(start).Round(time.Second))
 	code := exitOK
 	if c.JSON != "" {
-		if werr := writeJSON(c.JSON, map[string]any{"cells": cells}); werr != nil {
+		if werr := report.WriteJSON(c.JSON, map[string]any{"cells": cells}); werr != nil {
 			fmt.Fprintf(stderr, "gameday sensitivity: %v\n", werr)
 			code = exitFail
 		}
 	}
 	if c.Markdown != "" {
-		if werr := writeFile(c.Markdown, func(w io.Writer) error { return writeMatrixMarkdown(w, cells) }); werr != nil {
+		if werr := report.WriteFile(c.Markdown, func(w io.Writer) error { return writeMatrixMarkdown(w, cells) }); werr != nil {
 			fmt.Fprintf(stderr, "gameday sensitivity: %v\n", werr)
 			code = exitFail
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gameday/gameday/internal/journal"
+	"github.com/gameday/gameday/internal/scenario"
 )
 
 // faultLabel names a fault by its link and toxic ("checkout->wallet
@@ -74,4 +75,29 @@ func ReadJournalFile(path string) ([]*journal.Run, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return js, nil
+}
+
+// Describe fills in the description of a journal that does not record it
+// (one written before journals did), from the scenario file it names or
+// the built-in of its name, when that scenario still has the journal's
+// name; it leaves it empty otherwise.
+func Describe(j *journal.Run) {
+	if j.Description != "" {
+		return
+	}
+	var scs []*scenario.Scenario
+	if srcs, err := scenario.Find(j.File); err == nil && len(srcs) == 1 {
+		if sc, err := srcs[0].Parse(); err == nil {
+			scs = append(scs, sc)
+		}
+	}
+	if sc, err := scenario.Builtin(j.Scenario); err == nil {
+		scs = append(scs, sc)
+	}
+	for _, sc := range scs {
+		if sc.Name == j.Scenario {
+			j.Description = sc.Description
+			return
+		}
+	}
 }
