@@ -1,4 +1,4 @@
-package engine
+package sensitivity
 
 import (
 	"context"
@@ -10,9 +10,44 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/env/envtest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
 )
+
+// childVar makes this test binary run as the load child: the engine starts
+// it for the load, as the harness starts its own binary.
+const childVar = "GAMEDAY_SENSITIVITY_TEST_LOAD"
+
+func TestMain(m *testing.M) { envtest.Main(m, childVar) }
+
+func parse(tb testing.TB, src string) *scenario.Scenario {
+	tb.Helper()
+	sc, err := scenario.Parse("test.yaml", []byte(src))
+	if err != nil {
+		tb.Fatalf("parse: %v", err)
+	}
+	return sc
+}
+
+// ambiguous is a short wallet-ambiguous-commit: the wallet commits charges
+// whose answers checkout never gets.
+const ambiguous = `
+name: short-ambiguous-commit
+guards: [idempotent_payments, payment_reconciliation]
+load: {shoppers: 40, rate: 6/s, duration: 9s}
+faults:
+  - {link: checkout->wallet, toxic: timeout, timeout: 200ms, stream: downstream, start: 3s, duration: 3s}
+checks:
+  - invariant: no_double_charge
+  - invariant: money_conserved
+  - invariant: failed_orders_refunded
+  - metric: journey_success{journey:checkout}
+    window: baseline
+    rate: ">= 0.5"
+    min_samples: 3
+`
 
 func TestCells(t *testing.T) {
 	sc := parse(t, ambiguous)
@@ -30,11 +65,11 @@ func TestCells(t *testing.T) {
 func TestPlanSeeds(t *testing.T) {
 	sc := parse(t, ambiguous)
 	sc.Seed = 40
-	one, _ := plan([]*scenario.Scenario{sc}, Options{Dir: "out"}, 1)
+	one, _ := plan([]*scenario.Scenario{sc}, engine.Options{Dir: "out"}, 1)
 	if len(one) != 4 || one[0].Seed != nil || one[1].Dir != filepath.Join("out", "short-ambiguous-commit", "naive") {
 		t.Errorf("one seed: %+v", one)
 	}
-	cells, owners := plan([]*scenario.Scenario{sc}, Options{Dir: "out"}, 3)
+	cells, owners := plan([]*scenario.Scenario{sc}, engine.Options{Dir: "out"}, 3)
 	if len(cells) != 12 || len(owners) != 12 || owners[11] != sc {
 		t.Fatalf("3 seeds of 4 variants: %d cells, %d owners", len(cells), len(owners))
 	}
@@ -48,7 +83,7 @@ func TestPlanSeeds(t *testing.T) {
 		t.Errorf("naive's cells %v, want %v", got, want)
 	}
 	seed := int64(7)
-	cells, _ = plan([]*scenario.Scenario{sc}, Options{Dir: "out", Seed: &seed}, 2)
+	cells, _ = plan([]*scenario.Scenario{sc}, engine.Options{Dir: "out", Seed: &seed}, 2)
 	if *cells[0].Seed != 7 || *cells[1].Seed != 8 {
 		t.Errorf("--seed 7 with 2 seeds gives %d, %d", *cells[0].Seed, *cells[1].Seed)
 	}
@@ -137,7 +172,7 @@ func TestCatalogueSensitivity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if CheckRuntime(sc, RuntimeInproc) != nil {
+		if engine.CheckRuntime(sc, engine.RuntimeInproc) != nil {
 			continue // crash faults: the docker runtime's tests
 		}
 		scs = append(scs, sc)
@@ -146,7 +181,7 @@ func TestCatalogueSensitivity(t *testing.T) {
 		t.Fatalf("%d built-in scenarios run in-process; the catalogue has at least 12", len(scs))
 	}
 	start := time.Now()
-	cells, err := Sensitivity(context.Background(), scs, Options{
+	cells, err := Run(context.Background(), scs, engine.Options{
 		Quick: true, Dir: t.TempDir(), Load: []string{exe},
 	}, 3, 1, func(c Cell) {
 		t.Logf("%-28s %-28s %s (%s)", c.Scenario, c.Variant, CellText(c), c.Elapsed.Round(time.Second))
