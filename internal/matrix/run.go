@@ -2,16 +2,14 @@ package matrix
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gameday/gameday/internal/campaign"
 	"github.com/gameday/gameday/internal/engine"
-	"github.com/gameday/gameday/internal/journal"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 )
 
@@ -141,7 +139,7 @@ func runCell(ctx context.Context, c Cell, sc *scenario.Scenario, sh Shape, base 
 	res, err := engine.Run(ctx, sc, opts)
 	c.Elapsed = time.Since(t)
 	if res != nil {
-		if werr := writeJournal(filepath.Join(opts.Dir, "journal.json"), res); werr != nil && err == nil {
+		if werr := report.WriteJournal(filepath.Join(opts.Dir, report.JournalFile), res); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -162,17 +160,4 @@ func runCell(ctx context.Context, c Cell, sc *scenario.Scenario, sh Shape, base 
 // "gateway-wallet".
 func fileName(s string) string {
 	return strings.NewReplacer("->", "-", "/", "_", " ", "_").Replace(s)
-}
-
-// writeJournal writes a cell's engine result, the evidence behind its
-// grades.
-func writeJournal(path string, res *journal.Run) error {
-	b, err := json.MarshalIndent(res, "", " ")
-	if err != nil {
-		return fmt.Errorf("write journal: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write journal: %w", err)
-	}
-	return nil
 }
