@@ -159,6 +159,32 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	}
 	res.Load.Dir = loadDir
 
+	r := &run{sc: sc, opts: opts, log: log, res: res}
+	loadEnd, err := r.drive(ctx, inj, loadArgs)
+	if err != nil {
+		return res, err
+	}
+	return res, r.verdicts(ctx, info.Audit, loadEnd)
+}
+
+// run is one scenario run under way: what Run's steps share. Its journal
+// (res) is filled as the steps go.
+type run struct {
+	sc   *scenario.Scenario // as it runs (compressed with Options.Quick)
+	opts Options            // with the scenario's service levels filled in
+	log  *slog.Logger
+	res  *journal.Run
+}
+
+// drive runs the load (the child with args, in res.Load.Dir) with the fault
+// timeline, and records in the journal what they did: the load's start and
+// outcome, the fault events and the spans each fault was in place, the
+// series, and the abort check that stopped the load, if one did. Once the
+// load has ended it takes the faults away and returns when the load ended;
+// its error says why the run cannot be judged (ctx's error when ctx ended
+// it).
+func (r *run) drive(ctx context.Context, inj *Injector, args []string) (loadEnd time.Time, err error) {
+	sc, opts, log, res := r.sc, r.opts, r.log, r.res
 	var (
 		mu     sync.Mutex
 		points []series.Point
@@ -189,12 +215,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 			cancelRun(errAborted)
 		}
 	}
+	loadDir := res.Load.Dir
 	proc, err := load.Start(runCtx, load.Spec{
-		Command: opts.Load, Args: loadArgs, Dir: loadDir,
+		Command: opts.Load, Args: args, Dir: loadDir,
 		MaxDuration: sc.Load.Duration + loadOverrun + startTimeout, Logger: log,
 	}, onPoint)
 	if err != nil {
-		return res, fmt.Errorf("%w: start load: %w", ErrEnvironment, err)
+		return time.Time{}, fmt.Errorf("%w: start load: %w", ErrEnvironment, err)
 	}
 	waited := make(chan struct{})
 	var lres load.Result
@@ -212,9 +239,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 		<-waited
 		res.Load = loadOutcome(lres, lerr, loadDir)
 		if ctx.Err() != nil {
-			return res, ctx.Err()
+			return time.Time{}, ctx.Err()
 		}
-		return res, fmt.Errorf("load did not start: %w", err)
+		return time.Time{}, fmt.Errorf("load did not start: %w", err)
 	}
 	if opts.OnLoadStart != nil {
 		opts.OnLoadStart(judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: sc.Intervals()})
@@ -229,25 +256,25 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	var recMu sync.Mutex
 	tlDone := make(chan error, 1)
 	go func() {
-		tlDone <- inj.RunTimeline(runCtx, t0, sc.Events(), func(r journal.Fault) {
+		tlDone <- inj.RunTimeline(runCtx, t0, sc.Events(), func(f journal.Fault) {
 			recMu.Lock()
-			records = append(records, r)
+			records = append(records, f)
 			recMu.Unlock()
-			if r.Err != "" {
-				log.Warn("fault event failed", "event", r.What, "err", r.Err)
+			if f.Err != "" {
+				log.Warn("fault event failed", "event", f.What, "err", f.Err)
 			}
 		})
 	}()
 	<-waited
 	cancelRun(errLoadEnded)
 	tlErr := <-tlDone
-	loadEnd := time.Now()
+	loadEnd = time.Now()
 	if opts.OnLoadEnd != nil {
 		opts.OnLoadEnd()
 	}
 	// Faults go before the audits: the storefront settles without them.
 	if err := inj.Clear(); err != nil {
-		return res, fmt.Errorf("remove faults: %w", err)
+		return loadEnd, fmt.Errorf("remove faults: %w", err)
 	}
 	recMu.Lock()
 	res.Faults = records
@@ -259,35 +286,44 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	mu.Unlock()
 
 	if ctx.Err() != nil {
-		return res, ctx.Err()
+		return loadEnd, ctx.Err()
 	}
 	if tlErr != nil && !errors.Is(tlErr, context.Canceled) {
-		return res, fmt.Errorf("fault timeline: %w", tlErr)
+		return loadEnd, fmt.Errorf("fault timeline: %w", tlErr)
 	}
 	if lerr != nil && res.Aborted == "" {
-		return res, fmt.Errorf("load: %w", lerr)
+		return loadEnd, fmt.Errorf("load: %w", lerr)
 	}
+	return loadEnd, nil
+}
 
-	run := &judge.Run{
-		Timeline: judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: res.Intervals},
-		Series:   res.Series, RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
+// verdicts gives the verdicts of a load that ended at loadEnd: it waits for
+// the storefront to settle as long as the checks need (unless an abort
+// check stopped the load), has the environment read the audits from
+// auditURLs (env.Info.Audit), and has the judge decide every check. It
+// returns ctx's error when ctx ended the wait.
+func (r *run) verdicts(ctx context.Context, auditURLs map[string]string, loadEnd time.Time) error {
+	sc, res := r.sc, r.res
+	jr := &judge.Run{
+		Timeline: judge.Timeline{Start: res.LoadStart, Duration: sc.Load.Duration, Faults: res.Intervals},
+		Series:   res.Series, RefundSLA: r.opts.RefundSLA, PendingBound: r.opts.PendingBound,
 	}
 	if res.Aborted == "" {
 		// What the checks give the storefront time to do, before the audits.
-		if err := waitUntil(ctx, run.Settled(sc.Checks, loadEnd)); err != nil {
-			return res, err
+		if err := waitUntil(ctx, jr.Settled(sc.Checks, loadEnd)); err != nil {
+			return err
 		}
 	}
-	audit, aerr := env.ReadAudit(ctx, info.Audit, &http.Client{Timeout: 30 * time.Second})
-	if aerr != nil {
-		log.Warn("audits not all read", "err", aerr)
+	audit, err := env.ReadAudit(ctx, auditURLs, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		r.log.Warn("audits not all read", "err", err)
 	}
-	res.Audit, run.Audit = audit, audit
-	res.Verdicts = judge.Verdicts(run, sc.Checks)
+	res.Audit, jr.Audit = audit, audit
+	res.Verdicts = judge.Verdicts(jr, sc.Checks)
 	if res.Aborted != "" {
 		res.Err = "aborted: " + res.Aborted
 	}
-	return res, nil
+	return nil
 }
 
 var (
