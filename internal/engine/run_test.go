@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/engine/enginetest"
 	"github.com/gameday/gameday/internal/env"
-	"github.com/gameday/gameday/internal/env/envtest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
@@ -24,7 +24,7 @@ import (
 // it for the load, as the harness starts its own binary.
 const childVar = "GAMEDAY_ENGINE_TEST_LOAD"
 
-func TestMain(m *testing.M) { envtest.Main(m, childVar) }
+func TestMain(m *testing.M) { enginetest.Main(m, childVar) }
 
 // testOptions runs the load child as this test binary.
 func testOptions(tb testing.TB, profile string) Options {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/gameday/gameday/internal/engine"
-	"github.com/gameday/gameday/internal/env/envtest"
+	"github.com/gameday/gameday/internal/engine/enginetest"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -13,7 +13,7 @@ import (
 // cell's load, as the harness starts its own binary.
 const childVar = "GAMEDAY_MATRIX_TEST_LOAD"
 
-func TestMain(m *testing.M) { envtest.Main(m, childVar) }
+func TestMain(m *testing.M) { enginetest.Main(m, childVar) }
 
 // engineOptions runs the load child as this test binary, on profile.
 func engineOptions(tb testing.TB, profile string) engine.Options {

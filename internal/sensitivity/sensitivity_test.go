@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
-	"github.com/gameday/gameday/internal/env/envtest"
+	"github.com/gameday/gameday/internal/engine/enginetest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
 )
@@ -20,7 +20,7 @@ import (
 // it for the load, as the harness starts its own binary.
 const childVar = "GAMEDAY_SENSITIVITY_TEST_LOAD"
 
-func TestMain(m *testing.M) { envtest.Main(m, childVar) }
+func TestMain(m *testing.M) { enginetest.Main(m, childVar) }
 
 func parse(tb testing.TB, src string) *scenario.Scenario {
 	tb.Helper()

@@ -1,19 +1,18 @@
 // Package envtest holds what the tests of several packages need of a
-// storefront's environment: skipping without a Docker engine, listing what
-// carries a label, and letting a test binary stand in for the load child.
+// storefront's environment: skipping without a Docker engine, and listing
+// what carries a label. (A test binary standing in for the load child is
+// enginetest's.)
 package envtest
 
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/moby/moby/client"
 
 	"github.com/gameday/gameday/internal/env"
-	"github.com/gameday/gameday/internal/load/runner"
 )
 
 // DockerOrSkip skips tb, saying why, when no Docker engine answers; any
@@ -54,15 +53,4 @@ func Labelled(tb testing.TB, label string) []string {
 		out = append(out, "network "+n.Name)
 	}
 	return out
-}
-
-// Main is a TestMain for tests whose harness starts the load child as
-// their own test binary: with childVar set to "1" the binary is the child
-// (runner.Main with the arguments the harness gives it); otherwise it runs
-// the tests.
-func Main(m *testing.M, childVar string) {
-	if os.Getenv(childVar) == "1" {
-		os.Exit(runner.Main(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
 }
