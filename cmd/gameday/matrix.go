@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,11 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/matrix"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/scenarios"
 )
@@ -155,10 +153,7 @@ func runMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	out := c.Out
-	if out == "" {
-		out = filepath.Join("reports", time.Now().Format("20060102-150405")+"-matrix-"+c.Profile)
-	}
+	out := report.NewLayout(c.Out, time.Now()).Dir("matrix-" + c.Profile)
 	shape := matrix.DefaultShape
 	if c.Quick {
 		shape = matrix.QuickShape
@@ -170,7 +165,7 @@ func runMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Links: c.links, Faults: c.faults, Shape: shape, Parallel: c.Parallel,
 		Engine: engine.Options{Features: c.feats, Profile: c.Profile, Dir: out, Logger: logger},
 	}, func(cell matrix.Cell, n, total int) {
-		fmt.Fprintf(stdout, "[%d/%d] %-34s %s (%s)\n", n, total, cell.Name(), cellLine(cell), cell.Elapsed.Round(time.Second))
+		fmt.Fprintf(stdout, "[%d/%d] %-34s %s (%s)\n", n, total, cell.Name(), matrix.Line(cell), cell.Elapsed.Round(time.Second))
 	})
 	if m == nil {
 		fmt.Fprintf(stderr, "gameday matrix: %v\n", runErr)
@@ -186,123 +181,37 @@ func runMatrix(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return finishMatrix(c, m, expected, expectedName, updatePath, out, stdout, stderr)
 }
 
-// finishMatrix compares a measured matrix with the expected one, prints the
-// table, writes the files into out (and --markdown's), writes the expected
-// file when updatePath is set, and returns the exit code: 1 when a journey
-// is worse than expected (each named on stdout), a cell could not be
-// judged, or a file could not be written.
+// finishMatrix holds a measured matrix against the expected one (see
+// matrix.Gate), prints the table, writes the files into out (and
+// --markdown's), writes the expected file when updatePath is set, and
+// returns the exit code: 1 when a journey is worse than expected (each named
+// on stdout), a cell could not be judged, or a file could not be written.
 func finishMatrix(c matrixConfig, m *matrix.Matrix, expected *matrix.Expected, expectedName, updatePath, out string, stdout, stderr io.Writer) int {
-	rep := matrix.Report{Matrix: m}
-	var unexpected []string
-	switch {
-	case expected != nil && len(expected.Profiles[c.Profile]) > 0:
-		rep.Against, rep.Gated = "the expected matrix of "+c.Profile+" ("+expectedName+")", true
-		rep.Regressions, unexpected = matrix.Compare(m, expected, c.Profile)
-	case expected != nil && len(expected.Profiles[mockstore.ProfileResilient]) > 0:
-		rep.Against = "the expected matrix of " + mockstore.ProfileResilient + " (" + expectedName + ")"
-		rep.Regressions, _ = matrix.Compare(m, expected, mockstore.ProfileResilient)
-	}
-
+	g := matrix.NewGate(m, expected, expectedName)
 	fmt.Fprintln(stdout)
-	matrix.WriteText(stdout, rep)
-	fmt.Fprintf(stdout, "\n%d cells in %s; ~ marks a grade near a threshold, ! one worse than expected\n", len(m.Cells), m.Elapsed.Round(time.Second))
+	_ = g.WriteTable(stdout)
 	code := exitOK
-	type file struct {
-		path  string
-		write func(io.Writer) error
-	}
-	files := []file{
-		{filepath.Join(out, "matrix.html"), func(w io.Writer) error { return matrix.WriteHTML(w, rep) }},
-		{filepath.Join(out, "matrix.md"), func(w io.Writer) error { return matrix.WriteMarkdown(w, rep) }},
-		{filepath.Join(out, "matrix.json"), func(w io.Writer) error { return writeMatrixJSON(w, rep) }},
-	}
-	if c.Markdown != "" {
-		files = append(files, file{c.Markdown, func(w io.Writer) error { return matrix.WriteMarkdown(w, rep) }})
-	}
-	for _, f := range files {
-		if err := writeFile(f.path, f.write); err != nil {
+	for _, f := range g.Files(out, c.Markdown) {
+		if err := report.WriteFile(f.Path, f.Write); err != nil {
 			fmt.Fprintf(stderr, "gameday matrix: %v\n", err)
 			code = exitFail
 		}
 	}
 	fmt.Fprintf(stdout, "matrix: %s\n", filepath.Join(out, "matrix.html"))
-
-	for _, cell := range m.Cells {
-		if cell.Err != "" {
-			fmt.Fprintf(stdout, "ERROR %s: %s; files in %s\n", cell.Name(), firstLine(cell.Err), cell.Dir)
-			code = exitFail
-		}
+	if !g.WriteErrors(stdout) {
+		code = exitFail
 	}
 	if updatePath != "" {
-		updated := matrix.Update(expected, m)
-		if updated.About == "" {
-			updated.About = expectedAbout
-		}
-		if err := writeFile(updatePath, func(w io.Writer) error { _, err := w.Write(updated.Marshal()); return err }); err != nil {
+		updated := matrix.Updated(expected, m)
+		if err := report.WriteFile(updatePath, func(w io.Writer) error { _, err := w.Write(updated); return err }); err != nil {
 			fmt.Fprintf(stderr, "gameday matrix: %v\n", err)
 			return exitFail
 		}
 		fmt.Fprintf(stdout, "wrote the expected matrix of %s: %s\n", c.Profile, updatePath)
 		return code
 	}
-	switch {
-	case rep.Against == "":
-		fmt.Fprintf(stdout, "not gated: %s has no expected matrix\n", expectedName)
-	case !rep.Gated:
-		fmt.Fprintf(stdout, "not gated: %s has no expected matrix of %s; %d journeys are worse than resilient's (contrast):\n",
-			expectedName, c.Profile, len(rep.Regressions))
-		for _, g := range rep.Regressions {
-			fmt.Fprintf(stdout, "  %s\n", g)
-		}
-	case len(rep.Regressions) > 0:
-		fmt.Fprintf(stdout, "FAIL: %d journeys worse than %s:\n", len(rep.Regressions), rep.Against)
-		for _, g := range rep.Regressions {
-			fmt.Fprintf(stdout, "  %s\n", g)
-		}
+	if !g.WriteVerdict(stdout) {
 		code = exitFail
-	default:
-		fmt.Fprintf(stdout, "PASS: no journey worse than %s\n", rep.Against)
-	}
-	if len(unexpected) > 0 {
-		fmt.Fprintf(stdout, "not gated: %s has no expectation for %s (add it with --update-expected)\n",
-			expectedName, strings.Join(unexpected, ", "))
 	}
 	return code
-}
-
-// expectedAbout heads an expected matrix file written afresh.
-const expectedAbout = "The expected resilience matrix that `gameday matrix` gates on: per profile, per link × fault, " +
-	"the grade each journey must reach at least. \"a|b\": borderline, either passes (the gate holds it to the worse). " +
-	"Refresh with `gameday matrix --update-expected`."
-
-// cellLine is a cell's grades in one line: "login ok · browse degraded~ · …".
-func cellLine(c matrix.Cell) string {
-	if c.Err != "" {
-		return "error: " + firstLine(c.Err)
-	}
-	parts := make([]string, 0, len(c.Journeys))
-	for _, j := range c.Journeys {
-		s := j.Journey + " " + j.Grade.String()
-		if j.Near != "" {
-			s += "~"
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, " · ")
-}
-
-// writeMatrixJSON writes the measured matrix with its comparison, "->"
-// unescaped.
-func writeMatrixJSON(w io.Writer, rep matrix.Report) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(map[string]any{
-		"matrix": rep.Matrix, "compared_with": rep.Against, "gated": rep.Gated, "regressions": rep.Regressions,
-	}); err != nil {
-		return err
-	}
-	_, err := w.Write(b.Bytes())
-	return err
 }

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 
-	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/report"
-	"github.com/gameday/gameday/internal/scenario"
 )
 
 // reportConfig is what `gameday report` reads from its flags.
@@ -64,7 +60,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	var js []*report.Journal
+	var js []*journal.Run
 	for _, path := range c.Journals {
 		got, err := report.ReadJournalFile(path)
 		if err != nil {
@@ -78,162 +74,35 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gameday report: %v\n", err)
 		code = exitFail
 	}
-	idx := newHTMLIndex(filepath.Join(c.Out, "index.html"), len(js) > 1)
-	names := map[string]int{}
+	idx := report.NewIndexFile(filepath.Join(c.Out, "index.html"), len(js) > 1)
+	names := report.DirNames{}
 	suites := make([]report.Suite, len(js))
 	for i, j := range js {
-		describe(j)
-		suites[i] = j.Suite()
+		report.Describe(j)
+		suites[i] = report.SuiteOf(j)
 		dir := c.Out
 		if len(js) > 1 {
-			dir = filepath.Join(c.Out, uniqueName(names, j.Scenario))
+			dir = filepath.Join(c.Out, names.Next(j.Scenario))
 		}
-		path, err := writeHTMLReport(dir, j)
+		path, err := report.WriteHTML(dir, j)
 		if err != nil {
 			fail(err)
 			continue
 		}
 		fmt.Fprintf(stdout, "report:  %s\n", path)
-		idx.add(path, j)
+		idx.Add(path, j)
 	}
-	if err := idx.write(stdout); err != nil {
+	if path, err := idx.Write(); err != nil {
 		fail(err)
+	} else if path != "" {
+		fmt.Fprintf(stdout, "index:   %s\n", path)
 	}
-	if err := writeSummary(c.Summary, suites, stdout); err != nil {
-		fail(err)
+	if c.Summary != "" {
+		if err := report.WriteMarkdown(c.Summary, suites); err != nil {
+			fail(err)
+		} else {
+			fmt.Fprintf(stdout, "summary: %s\n", c.Summary)
+		}
 	}
 	return code
-}
-
-// uniqueName is the directory name of a scenario's report among several:
-// the scenario's name made safe for a path, numbered when it comes again.
-func uniqueName(seen map[string]int, name string) string {
-	name = unsafeName.ReplaceAllString(name, "_")
-	seen[name]++
-	if n := seen[name]; n > 1 {
-		return fmt.Sprintf("%s-%d", name, n)
-	}
-	return name
-}
-
-// describe fills in the description of a journal that does not record it,
-// from the scenario file it names or the built-in of its name, when that
-// scenario still has the journal's name; it leaves it empty otherwise.
-func describe(j *report.Journal) {
-	if j.Description != "" {
-		return
-	}
-	var scs []*scenario.Scenario
-	if srcs, err := scenario.Find(j.File); err == nil && len(srcs) == 1 {
-		if sc, err := srcs[0].Parse(); err == nil {
-			scs = append(scs, sc)
-		}
-	}
-	if sc, err := scenario.Builtin(j.Scenario); err == nil {
-		scs = append(scs, sc)
-	}
-	for _, sc := range scs {
-		if sc.Name == j.Scenario {
-			j.Description = sc.Description
-			return
-		}
-	}
-}
-
-// journalOf is the report's view of a run: its journal as `gameday report`
-// would read it back, with what the engine's journal does not record yet
-// (the scenario's description, the versions that ran).
-func journalOf(res *engine.Result) (*report.Journal, error) {
-	b, err := json.Marshal(res)
-	if err != nil {
-		return nil, fmt.Errorf("encode journal: %w", err)
-	}
-	js, err := report.ReadJournals(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	j := js[0]
-	if res.Scenario != nil {
-		j.Description = res.Scenario.Description
-	}
-	j.Versions = versions()
-	return j, nil
-}
-
-// versions names the versions of what runs in this binary.
-func versions() map[string]string {
-	v := map[string]string{"gameday": version(), "go": runtime.Version()}
-	if tp := depVersion("github.com/Shopify/toxiproxy/v2"); tp != "" {
-		v["toxiproxy"] = tp
-	}
-	return v
-}
-
-// writeRunReport writes the HTML report of a run into its directory, beside
-// journal.json, and returns the report's journal and path.
-func writeRunReport(dir string, res *engine.Result) (*report.Journal, string, error) {
-	j, err := journalOf(res)
-	if err != nil {
-		return nil, "", fmt.Errorf("report of %s: %w", res.Name, err)
-	}
-	path, err := writeHTMLReport(dir, j)
-	return j, path, err
-}
-
-// writeHTMLReport writes dir/report.html and returns its path.
-func writeHTMLReport(dir string, j *report.Journal) (string, error) {
-	path := filepath.Join(dir, "report.html")
-	return path, writeFile(path, func(w io.Writer) error { return report.HTML(w, j) })
-}
-
-// writeSummary writes the Markdown summary to path, when there is one.
-func writeSummary(path string, suites []report.Suite, stdout io.Writer) error {
-	if path == "" {
-		return nil
-	}
-	if err := writeFile(path, func(w io.Writer) error { return report.Markdown(w, suites) }); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "summary: %s\n", path)
-	return nil
-}
-
-// htmlIndex gathers the reports of several scenarios for the page that
-// links them.
-type htmlIndex struct {
-	path    string // "" when there is no index to write
-	entries []report.Entry
-}
-
-// newHTMLIndex returns an index to be written at path when several is true,
-// and one that writes nothing otherwise.
-func newHTMLIndex(path string, several bool) *htmlIndex {
-	if !several {
-		path = ""
-	}
-	return &htmlIndex{path: path}
-}
-
-// add links the report at reportPath.
-func (x *htmlIndex) add(reportPath string, j *report.Journal) {
-	if x.path == "" {
-		return
-	}
-	href, err := filepath.Rel(filepath.Dir(x.path), reportPath)
-	if err != nil {
-		href, _ = filepath.Abs(reportPath)
-	}
-	x.entries = append(x.entries, report.Entry{Href: filepath.ToSlash(href), Journal: j})
-}
-
-// write writes the index, if there is one to write, and says where.
-func (x *htmlIndex) write(stdout io.Writer) error {
-	if x.path == "" || len(x.entries) == 0 {
-		return nil
-	}
-	if err := writeFile(x.path, func(w io.Writer) error { return report.Index(w, x.entries) }); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "index:   %s\n", x.path)
-	return nil
 }

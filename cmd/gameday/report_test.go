@@ -11,30 +11,33 @@ import (
 
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
 
 // result is what engine.Run returns for a short failed run of the built-in
 // wallet-ambiguous-commit, made by hand.
-func result(tb testing.TB) *engine.Result {
+func result(tb testing.TB) *journal.Run {
 	tb.Helper()
 	sc, err := scenario.Builtin("wallet-ambiguous-commit")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	start := time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
-	res := &engine.Result{
-		Scenario: sc, Name: sc.Name, File: sc.File, Profile: "naive", Features: "idempotent_payments=off", Seed: 7,
-		Env:     env.Info{Runtime: "inproc", Profile: "naive", Seed: 7, Shoppers: 300},
-		Started: start.Add(-time.Second), LoadStart: start, Elapsed: 40 * time.Second,
-		Faults: []engine.FaultRecord{
+	res := &journal.Run{
+		Scenario: sc.Name, Description: sc.Description, Versions: engine.Versions(),
+		File: sc.File, Profile: "naive", Features: "idempotent_payments=off", Seed: 7,
+		Environment: env.Info{Runtime: "inproc", Profile: "naive", Seed: 7, Shoppers: 300},
+		Started:     start.Add(-time.Second), LoadStart: start, Elapsed: 40 * time.Second,
+		Faults: []journal.Fault{
 			{Planned: 5 * time.Second, Actual: 5 * time.Second, Action: "apply", Fault: 0, What: "checkout->wallet reset_peer toxicity=0.3 from 5s for 10s"},
 			{Planned: 15 * time.Second, Actual: 15 * time.Second, Action: "remove", Fault: 0, What: "checkout->wallet reset_peer toxicity=0.3 from 5s for 10s"},
 		},
 		Intervals: []scenario.Interval{{From: 5 * time.Second, To: 15 * time.Second, Index: 0}},
-		Load:      engine.LoadOutcome{ExitCode: 0, Points: 60, Elapsed: 20 * time.Second},
+		Load:      journal.Load{ExitCode: 0, Points: 60, Elapsed: 20 * time.Second},
 		Verdicts: []judge.Verdict{
 			{Check: "no_double_charge", Kind: scenario.CheckInvariant, Subject: "no_double_charge", Status: judge.Fail,
 				Want: "at most one charge per order", Got: 1, Measured: true, Reason: "1 of 301 charged orders charged twice",
@@ -56,16 +59,25 @@ func result(tb testing.TB) *engine.Result {
 	return res
 }
 
-// TestReportJournalOfRun: the report of a run is rendered from its journal
-// as `gameday report` reads it back, with the description and versions the
-// journal does not hold.
-func TestReportJournalOfRun(t *testing.T) {
+// TestReportJournalReadBack: the journal `gameday run` writes reads back
+// as `gameday report` renders it, with the description and the versions
+// that ran.
+func TestReportJournalReadBack(t *testing.T) {
 	res := result(t)
-	j, err := journalOf(res)
+	path := filepath.Join(t.TempDir(), "journal.json")
+	if err := report.WriteJournal(path, res); err != nil {
+		t.Fatal(err)
+	}
+	js, err := report.ReadJournalFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Scenario != res.Name || j.Description != res.Scenario.Description || j.Description == "" {
+	j := js[0]
+	sc, err := scenario.Builtin(res.Scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Scenario != res.Scenario || j.Description != sc.Description || j.Description == "" {
 		t.Errorf("scenario %q, description %q", j.Scenario, j.Description)
 	}
 	if j.Versions["gameday"] == "" || j.Versions["go"] == "" {
@@ -80,7 +92,7 @@ func TestReportJournalOfRun(t *testing.T) {
 	if len(j.Faults) != 2 || j.Faults[0].What != res.Faults[0].What || j.Intervals[0] != res.Intervals[0] {
 		t.Errorf("faults %+v, intervals %+v", j.Faults, j.Intervals)
 	}
-	if j.Verdicts[0].Evidence != res.Verdicts[0].Evidence || j.Suite().Outcome() != judge.Fail {
+	if j.Verdicts[0].Evidence != res.Verdicts[0].Evidence || report.SuiteOf(j).Outcome() != judge.Fail {
 		t.Errorf("verdict read back as %+v", j.Verdicts[0])
 	}
 }
@@ -88,26 +100,30 @@ func TestReportJournalOfRun(t *testing.T) {
 func TestReportCommand(t *testing.T) {
 	dir := t.TempDir()
 	res := result(t)
-	journal := filepath.Join(dir, "run", "journal.json")
-	if err := writeJSON(journal, res); err != nil {
+	// A journal written before the engine recorded descriptions: the report
+	// finds it from the scenario it names.
+	description := res.Description
+	res.Description = ""
+	journalFile := filepath.Join(dir, "run", "journal.json")
+	if err := report.WriteJournal(journalFile, res); err != nil {
 		t.Fatal(err)
 	}
 	pass := result(t)
 	pass.Profile, pass.Features, pass.Outcome = "resilient", "idempotent_payments=on", judge.Pass
 	pass.Verdicts = pass.Verdicts[1:]
 	all := filepath.Join(dir, "all.json")
-	if err := writeJSON(all, map[string]any{"scenarios": []*engine.Result{res, pass}}); err != nil {
+	if err := report.WriteJournals(all, []*journal.Run{res, pass}); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("one run's journal, beside it", func(t *testing.T) {
 		summary := filepath.Join(dir, "summary.md")
 		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), []string{"report", "--summary", summary, journal}, &stdout, &stderr); code != exitOK {
+		if code := run(context.Background(), []string{"report", "--summary", summary, journalFile}, &stdout, &stderr); code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr.String())
 		}
 		page := readFile(t, filepath.Join(dir, "run", "report.html"))
-		for _, want := range []string{"wallet-ambiguous-commit", res.Scenario.Description, `class="verdict fail"`, "order o_786b charged 2 times", "checkout-&gt;wallet reset_peer"} {
+		for _, want := range []string{"wallet-ambiguous-commit", description, `class="verdict fail"`, "order o_786b charged 2 times", "checkout-&gt;wallet reset_peer"} {
 			if !strings.Contains(page, want) {
 				t.Errorf("report.html does not say %q", want)
 			}
@@ -127,7 +143,7 @@ func TestReportCommand(t *testing.T) {
 	t.Run("several journals, into --out", func(t *testing.T) {
 		out := filepath.Join(dir, "out")
 		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), []string{"report", "--out", out, all, journal}, &stdout, &stderr); code != exitOK {
+		if code := run(context.Background(), []string{"report", "--out", out, all, journalFile}, &stdout, &stderr); code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr.String())
 		}
 		// Three runs of one scenario: one directory each.

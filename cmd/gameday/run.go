@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,14 +10,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/campaign"
 	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/mockstore"
@@ -123,37 +123,38 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	tty := isTerminal(stdout)
-	stamp := time.Now().Format("20060102-150405")
-	idx := newHTMLIndex(indexPath(c.Out, stamp), len(scs) > 1)
+	layout := report.NewLayout(c.Out, time.Now())
+	idx := report.NewIndexFile(layout.IndexPath(), len(scs) > 1)
 	codes := make([]int, len(scs))
-	all := make([]*engine.Result, len(scs))
+	all := make([]*journal.Run, len(scs))
 	var outMu sync.Mutex // one scenario's output at a time
 	one := func(i int, out io.Writer) {
 		sc := scs[i]
-		dir := runDir(c.Out, stamp, sc.Name, len(scs) > 1)
+		dir := layout.RunDir(sc.Name, len(scs) > 1)
 		fmt.Fprintf(out, "== %s: %s\n", sc.Name, firstLine(sc.Description))
-		var progress io.Writer
-		if c.Parallel == 1 {
-			progress = out
+		opts := engine.Options{
+			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir, Runtime: c.Runtime, Logger: logger,
 		}
-		res, err := engine.Run(ctx, sc, engine.Options{
-			Features: feats, Profile: c.Profile, Seed: c.Seed, Quick: c.Quick, Dir: dir, Runtime: c.Runtime,
-			Progress: progress, TTY: tty && progress != nil, Logger: logger,
-		})
+		if c.Parallel == 1 {
+			live := report.NewProgress(out, tty, time.Time{}, nil)
+			opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = live.Start, live.Add, live.Flush
+		}
+		res, err := engine.Run(ctx, sc, opts)
 		if res != nil {
 			all[i] = res
-			_ = report.Table(out, res.Suite())
-			if werr := writeJSON(filepath.Join(dir, "journal.json"), res); werr != nil {
+			_ = report.Table(out, report.SuiteOf(res))
+			journalPath := filepath.Join(dir, report.JournalFile)
+			if werr := report.WriteJournal(journalPath, res); werr != nil {
 				fmt.Fprintf(stderr, "gameday run: %v\n", werr)
 			} else {
-				fmt.Fprintf(out, "  journal: %s\n", filepath.Join(dir, "journal.json"))
+				fmt.Fprintf(out, "  journal: %s\n", journalPath)
 			}
-			if j, path, rerr := writeRunReport(dir, res); rerr != nil {
+			if path, rerr := report.WriteHTML(dir, res); rerr != nil {
 				fmt.Fprintf(stderr, "gameday run: %v\n", rerr)
 			} else {
 				fmt.Fprintf(out, "  report:  %s\n", path)
 				outMu.Lock()
-				idx.add(path, j)
+				idx.Add(path, res)
 				outMu.Unlock()
 			}
 		}
@@ -186,7 +187,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		// Each scenario's lines are held until it ends, then written at
 		// once, so that tables do not interleave.
-		engine.Each(ctx, len(scs), c.Parallel, func(i int) {
+		campaign.Each(ctx, len(scs), c.Parallel, func(i int) {
 			outMu.Lock()
 			fmt.Fprintf(stdout, "-- %s started (%d of %d)\n", scs[i].Name, i+1, len(scs))
 			outMu.Unlock()
@@ -197,7 +198,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			_, _ = stdout.Write(buf.Bytes())
 		})
 	}
-	var results []*engine.Result
+	var results []*journal.Run
 	for _, r := range all {
 		if r != nil {
 			results = append(results, r)
@@ -228,91 +229,39 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // writeReports writes the --junit, --json and --summary files and the
 // index of the HTML reports; it says whether it could.
-func writeReports(c runConfig, results []*engine.Result, idx *htmlIndex, stdout, stderr io.Writer) bool {
+func writeReports(c runConfig, results []*journal.Run, idx *report.IndexFile, stdout, stderr io.Writer) bool {
 	ok := true
+	fail := func(err error) {
+		fmt.Fprintf(stderr, "gameday run: %v\n", err)
+		ok = false
+	}
 	suites := make([]report.Suite, len(results))
 	for i, r := range results {
-		suites[i] = r.Suite()
+		suites[i] = report.SuiteOf(r)
 	}
 	if c.JUnit != "" {
-		if err := writeFile(c.JUnit, func(w io.Writer) error { return report.JUnit(w, suites) }); err != nil {
-			fmt.Fprintf(stderr, "gameday run: %v\n", err)
-			ok = false
+		if err := report.WriteJUnit(c.JUnit, suites); err != nil {
+			fail(err)
 		}
 	}
 	if c.JSON != "" {
-		if err := writeJSON(c.JSON, map[string]any{"scenarios": results}); err != nil {
-			fmt.Fprintf(stderr, "gameday run: %v\n", err)
-			ok = false
+		if err := report.WriteJournals(c.JSON, results); err != nil {
+			fail(err)
 		}
 	}
-	for _, err := range []error{idx.write(stdout), writeSummary(c.Summary, suites, stdout)} {
-		if err != nil {
-			fmt.Fprintf(stderr, "gameday run: %v\n", err)
-			ok = false
+	if path, err := idx.Write(); err != nil {
+		fail(err)
+	} else if path != "" {
+		fmt.Fprintf(stdout, "index:   %s\n", path)
+	}
+	if c.Summary != "" {
+		if err := report.WriteMarkdown(c.Summary, suites); err != nil {
+			fail(err)
+		} else {
+			fmt.Fprintf(stdout, "summary: %s\n", c.Summary)
 		}
 	}
 	return ok
-}
-
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// runDir is where one scenario's files go.
-func runDir(out, stamp, name string, several bool) string {
-	name = unsafeName.ReplaceAllString(name, "_")
-	switch {
-	case out == "":
-		return filepath.Join("reports", stamp+"-"+name)
-	case several:
-		return filepath.Join(out, name)
-	}
-	return out
-}
-
-// indexPath is where the index of several scenarios' reports goes: in the
-// --out directory, or beside the run directories under reports/.
-func indexPath(out, stamp string) string {
-	if out == "" {
-		return filepath.Join("reports", stamp+"-index.html")
-	}
-	return filepath.Join(out, "index.html")
-}
-
-func writeJSON(path string, v any) error {
-	return writeFile(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", " ")
-		return enc.Encode(v)
-	})
-}
-
-// writeFile writes path through a temporary file, so that a reader never
-// sees half a report.
-func writeFile(path string, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// CreateTemp makes the file 0600; reports are for sharing.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 func firstLine(s string) string {

@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/internal/sensitivity"
 )
 
 // sensitivityConfig is what `gameday sensitivity` reads from its flags.
@@ -122,13 +121,10 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	out := c.Out
-	if out == "" {
-		out = filepath.Join("reports", time.Now().Format("20060102-150405")+"-sensitivity")
-	}
+	out := report.NewLayout(c.Out, time.Now()).Dir("sensitivity")
 	total := 0
 	for _, sc := range scs {
-		total += len(engine.Cells(sc)) * c.Seeds
+		total += len(sensitivity.Cells(sc)) * c.Seeds
 	}
 	seeds := ""
 	if c.Seeds > 1 {
@@ -136,25 +132,25 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "sensitivity: %d scenarios, %d cells%s, %d at a time, files in %s\n", len(scs), total, seeds, c.Parallel, out)
 	start := time.Now()
-	var n atomic.Int64
-	cells, err := engine.Sensitivity(ctx, scs, engine.Options{
+	n := 0
+	cells, err := sensitivity.Run(ctx, scs, engine.Options{
 		Runtime: c.Runtime, Seed: c.Seed, Quick: c.Quick, Dir: out, Logger: logger,
-	}, c.Parallel, c.Seeds, func(cell engine.Cell) {
-		fmt.Fprintf(stdout, "[%d/%d] %-32s %-28s%s %s (%s)\n", n.Add(1), total, cell.Scenario, cell.Variant, seedText(cell),
-			engine.CellText(cell), cell.Elapsed.Round(time.Second))
+	}, c.Parallel, c.Seeds, func(cell sensitivity.Cell) {
+		n++
+		fmt.Fprintln(stdout, sensitivity.Line(n, total, cell))
 	})
 	fmt.Fprintln(stdout)
-	writeMatrix(stdout, cells)
+	sensitivity.WriteTable(stdout, cells)
 	fmt.Fprintf(stdout, "\n%d cells in %s\n", len(cells), time.Since(start).Round(time.Second))
 	code := exitOK
 	if c.JSON != "" {
-		if werr := writeJSON(c.JSON, map[string]any{"cells": cells}); werr != nil {
+		if werr := report.WriteFile(c.JSON, func(w io.Writer) error { return sensitivity.WriteJSON(w, cells) }); werr != nil {
 			fmt.Fprintf(stderr, "gameday sensitivity: %v\n", werr)
 			code = exitFail
 		}
 	}
 	if c.Markdown != "" {
-		if werr := writeFile(c.Markdown, func(w io.Writer) error { return writeMatrixMarkdown(w, cells) }); werr != nil {
+		if werr := report.WriteFile(c.Markdown, func(w io.Writer) error { return sensitivity.WriteMarkdown(w, cells) }); werr != nil {
 			fmt.Fprintf(stderr, "gameday sensitivity: %v\n", werr)
 			code = exitFail
 		}
@@ -163,121 +159,10 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "gameday sensitivity: interrupted; %d of %d cells ran\n", len(cells), total)
 		return exitInterrupted
 	}
-	if missed := engine.Missed(cells); len(missed) > 0 {
-		fmt.Fprintf(stdout, "FAIL: %d of %d cells did not come out as they must:\n", len(missed), len(cells))
-		for _, m := range missed {
-			fmt.Fprintf(stdout, "  %s on %s%s: want %s, got %s", m.Scenario, m.Variant, seedText(m), m.Want, m.Got)
-			if m.Err != "" {
-				fmt.Fprintf(stdout, " (%s)", m.Err)
-			}
-			fmt.Fprintf(stdout, "; files in %s\n", m.Dir)
-		}
+	if !sensitivity.WriteOutcome(stdout, cells) {
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "PASS: every scenario passes on resilient and catches naive and each guarded feature off\n")
 	return code
-}
-
-// writeMatrix writes the matrix as a table: a block per scenario, a row per
-// variant (its seeds together).
-func writeMatrix(w io.Writer, cells []engine.Cell) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tVARIANT\tWANT\tGOT\tCAUGHT BY / ERROR")
-	for _, row := range engine.Rows(cells) {
-		for i, g := range engine.Variants(row) {
-			name := ""
-			if i == 0 {
-				name = g[0].Scenario
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, g[0].Variant, g[0].Want, groupGot(g, strings.ToUpper, " (MISSED)"), groupDetail(g))
-		}
-	}
-	tw.Flush()
-}
-
-// writeMatrixMarkdown writes the matrix as a Markdown table.
-func writeMatrixMarkdown(w io.Writer, cells []engine.Cell) error {
-	fmt.Fprintln(w, "| scenario | variant | want | got | caught by |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, row := range engine.Rows(cells) {
-		for i, g := range engine.Variants(row) {
-			name := ""
-			if i == 0 {
-				name = "`" + g[0].Scenario + "`"
-			}
-			got := groupGot(g, func(s string) string { return "**" + s }, " (missed)**")
-			_, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, g[0].Variant, g[0].Want, got, strings.ReplaceAll(groupDetail(g), "|", "\\|"))
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// groupGot is what a variant's cells got: "fail", or with several seeds
-// "fail ×5", "pass ×3, fail ×2". When any cell did not come out as it must
-// the text is passed through mark and followed by missed.
-func groupGot(g []engine.Cell, mark func(string) string, missed string) string {
-	counts := map[string]int{}
-	var order []string
-	ok := true
-	for _, c := range g {
-		k := string(c.Got)
-		if c.Err != "" {
-			k = "error"
-		}
-		if counts[k] == 0 {
-			order = append(order, k)
-		}
-		counts[k]++
-		ok = ok && c.OK()
-	}
-	parts := make([]string, len(order))
-	for i, k := range order {
-		parts[i] = k
-		if len(g) > 1 {
-			parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])
-		}
-	}
-	s := strings.Join(parts, ", ")
-	if !ok {
-		s = mark(s) + missed
-	}
-	return s
-}
-
-// groupDetail is what caught a variant: the checks that failed, in the
-// order they first did, each with how many of the seeds it caught when
-// that is not all of them; or the first error.
-func groupDetail(g []engine.Cell) string {
-	counts := map[string]int{}
-	var order []string
-	for _, c := range g {
-		if c.Err != "" {
-			return firstLine(c.Err)
-		}
-		for _, f := range c.FailedBy {
-			if counts[f] == 0 {
-				order = append(order, f)
-			}
-			counts[f]++
-		}
-	}
-	for i, f := range order {
-		if counts[f] < len(g) {
-			order[i] = fmt.Sprintf("%s (%d/%d)", f, counts[f], len(g))
-		}
-	}
-	return strings.Join(order, ", ")
-}
-
-// seedText names a cell's seed when the matrix runs several.
-func seedText(c engine.Cell) string {
-	if c.Seed == nil {
-		return ""
-	}
-	return fmt.Sprintf(" seed %d", *c.Seed)
 }
 
 // loadScenarios reads and validates every scenario args name (files,

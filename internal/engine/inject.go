@@ -13,24 +13,10 @@ import (
 
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
-
-// FaultRecord is one event of the fault timeline as planned and as carried
-// out, offsets from the load's start.
-type FaultRecord struct {
-	Planned time.Duration `json:"planned_ns"`
-	Actual  time.Duration `json:"actual_ns"`
-	Action  string        `json:"action"`
-	Fault   int           `json:"fault"` // index in the scenario's faults
-	What    string        `json:"what"`
-	Phase   string        `json:"phase,omitempty"` // what shoppers saw, as the scenario names it
-	Err     string        `json:"error,omitempty"`
-}
-
-// Late is how far behind its plan the event was carried out.
-func (r FaultRecord) Late() time.Duration { return r.Actual - r.Planned }
 
 // Injector carries out fault events through Toxiproxy's HTTP API and the
 // gateway's maintenance switch — the only ways a fault reaches a service —
@@ -249,7 +235,7 @@ func (in *Injector) setMaintenance(ctx context.Context, m map[string]any) error 
 // A crash is recorded when it began, and the service's return (the end of
 // a stop, or a kill or restart done) as a remove when the service answers
 // again: the actual interval of a crash is the time its service was down.
-func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []scenario.Event, rec func(FaultRecord)) error {
+func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []scenario.Event, rec func(journal.Fault)) error {
 	var errs []error
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -266,7 +252,7 @@ func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []s
 		began := time.Since(start)
 		err := in.Do(ctx, ev)
 		done := time.Since(start)
-		r := FaultRecord{Planned: ev.At, Actual: done, Action: string(ev.Action), Fault: ev.Index, What: ev.Fault.String(), Phase: ev.Fault.Phase}
+		r := journal.Fault{Planned: ev.At, Actual: done, Action: string(ev.Action), Fault: ev.Index, What: ev.Fault.String(), Phase: ev.Fault.Phase}
 		crash := ev.Fault.Kind == scenario.FaultCrash && ev.Action == scenario.ActionApply
 		if crash {
 			r.Actual = began
@@ -278,7 +264,7 @@ func (in *Injector) RunTimeline(ctx context.Context, start time.Time, events []s
 		if rec != nil {
 			rec(r)
 			if crash && err == nil && ev.Fault.Action != scenario.CrashStop {
-				rec(FaultRecord{Planned: ev.At, Actual: done, Action: string(scenario.ActionRemove), Fault: ev.Index,
+				rec(journal.Fault{Planned: ev.At, Actual: done, Action: string(scenario.ActionRemove), Fault: ev.Index,
 					What: ev.Fault.String() + ": up again", Phase: ev.Fault.Phase})
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/scenario"
 )
 
@@ -105,7 +106,7 @@ func TestRunTimeline(t *testing.T) {
 
 	// After each event, the API must show exactly what the event did.
 	var got []string
-	rec := func(r FaultRecord) {
+	rec := func(r journal.Fault) {
 		if r.Err != "" {
 			t.Errorf("event %s: %s", r.What, r.Err)
 		}
@@ -148,7 +149,7 @@ func TestClearAfterCancel(t *testing.T) {
 	sc := parse(t, timeline)
 	ctx, cancel := context.WithCancel(context.Background())
 	applied := 0
-	rec := func(r FaultRecord) {
+	rec := func(r journal.Fault) {
 		if applied++; applied == 3 { // everything is in place: interrupt
 			cancel()
 		}

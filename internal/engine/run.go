@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,11 +15,11 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
 	"github.com/gameday/gameday/internal/load/storefront"
-	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 	"github.com/gameday/gameday/mockstore"
@@ -57,67 +56,30 @@ type Options struct {
 	// Load is the command that runs the load child (load.Spec.Command);
 	// nil: this executable's `load` command.
 	Load []string
-	// Progress receives a line per second of the load; nil: none.
-	Progress io.Writer
-	TTY      bool // Progress is a terminal: rewrite one line
+	// OnLoadStart, OnPoint and OnLoadEnd follow the load as it runs, for a
+	// live view (report.Progress): OnLoadStart once the load runs, with its
+	// timeline as planned (offset 0 and the faults' intervals); OnPoint
+	// with each point of the series as it arrives; OnLoadEnd once the load
+	// has ended, before the storefront settles. Any may be nil. They are
+	// called from one goroutine at a time, in that order, and only once
+	// the load runs.
+	OnLoadStart func(judge.Timeline)
+	OnPoint     func(series.Point)
+	OnLoadEnd   func()
 	// RefundSLA and PendingBound are checkout's; 0 means its defaults.
 	RefundSLA, PendingBound time.Duration
 	Logger                  *slog.Logger
 }
 
-// LoadOutcome is how the load ended.
-type LoadOutcome struct {
-	ExitCode int           `json:"exit_code"`
-	Points   int64         `json:"points"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
-	Err      string        `json:"error,omitempty"`
-	Dir      string        `json:"dir"`
-}
-
-// Result is everything a run found: what the journal holds.
-type Result struct {
-	Scenario *scenario.Scenario `json:"-"`
-	Name     string             `json:"scenario"`
-	// Description is the scenario's, so that a report rendered again from
-	// the journal needs no scenario file.
-	Description string `json:"description"`
-	// Versions are gameday's, Toxiproxy's and Go's, for the report.
-	Versions   map[string]string   `json:"versions"`
-	File       string              `json:"file"`
-	Compressed bool                `json:"compressed"`
-	Profile    string              `json:"profile"`
-	Features   string              `json:"features"`
-	Seed       int64               `json:"seed"`
-	Env        env.Info            `json:"environment"`
-	Started    time.Time           `json:"started"`    // when the run began
-	LoadStart  time.Time           `json:"load_start"` // offset 0 of the timeline
-	Elapsed    time.Duration       `json:"elapsed_ns"`
-	Faults     []FaultRecord       `json:"fault_events"`
-	Intervals  []scenario.Interval `json:"fault_intervals"` // actual
-	Load       LoadOutcome         `json:"load"`
-	Audit      judge.Audit         `json:"audit"`
-	Verdicts   []judge.Verdict     `json:"verdicts"`
-	Outcome    judge.Status        `json:"outcome"`
-	Aborted    string              `json:"aborted,omitempty"` // the abort check that stopped the run
-	Err        string              `json:"error,omitempty"`   // what kept the run from judging
-	Cleanup    string              `json:"cleanup_error,omitempty"`
-	Series     []series.Point      `json:"series"`
-}
-
-// Suite is the result as the verdict table and JUnit show it.
-func (r *Result) Suite() report.Suite {
-	return report.Suite{Name: r.Name, Profile: r.Profile, Features: r.Features, Elapsed: r.Elapsed, Verdicts: r.Verdicts, Err: r.Err}
-}
-
 // Run runs one scenario: a fresh environment, the load with the fault
-// timeline, the audits, the verdicts. The Result is filled as far as the
-// run got, whatever the error. The error wraps ErrEnvironment when the
-// environment could not be set up, ctx's error when ctx ended the run, or
-// says why the run could not judge; failed checks are not an error (see
-// Result.Outcome). Every fault is removed and the environment closed
-// before Run returns; what could not be cleaned up is in Result.Cleanup and
-// in the error.
-func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result, err error) {
+// timeline, the audits, the verdicts. It returns the run's journal, filled
+// as far as the run got, whatever the error (nil only when opts has no
+// Dir). The error wraps ErrEnvironment when the environment could not be
+// set up, ctx's error when ctx ended the run, or says why the run could not
+// judge; failed checks are not an error (see journal.Run.Outcome). Every
+// fault is removed and the environment closed before Run returns; what
+// could not be cleaned up is in the journal's Cleanup and in the error.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal.Run, err error) {
 	if opts.Dir == "" {
 		return nil, errors.New("engine: no run directory")
 	}
@@ -144,13 +106,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	if opts.Seed != nil {
 		seed = *opts.Seed
 	}
-	res = &Result{
-		Scenario: sc, Name: sc.Name, Description: sc.Description, Versions: Versions(), File: sc.File, Compressed: sc.Compressed,
+	res = &journal.Run{
+		Scenario: sc.Name, Description: sc.Description, Versions: Versions(), File: sc.File, Compressed: sc.Compressed,
 		Profile: opts.Profile, Features: feats.String(), Seed: seed, Started: time.Now(),
 	}
 	defer func() {
 		res.Elapsed = time.Since(res.Started)
-		res.Outcome = res.Suite().Outcome()
+		res.Outcome = judge.Outcome(res.Verdicts, res.Err)
 		if err != nil && res.Err == "" {
 			res.Err = err.Error()
 		}
@@ -179,7 +141,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
 	info := e.Info()
-	res.Env = info
+	res.Environment = info
 	inj := newInjector(e)
 	defer func() {
 		// Faults first, so that nothing is left broken if closing hangs.
@@ -197,12 +159,36 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	}
 	res.Load.Dir = loadDir
 
-	phases := NewPhases(sc)
-	var prog *report.Progress
+	r := &run{sc: sc, opts: opts, log: log, res: res}
+	loadEnd, err := r.drive(ctx, inj, loadArgs)
+	if err != nil {
+		return res, err
+	}
+	return res, r.verdicts(ctx, info.Audit, loadEnd)
+}
+
+// run is one scenario run under way: what Run's steps share. Its journal
+// (res) is filled as the steps go.
+type run struct {
+	sc   *scenario.Scenario // as it runs (compressed with Options.Quick)
+	opts Options            // with the scenario's service levels filled in
+	log  *slog.Logger
+	res  *journal.Run
+}
+
+// drive runs the load (the child with args, in res.Load.Dir) with the fault
+// timeline, and records in the journal what they did: the load's start and
+// outcome, the fault events and the spans each fault was in place, the
+// series, and the abort check that stopped the load, if one did. Once the
+// load has ended it takes the faults away and returns when the load ended;
+// its error says why the run cannot be judged (ctx's error when ctx ended
+// it).
+func (r *run) drive(ctx context.Context, inj *Injector, args []string) (loadEnd time.Time, err error) {
+	sc, opts, log, res := r.sc, r.opts, r.log, r.res
 	var (
 		mu     sync.Mutex
 		points []series.Point
-		start  time.Time // offset 0, once the load runs
+		start  time.Time // offset 0, once the load runs and OnLoadStart has returned
 	)
 	runCtx, cancelRun := context.WithCancelCause(ctx)
 	defer cancelRun(nil)
@@ -216,26 +202,26 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 			now := time.Unix(pt.T, 0).Sub(t0) // the seconds before pt's are complete
 			abortV, abort = judge.Abort(sc.Checks, judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: sc.Intervals()}, points, now)
 		}
-		pr := prog
 		if abort && res.Aborted == "" {
 			res.Aborted = abortV.String()
 		} else {
 			abort = false
 		}
 		mu.Unlock()
-		if pr != nil {
-			pr.Add(pt)
+		if !t0.IsZero() && opts.OnPoint != nil {
+			opts.OnPoint(pt)
 		}
 		if abort {
 			cancelRun(errAborted)
 		}
 	}
+	loadDir := res.Load.Dir
 	proc, err := load.Start(runCtx, load.Spec{
-		Command: opts.Load, Args: loadArgs, Dir: loadDir,
+		Command: opts.Load, Args: args, Dir: loadDir,
 		MaxDuration: sc.Load.Duration + loadOverrun + startTimeout, Logger: log,
 	}, onPoint)
 	if err != nil {
-		return res, fmt.Errorf("%w: start load: %w", ErrEnvironment, err)
+		return time.Time{}, fmt.Errorf("%w: start load: %w", ErrEnvironment, err)
 	}
 	waited := make(chan struct{})
 	var lres load.Result
@@ -253,42 +239,42 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 		<-waited
 		res.Load = loadOutcome(lres, lerr, loadDir)
 		if ctx.Err() != nil {
-			return res, ctx.Err()
+			return time.Time{}, ctx.Err()
 		}
-		return res, fmt.Errorf("load did not start: %w", err)
+		return time.Time{}, fmt.Errorf("load did not start: %w", err)
+	}
+	if opts.OnLoadStart != nil {
+		opts.OnLoadStart(judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: sc.Intervals()})
 	}
 	mu.Lock()
 	start = t0
-	if opts.Progress != nil {
-		prog = report.NewProgress(opts.Progress, opts.TTY, t0, phases.At)
-	}
 	mu.Unlock()
 	res.LoadStart = t0
 	log.Info("load running; fault timeline starts", "events", len(sc.Events()))
 
-	var records []FaultRecord
+	var records []journal.Fault
 	var recMu sync.Mutex
 	tlDone := make(chan error, 1)
 	go func() {
-		tlDone <- inj.RunTimeline(runCtx, t0, sc.Events(), func(r FaultRecord) {
+		tlDone <- inj.RunTimeline(runCtx, t0, sc.Events(), func(f journal.Fault) {
 			recMu.Lock()
-			records = append(records, r)
+			records = append(records, f)
 			recMu.Unlock()
-			if r.Err != "" {
-				log.Warn("fault event failed", "event", r.What, "err", r.Err)
+			if f.Err != "" {
+				log.Warn("fault event failed", "event", f.What, "err", f.Err)
 			}
 		})
 	}()
 	<-waited
 	cancelRun(errLoadEnded)
 	tlErr := <-tlDone
-	loadEnd := time.Now()
-	if prog != nil {
-		prog.Flush()
+	loadEnd = time.Now()
+	if opts.OnLoadEnd != nil {
+		opts.OnLoadEnd()
 	}
 	// Faults go before the audits: the storefront settles without them.
 	if err := inj.Clear(); err != nil {
-		return res, fmt.Errorf("remove faults: %w", err)
+		return loadEnd, fmt.Errorf("remove faults: %w", err)
 	}
 	recMu.Lock()
 	res.Faults = records
@@ -300,34 +286,44 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *Result,
 	mu.Unlock()
 
 	if ctx.Err() != nil {
-		return res, ctx.Err()
+		return loadEnd, ctx.Err()
 	}
 	if tlErr != nil && !errors.Is(tlErr, context.Canceled) {
-		return res, fmt.Errorf("fault timeline: %w", tlErr)
+		return loadEnd, fmt.Errorf("fault timeline: %w", tlErr)
 	}
 	if lerr != nil && res.Aborted == "" {
-		return res, fmt.Errorf("load: %w", lerr)
+		return loadEnd, fmt.Errorf("load: %w", lerr)
 	}
+	return loadEnd, nil
+}
 
-	tl := judge.Timeline{Start: t0, Duration: sc.Load.Duration, Faults: res.Intervals}
+// verdicts gives the verdicts of a load that ended at loadEnd: it waits for
+// the storefront to settle as long as the checks need (unless an abort
+// check stopped the load), has the environment read the audits from
+// auditURLs (env.Info.Audit), and has the judge decide every check. It
+// returns ctx's error when ctx ended the wait.
+func (r *run) verdicts(ctx context.Context, auditURLs map[string]string, loadEnd time.Time) error {
+	sc, res := r.sc, r.res
+	jr := &judge.Run{
+		Timeline: judge.Timeline{Start: res.LoadStart, Duration: sc.Load.Duration, Faults: res.Intervals},
+		Series:   res.Series, RefundSLA: r.opts.RefundSLA, PendingBound: r.opts.PendingBound,
+	}
 	if res.Aborted == "" {
-		if err := settle(ctx, sc, tl, loadEnd, opts); err != nil {
-			return res, err
+		// What the checks give the storefront time to do, before the audits.
+		if err := waitUntil(ctx, jr.Settled(sc.Checks, loadEnd)); err != nil {
+			return err
 		}
 	}
-	audit, aerr := judge.Collect(ctx, info.Audit, &http.Client{Timeout: 30 * time.Second})
-	if aerr != nil {
-		log.Warn("audits not all read", "err", aerr)
+	audit, err := env.ReadAudit(ctx, auditURLs, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		r.log.Warn("audits not all read", "err", err)
 	}
-	res.Audit = audit
-	res.Verdicts = judge.Verdicts(&judge.Run{
-		Timeline: tl, Series: res.Series, Audit: audit,
-		RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
-	}, sc.Checks)
+	res.Audit, jr.Audit = audit, audit
+	res.Verdicts = judge.Verdicts(jr, sc.Checks)
 	if res.Aborted != "" {
 		res.Err = "aborted: " + res.Aborted
 	}
-	return res, nil
+	return nil
 }
 
 var (
@@ -339,8 +335,8 @@ func hasAbort(cs []scenario.Check) bool {
 	return slices.ContainsFunc(cs, func(c scenario.Check) bool { return c.Abort })
 }
 
-func loadOutcome(r load.Result, err error, dir string) LoadOutcome {
-	o := LoadOutcome{ExitCode: r.ExitCode, Points: r.Points, Elapsed: r.Elapsed, Dir: dir}
+func loadOutcome(r load.Result, err error, dir string) journal.Load {
+	o := journal.Load{ExitCode: r.ExitCode, Points: r.Points, Elapsed: r.Elapsed, Dir: dir}
 	if err != nil {
 		o.Err = err.Error()
 	}
@@ -398,7 +394,7 @@ const LoadConfig = "load.json"
 
 // actualIntervals turns the fault events as carried out into the spans
 // each fault was in place; one still open at the end closes at end.
-func actualIntervals(recs []FaultRecord, end time.Duration) []scenario.Interval {
+func actualIntervals(recs []journal.Fault, end time.Duration) []scenario.Interval {
 	var out []scenario.Interval
 	open := map[int]time.Duration{}
 	for _, r := range recs {
@@ -429,49 +425,19 @@ func actualIntervals(recs []FaultRecord, end time.Duration) []scenario.Interval 
 	return out
 }
 
-// settle waits, after the load, for what the checks give the storefront
-// time to do: the refund SLA after the load ends (a failed order's refund
-// may be due), and each check's after_faults from the last fault's end. It
-// waits at most maxSettle; ctx ends it early with ctx's error.
-func settle(ctx context.Context, sc *scenario.Scenario, tl judge.Timeline, loadEnd time.Time, opts Options) error {
-	until := loadEnd
-	sla := opts.RefundSLA
-	if sla == 0 {
-		sla = judge.DefaultRefundSLA
-	}
-	var lastEnd time.Duration
-	for _, iv := range tl.Faults {
-		lastEnd = max(lastEnd, iv.To)
-	}
-	for _, c := range sc.Checks {
-		if c.Kind != scenario.CheckInvariant {
-			continue
-		}
-		switch {
-		case c.AfterFaults != nil:
-			if t := tl.Start.Add(lastEnd + *c.AfterFaults); t.After(until) {
-				until = t
-			}
-		case c.Subject == "failed_orders_refunded":
-			s := sla
-			if c.SLA > 0 {
-				s = c.SLA
-			}
-			if t := loadEnd.Add(s); t.After(until) {
-				until = t
-			}
-		}
-	}
-	wait := min(time.Until(until), maxSettle)
+// waitUntil waits until t, at most maxSettle; ctx ends it early with ctx's
+// error.
+func waitUntil(ctx context.Context, t time.Time) error {
+	wait := min(time.Until(t), maxSettle)
 	if wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-timer.C:
 		return nil
 	}
 }

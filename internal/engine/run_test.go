@@ -3,24 +3,26 @@ package engine
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/engine/enginetest"
 	"github.com/gameday/gameday/internal/env"
-	"github.com/gameday/gameday/internal/env/envtest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
 
 // TestMain makes this test binary the load child when the engine starts it
 // for a load, as the harness starts its own binary.
-func TestMain(m *testing.M) { envtest.Main(m) }
+func TestMain(m *testing.M) { enginetest.Main(m) }
 
 // testOptions runs the load child as this test binary.
 func testOptions(tb testing.TB, profile string) Options {
@@ -64,7 +66,7 @@ func TestRunScenario(t *testing.T) {
 	sc := parse(t, ambiguous)
 	var progress strings.Builder
 	opts := testOptions(t, mockstore.ProfileResilient)
-	opts.Progress = &progress
+	watch(&opts, &progress)
 	res, err := Run(context.Background(), sc, opts)
 	if err != nil {
 		t.Fatalf("Run: %v (result %+v)", err, res)
@@ -109,7 +111,7 @@ func TestRunCancelled(t *testing.T) {
 	opts := testOptions(t, mockstore.ProfileResilient)
 	ctx, cancel := context.WithCancel(context.Background())
 	var lines strings.Builder
-	opts.Progress = &cancelAfter{w: &lines, n: 2, cancel: cancel}
+	watch(&opts, &cancelAfter{w: &lines, n: 2, cancel: cancel})
 	res, err := Run(ctx, sc, opts)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v; want context.Canceled", err)
@@ -117,16 +119,23 @@ func TestRunCancelled(t *testing.T) {
 	if res.Cleanup != "" {
 		t.Errorf("cleanup: %s", res.Cleanup)
 	}
-	if res.Env.Toxiproxy == "" {
+	if res.Environment.Toxiproxy == "" {
 		t.Fatal("no environment recorded")
 	}
 	// Everything is gone: the Toxiproxy API and the gateway refuse connections.
-	for _, u := range []string{res.Env.Toxiproxy, res.Env.Gateway} {
+	for _, u := range []string{res.Environment.Toxiproxy, res.Environment.Gateway} {
 		if c, err := dialURL(u); err == nil {
 			c.Close()
 			t.Errorf("%s still accepts connections after Run returned", u)
 		}
 	}
+}
+
+// watch shows opts' load as report's progress lines on w, as `gameday run`
+// does.
+func watch(opts *Options, w io.Writer) {
+	live := report.NewProgress(w, false, time.Time{}, nil)
+	opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = live.Start, live.Add, live.Flush
 }
 
 // cancelAfter cancels after n progress writes: an interrupt in the middle

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/env/envtest"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
@@ -82,8 +83,8 @@ func TestRunCrashInproc(t *testing.T) {
 	if !errors.Is(err, ErrScenario) || !errors.Is(err, ErrCrashInproc) {
 		t.Fatalf("Run = %v; want ErrScenario and ErrCrashInproc", err)
 	}
-	if res.Env.Gateway != "" || !res.LoadStart.IsZero() {
-		t.Errorf("something started: environment %+v, load start %v", res.Env, res.LoadStart)
+	if res.Environment.Gateway != "" || !res.LoadStart.IsZero() {
+		t.Errorf("something started: environment %+v, load start %v", res.Environment, res.LoadStart)
 	}
 }
 
@@ -91,7 +92,7 @@ func TestRunCrashInproc(t *testing.T) {
 // runtime, and checks that a docker run left nothing labelled behind. It
 // may be called from any goroutine of the test: it reports with Errorf and
 // returns nil when the run could not be judged.
-func runBuiltin(tb testing.TB, name, profile, runtime string) *Result {
+func runBuiltin(tb testing.TB, name, profile, runtime string) *journal.Run {
 	tb.Helper()
 	sc, err := scenario.Builtin(name)
 	if err != nil {
@@ -108,12 +109,12 @@ func runBuiltin(tb testing.TB, name, profile, runtime string) *Result {
 		return nil
 	}
 	if runtime == RuntimeDocker {
-		if res.Env.Runtime != RuntimeDocker || res.Env.Run == "" {
-			tb.Errorf("environment %+v: not a docker run", res.Env)
+		if res.Environment.Runtime != RuntimeDocker || res.Environment.Run == "" {
+			tb.Errorf("environment %+v: not a docker run", res.Environment)
 			return nil
 		}
-		if left := envtest.Labelled(tb, env.DockerLabelRun+"="+res.Env.Run); len(left) > 0 {
-			tb.Errorf("after Run, still labelled with run %s: %v", res.Env.Run, left)
+		if left := envtest.Labelled(tb, env.DockerLabelRun+"="+res.Environment.Run); len(left) > 0 {
+			tb.Errorf("after Run, still labelled with run %s: %v", res.Environment.Run, left)
 		}
 	}
 	return res
@@ -124,7 +125,7 @@ func runBuiltin(tb testing.TB, name, profile, runtime string) *Result {
 // Metric and recovery checks measure throughput and latency, which differ
 // with the load on the machine (much more so in a race-detector build than
 // in containers), not with the runtime.
-func statuses(res *Result) map[string]judge.Status {
+func statuses(res *journal.Run) map[string]judge.Status {
 	out := map[string]judge.Status{}
 	for _, v := range res.Verdicts {
 		if v.Kind != scenario.CheckInvariant && v.Kind != scenario.CheckExperience {
@@ -234,7 +235,7 @@ func TestRuntimeParity(t *testing.T) {
 				// Only checks of money, sessions and what shoppers were told
 				// are compared, which a busy machine does not change.
 				t.Parallel()
-				var in, dk *Result
+				var in, dk *journal.Run
 				var wg sync.WaitGroup
 				wg.Go(func() { in = runBuiltin(t, name, profile, RuntimeInproc) })
 				wg.Go(func() { dk = runBuiltin(t, name, profile, RuntimeDocker) })
@@ -305,8 +306,8 @@ checks:
 	crasher := &crashLog{fail: map[string]bool{env.CrashRestart: true}}
 	in := newInjector(e)
 	in.crasher = crasher
-	var recs []FaultRecord
-	err := in.RunTimeline(context.Background(), time.Now(), sc.Events(), func(r FaultRecord) { recs = append(recs, r) })
+	var recs []journal.Fault
+	err := in.RunTimeline(context.Background(), time.Now(), sc.Events(), func(r journal.Fault) { recs = append(recs, r) })
 	if err == nil || !strings.Contains(err.Error(), "restart auth: refused") {
 		t.Errorf("RunTimeline = %v; want the refused restart", err)
 	}

@@ -1,5 +1,6 @@
-// Package env starts the storefront with every link behind Toxiproxy and
-// tears it down again. The inproc runtime runs every service, the proxies and
+// Package env starts the storefront with every link behind Toxiproxy, reads
+// the audits its services keep of themselves (ReadAudit), and tears it down
+// again. The inproc runtime runs every service, the proxies and
 // the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks;
 // whatever runtime runs it, an environment is described by the same Info.
 package env

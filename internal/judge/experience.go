@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -44,7 +45,7 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 	case scenario.ExpNoFalseNotRegistered:
 		want = fmt.Sprintf("at most %d answers saying a registered phone is not registered", c.Max)
 		if a.Gateway == nil && a.Auth == nil {
-			return wantUnknown(want, "%s", a.lacks(SourceGateway))
+			return wantUnknown(want, "%s", a.Missing(env.SourceGateway))
 		}
 		metric, tags = metricShopperError, map[string]string{"code": string(mockstore.CodeNotRegistered)}
 		if a.Gateway != nil {
@@ -64,8 +65,8 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		none = "no logins were answered"
 	case scenario.ExpErrorsHaveRetryAfter:
 		want = fmt.Sprintf("at most %d 5xx answers without a code and Retry-After", c.Max)
-		if why := a.lacks(SourceGateway); why != "" {
-			return wantUnknown(want, "%s", why)
+		if err := a.Missing(env.SourceGateway); err != nil {
+			return wantUnknown(want, "%s", err)
 		}
 		metric = metricBare5xx
 		sources = append(sources, source{"the gateway answered", a.Gateway.Bare5xx})
@@ -73,8 +74,8 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		none = "the gateway answered nothing"
 	case scenario.ExpForcedLogouts:
 		want = fmt.Sprintf("at most %d forced logouts", c.Max)
-		if why := a.lacks(SourceGateway); why != "" {
-			return wantUnknown(want, "%s", why)
+		if err := a.Missing(env.SourceGateway); err != nil {
+			return wantUnknown(want, "%s", err)
 		}
 		metric = metricForcedLogout
 		sources = append(sources, source{"the gateway logged out", a.Gateway.ForcedLogouts})
@@ -87,24 +88,24 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		none = "the series holds no requests"
 	case scenario.ExpNoLockoutByFault:
 		want = fmt.Sprintf("at most %d failed logins counted towards a lockout because of our failure", c.Max)
-		if why := a.lacks(SourceAuth); why != "" {
-			return wantUnknown(want, "%s", why)
+		if err := a.Missing(env.SourceAuth); err != nil {
+			return wantUnknown(want, "%s", err)
 		}
 		sources = append(sources, source{"auth counted", a.Auth.FaultCounted})
 		samples = int64(a.Auth.LoginsStarted)
 		none = "no logins were started"
 	case scenario.ExpNoFalseRefusal:
 		want = fmt.Sprintf("at most %d checkouts refused with a reason that was not true", c.Max)
-		if why := a.lacks(SourceGateway); why != "" {
-			return wantUnknown(want, "%s", why)
+		if err := a.Missing(env.SourceGateway); err != nil {
+			return wantUnknown(want, "%s", err)
 		}
 		sources = append(sources, source{"the gateway refused falsely", a.Gateway.FalseRefusals})
 		samples = int64(sumValues(a.Gateway.Responses))
 		none = "the gateway answered nothing"
 	case scenario.ExpUndeliveredCodes:
 		want = fmt.Sprintf("at most %d login codes that never reached the phone", c.Max)
-		if why := a.lacks(SourceAuth); why != "" {
-			return wantUnknown(want, "%s", why)
+		if err := a.Missing(env.SourceAuth); err != nil {
+			return wantUnknown(want, "%s", err)
 		}
 		sources = append(sources, source{"auth issued codes never delivered", undelivered(a.Auth)})
 		samples = int64(a.Auth.CodesIssued)

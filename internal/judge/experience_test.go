@@ -3,6 +3,7 @@ package judge
 import (
 	"testing"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -13,8 +14,8 @@ func experience(name string, maxAllowed int) scenario.Check {
 
 func TestExperienceChecks(t *testing.T) {
 	answered := map[string]int{"200": 900, "503:temporarily_unavailable": 40}
-	gateway := func(f func(g *mockstore.GatewayAudit)) func(a *Audit) {
-		return func(a *Audit) {
+	gateway := func(f func(g *mockstore.GatewayAudit)) func(a *env.Audit) {
+		return func(a *env.Audit) {
 			a.Gateway = &mockstore.GatewayAudit{Responses: map[string]int{}}
 			for k, v := range answered {
 				a.Gateway.Responses[k] = v
@@ -28,7 +29,7 @@ func TestExperienceChecks(t *testing.T) {
 	tests := []struct {
 		name   string
 		check  scenario.Check
-		audit  func(a *Audit)
+		audit  func(a *env.Audit)
 		series func(b *builder)
 		status Status
 		got    float64
@@ -36,7 +37,7 @@ func TestExperienceChecks(t *testing.T) {
 	}{
 		// no_false_not_registered
 		{name: "nobody told not registered", check: experience(scenario.ExpNoFalseNotRegistered, 0),
-			audit: func(a *Audit) {
+			audit: func(a *env.Audit) {
 				gateway(nil)(a)
 				a.Auth = &mockstore.AuthAudit{LoginsStarted: 300}
 			},
@@ -45,7 +46,7 @@ func TestExperienceChecks(t *testing.T) {
 			audit:  gateway(func(g *mockstore.GatewayAudit) { g.Responses["404:phone_not_registered"] = 7 }),
 			status: Fail, got: 7, say: []string{"the gateway answered 7"}},
 		{name: "auth said not registered, shoppers saw it", check: experience(scenario.ExpNoFalseNotRegistered, 0),
-			audit: func(a *Audit) {
+			audit: func(a *env.Audit) {
 				gateway(nil)(a)
 				a.Auth = &mockstore.AuthAudit{LoginsStarted: 300, NotRegistered: 3}
 			},
@@ -61,9 +62,9 @@ func TestExperienceChecks(t *testing.T) {
 			series: func(b *builder) { b.counter(18, 19, "shopper_error", tags("code", "temporarily_unavailable"), 9) },
 			status: Pass, got: 0},
 		{name: "not registered: neither audit read", check: experience(scenario.ExpNoFalseNotRegistered, 0),
-			audit: func(a *Audit) {}, status: Unknown, say: []string{"not read"}},
+			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"not read"}},
 		{name: "not registered: nothing answered", check: experience(scenario.ExpNoFalseNotRegistered, 0),
-			audit: func(a *Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"no logins"}},
+			audit: func(a *env.Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"no logins"}},
 
 		// errors_have_retry_after
 		{name: "every 5xx has code and Retry-After", check: experience(scenario.ExpErrorsHaveRetryAfter, 0),
@@ -77,7 +78,7 @@ func TestExperienceChecks(t *testing.T) {
 			series: func(b *builder) { b.counter(16, 17, "bare_5xx", nil, 2) },
 			status: Fail, got: 2},
 		{name: "bare 5xx: gateway not read", check: experience(scenario.ExpErrorsHaveRetryAfter, 0),
-			audit: func(a *Audit) { a.Unread = map[string]string{SourceGateway: "refused"} }, status: Unknown, say: []string{"refused"}},
+			audit: func(a *env.Audit) { a.Unread = map[string]string{env.SourceGateway: "refused"} }, status: Unknown, say: []string{"refused"}},
 
 		// forced_logouts
 		{name: "forced logouts within max", check: experience(scenario.ExpForcedLogouts, 3),
@@ -86,28 +87,28 @@ func TestExperienceChecks(t *testing.T) {
 			audit:  gateway(func(g *mockstore.GatewayAudit) { g.ForcedLogouts = 4 }),
 			status: Fail, got: 4, say: []string{"at most 3 forced logouts", "the gateway logged out 4"}},
 		{name: "forced logouts: nothing answered", check: experience(scenario.ExpForcedLogouts, 0),
-			audit: func(a *Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"answered nothing"}},
+			audit: func(a *env.Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"answered nothing"}},
 
 		// no_zero_balance
 		{name: "no zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
-			audit: func(a *Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10) }, status: Pass, got: 0},
+			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10) }, status: Pass, got: 0},
 		{name: "zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
-			audit:  func(a *Audit) {},
+			audit:  func(a *env.Audit) {},
 			series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10).counter(22, 23, "zero_balance_shown", nil, 2) },
 			status: Fail, got: 2, say: []string{"+22.0s: 2 zero_balance_shown"}},
 		{name: "zero balance: no requests", check: experience(scenario.ExpNoZeroBalance, 0),
-			audit: func(a *Audit) {}, status: Unknown, say: []string{"no requests"}},
+			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"no requests"}},
 
 		// no_lockout_by_fault
 		{name: "no lockout by fault", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit: func(a *Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, WrongCodes: 5} }, status: Pass, got: 0},
+			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, WrongCodes: 5} }, status: Pass, got: 0},
 		{name: "fault counted towards lockout", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit:  func(a *Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, FaultCounted: 6} },
+			audit:  func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, FaultCounted: 6} },
 			status: Fail, got: 6, say: []string{"auth counted 6"}},
 		{name: "lockout: no logins", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit: func(a *Audit) { a.Auth = &mockstore.AuthAudit{} }, status: Unknown, say: []string{"no logins"}},
+			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{} }, status: Unknown, say: []string{"no logins"}},
 		{name: "lockout: auth not read", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit: func(a *Audit) {}, status: Unknown, say: []string{"auth /audit/auth"}},
+			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"auth /audit/auth"}},
 
 		{name: "an experience the judge does not know", check: experience("happy_shoppers", 0),
 			audit: gateway(nil), status: Unknown, say: []string{"happy_shoppers"}},

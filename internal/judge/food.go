@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -21,8 +22,8 @@ const FoodDispatchBound = 15 * time.Second
 // keys that placed more than one.
 func foodOrdersOnce(r *Run) Verdict {
 	const want = "one food order per Idempotency-Key"
-	if why := r.Audit.lacks(SourceFood); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceFood); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	os := r.Audit.Food.Orders
 	if len(os) == 0 {
@@ -54,8 +55,8 @@ func foodOrdersOnce(r *Run) Verdict {
 // order. Got is the number of keys stored more than once.
 func chatMessagesOnce(r *Run) Verdict {
 	const want = "one chat message per Idempotency-Key"
-	if why := r.Audit.lacks(SourceFood); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceFood); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	ms := r.Audit.Food.Messages
 	if len(ms) == 0 {
@@ -122,8 +123,8 @@ func foodOrdersDispatched(r *Run, c scenario.Check) Verdict {
 	default:
 		checkpoint = r.Start.Add(r.Duration)
 	}
-	if why := r.Audit.lacks(SourceFood); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceFood); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Food.Orders) == 0 {
 		return wantUnknown(want, "no food orders were placed")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -97,6 +98,45 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 	return unknown("the judge has no invariant %q", c.Subject)
 }
 
+// Settle says how long check c needs the storefront to settle before the
+// audits are read: afterLoad from the load's end, afterFaults from the last
+// fault's end; 0 and 0 when it needs no wait. A check with after_faults
+// judges the storefront that long after the faults ended, so it waits that
+// long; failed_orders_refunded waits its refund SLA after the load, since
+// the refund of an order that failed as the load ended may be due until
+// then. The other checks judge what the storefront did during the load.
+func (r *Run) Settle(c scenario.Check) (afterLoad, afterFaults time.Duration) {
+	if c.Kind != scenario.CheckInvariant {
+		return 0, 0
+	}
+	switch {
+	case c.AfterFaults != nil:
+		return 0, *c.AfterFaults
+	case c.Subject == scenario.InvFailedOrdersRefunded:
+		return r.refundSLA(c), 0
+	}
+	return 0, 0
+}
+
+// Settled returns when the storefront has had the time every one of checks
+// needs to settle (Settle) after a load that ended at loadEnd, on r's
+// Timeline (the faults as they were in place): the audits are to be read no
+// earlier. It is loadEnd when no check needs a wait.
+func (r *Run) Settled(checks []scenario.Check, loadEnd time.Time) time.Time {
+	until := loadEnd
+	lastEnd, _ := r.lastFaultEnd()
+	for _, c := range checks {
+		afterLoad, afterFaults := r.Settle(c)
+		if t := loadEnd.Add(afterLoad); t.After(until) {
+			until = t
+		}
+		if t := r.Start.Add(lastEnd + afterFaults); afterFaults > 0 && t.After(until) {
+			until = t
+		}
+	}
+	return until
+}
+
 // wantUnknown returns an Unknown verdict with want and the reason.
 func wantUnknown(want, format string, args ...any) Verdict {
 	v := unknown(format, args...)
@@ -109,8 +149,8 @@ func wantUnknown(want, format string, args ...any) Verdict {
 // Got is the money unaccounted for: |balances − expected| + |ledger sum|.
 func moneyConserved(r *Run) Verdict {
 	const want = "balances = opening + top-ups − charges + refunds, ledger sums to 0"
-	if why := r.Audit.lacks(SourceTotals); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceTotals); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	w := r.Audit.Wallet
 	if w.Accounts == 0 {
@@ -140,8 +180,8 @@ func moneyConserved(r *Run) Verdict {
 // noNegativeBalance: no account below zero.
 func noNegativeBalance(r *Run) Verdict {
 	const want = "no account below zero"
-	if why := r.Audit.lacks(SourceTotals); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceTotals); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	w := r.Audit.Wallet
 	if w.Accounts == 0 {
@@ -161,8 +201,8 @@ func noNegativeBalance(r *Run) Verdict {
 // ledgerMatches: every stored balance equals its ledger replayed.
 func ledgerMatches(r *Run) Verdict {
 	const want = "every balance equals its ledger replayed"
-	if why := r.Audit.lacks(SourceTotals); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceTotals); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	w := r.Audit.Wallet
 	if w.Accounts == 0 {
@@ -201,8 +241,8 @@ func chargesByOrder(cs []mockstore.ChargeRecord) map[string][]mockstore.ChargeRe
 // charge. Got is the number of orders that break either.
 func noDoubleCharge(r *Run) Verdict {
 	const want = "at most one charge per order, one refund per charge"
-	if why := r.Audit.lacks(SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Charges) == 0 {
 		return wantUnknown(want, "no charges were made")
@@ -250,8 +290,8 @@ func failedAt(o mockstore.OrderRecord) (time.Time, bool) { return reachedAt(o, m
 func failedOrdersRefunded(r *Run, c scenario.Check) Verdict {
 	sla := r.refundSLA(c)
 	want := fmt.Sprintf("every charged failed order refunded exactly once within %s", sla)
-	if why := r.Audit.lacks(SourceOrders, SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders, env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Orders) == 0 {
 		return wantUnknown(want, "no orders were made")
@@ -321,8 +361,8 @@ func noFailedWhileCharged(r *Run, c scenario.Check) Verdict {
 		bound = r.pendingBound()
 	}
 	want := fmt.Sprintf("no order failed while charged, unless pending for %s", bound)
-	if why := r.Audit.lacks(SourceOrders, SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders, env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Orders) == 0 {
 		return wantUnknown(want, "no orders were made")
@@ -364,8 +404,8 @@ func noFailedWhileCharged(r *Run, c scenario.Check) Verdict {
 // paid orders that break it.
 func paidOrdersCharged(r *Run) Verdict {
 	const want = "every paid order holds a charge of its amount"
-	if why := r.Audit.lacks(SourceOrders, SourceCharges); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders, env.SourceCharges); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	byOrder := chargesByOrder(r.Audit.Charges)
 	var t tally
@@ -472,8 +512,8 @@ func noStuckPending(r *Run, c scenario.Check) Verdict {
 		checkpoint = r.Start.Add(r.Duration)
 		want = fmt.Sprintf("no order pending longer than %s", bound)
 	}
-	if why := r.Audit.lacks(SourceOrders); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceOrders); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	if len(r.Audit.Orders) == 0 {
 		return wantUnknown(want, "no orders were made")
@@ -514,8 +554,8 @@ func noStuckPending(r *Run, c scenario.Check) Verdict {
 // is the larger of the two.
 func noLostSessions(r *Run) Verdict {
 	const want = "no session lost to a store error, no forced logout"
-	if why := r.Audit.lacks(SourceAuth, SourceGateway); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceAuth, env.SourceGateway); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	au, gw := r.Audit.Auth, r.Audit.Gateway
 	if au.SessionsIssued == 0 {
@@ -544,8 +584,8 @@ func noLostSessions(r *Run) Verdict {
 // data) nor one a shopper saw (the series' cross_user_data).
 func noCrossUserData(r *Run) Verdict {
 	const want = "no answer carrying another user's data"
-	if why := r.Audit.lacks(SourceGateway); why != "" {
-		return wantUnknown(want, "%s", why)
+	if err := r.Audit.Missing(env.SourceGateway); err != nil {
+		return wantUnknown(want, "%s", err)
 	}
 	gw := r.Audit.Gateway
 	answers := sumValues(gw.Responses)
@@ -671,8 +711,8 @@ const (
 // times: a storm while the upstream struggles, which a whole run's share
 // would dilute.
 func retriesBounded(r *Run) Verdict {
-	if why := r.Audit.lacks(SourceGateway); why != "" {
-		return wantUnknown(fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100), "%s", why)
+	if err := r.Audit.Missing(env.SourceGateway); err != nil {
+		return wantUnknown(fmt.Sprintf("retries at most %.0f%% of the calls to each upstream", RetryShare*100), "%s", err)
 	}
 	if v, ok := retriesBoundedWindows(r); ok {
 		return v

@@ -6,7 +6,7 @@
 // the worst of them, and how many items the verdict rests on.
 //
 // The judge is pure: it reads what it is given (a Timeline, the series, an
-// Audit) and does no I/O, except Collect, which reads the audits from the
+// env.Audit) and does no I/O, except Collect, which reads the audits from the
 // services' audit endpoints for the engine. Unknown means the data could not
 // decide (too few samples, an audit that could not be read, a window the run
 // never reached); it is never counted as a pass.
@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -126,6 +127,16 @@ func Overall(vs []Verdict) Status {
 	return out
 }
 
+// Outcome is a run's outcome: Unknown when the run could not judge its
+// checks (runErr says why), whatever verdicts it has; Overall(vs)
+// otherwise.
+func Outcome(vs []Verdict, runErr string) Status {
+	if runErr != "" {
+		return Unknown
+	}
+	return Overall(vs)
+}
+
 // Timeline places the load and its faults in time.
 type Timeline struct {
 	// Start is the wall-clock time of offset 0, the load's start. Series
@@ -175,7 +186,7 @@ const (
 type Run struct {
 	Timeline
 	Series []series.Point
-	Audit  Audit
+	Audit  env.Audit // read by env.ReadAudit once the storefront settled
 	// RefundSLA and PendingBound are the run's own values (checkout's
 	// configuration), used when a check gives none; 0 means checkout's
 	// defaults.

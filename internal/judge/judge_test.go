@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -143,7 +144,7 @@ func TestUnknownIsNeverPass(t *testing.T) {
 		}
 	}
 	// With an empty audit read, too.
-	r.Audit = Audit{At: at(100 * time.Second), Wallet: &mockstore.WalletTotals{}, Auth: &mockstore.AuthAudit{}, Gateway: &mockstore.GatewayAudit{}}
+	r.Audit = env.Audit{At: at(100 * time.Second), Wallet: &mockstore.WalletTotals{}, Auth: &mockstore.AuthAudit{}, Gateway: &mockstore.GatewayAudit{}}
 	for _, v := range Verdicts(r, checks) {
 		if v.Status != Unknown {
 			t.Errorf("%s with an empty audit: %s", v.Check, v)

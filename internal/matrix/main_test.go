@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"github.com/gameday/gameday/internal/engine"
-	"github.com/gameday/gameday/internal/env/envtest"
+	"github.com/gameday/gameday/internal/engine/enginetest"
 	"github.com/gameday/gameday/mockstore"
 )
 
 // TestMain makes this test binary the load child when the engine starts it
 // for a cell's load, as the harness starts its own binary.
-func TestMain(m *testing.M) { envtest.Main(m) }
+func TestMain(m *testing.M) { enginetest.Main(m) }
 
 // engineOptions runs the load child as this test binary, on profile.
 func engineOptions(tb testing.TB, profile string) engine.Options {

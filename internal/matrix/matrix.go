@@ -12,9 +12,11 @@
 // session store no request can be authenticated) both profiles are
 // broken alike.
 //
-// The package is pure over the series (Judge, Compare, Update, the
-// renderers) except Run, which drives internal/engine: one scenario per
-// cell, built in code (CellScenario), each in a fresh environment.
+// The package is pure over the series (Judge, Compare, Update, the gate,
+// the renderers) except Run, which drives internal/engine over the campaign
+// runner: one scenario per cell, built in code (CellScenario), each in a
+// fresh environment with its journal beside it. The gate (NewGate) holds a
+// measured matrix against the expected one and says what comes of it.
 package matrix
 
 import (

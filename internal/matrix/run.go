@@ -2,15 +2,14 @@ package matrix
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/campaign"
 	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 )
 
@@ -116,46 +115,31 @@ func Run(ctx context.Context, opts Options, done func(c Cell, n, total int)) (*M
 	}
 	m := &Matrix{Profile: opts.Engine.Profile, Shape: sh, Links: links, Faults: faults}
 	start := time.Now()
-	var (
-		mu    sync.Mutex
-		ended int
-	)
-	cells := make([]Cell, len(jobs))
-	ran := make([]bool, len(jobs))
-	engine.Each(ctx, len(jobs), opts.Parallel, func(i int) {
-		jb := jobs[i]
-		c := runCell(ctx, jb.cell, jb.sc, sh, opts.Engine)
-		mu.Lock()
-		defer mu.Unlock()
-		if ctx.Err() != nil {
-			return
-		}
-		cells[i], ran[i] = c, true
+	ended := 0
+	cells, err := campaign.Run(ctx, len(jobs), opts.Parallel, func(i int) Cell {
+		return runCell(ctx, jobs[i].cell, jobs[i].sc, sh, opts.Engine)
+	}, func(c Cell) {
 		ended++
 		if done != nil {
 			done(c, ended, len(jobs))
 		}
 	})
 	m.Elapsed = time.Since(start)
-	for i, c := range cells {
-		if ran[i] {
-			m.Cells = append(m.Cells, c)
-		}
-	}
-	return m, ctx.Err()
+	m.Cells = cells
+	return m, err
 }
 
 // runCell runs and judges one cell.
 func runCell(ctx context.Context, c Cell, sc *scenario.Scenario, sh Shape, base engine.Options) Cell {
 	opts := base
-	opts.Progress = nil
+	opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = nil, nil, nil
 	opts.Dir = filepath.Join(base.Dir, "cells", fileName(c.Link), fileName(string(c.Fault)))
 	c.Dir = opts.Dir
 	t := time.Now()
 	res, err := engine.Run(ctx, sc, opts)
 	c.Elapsed = time.Since(t)
 	if res != nil {
-		if werr := writeJournal(filepath.Join(opts.Dir, "journal.json"), res); werr != nil && err == nil {
+		if werr := report.WriteJournal(filepath.Join(opts.Dir, report.JournalFile), res); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -176,17 +160,4 @@ func runCell(ctx context.Context, c Cell, sc *scenario.Scenario, sh Shape, base 
 // "gateway-wallet".
 func fileName(s string) string {
 	return strings.NewReplacer("->", "-", "/", "_", " ", "_").Replace(s)
-}
-
-// writeJournal writes a cell's engine result, the evidence behind its
-// grades.
-func writeJournal(path string, res *engine.Result) error {
-	b, err := json.MarshalIndent(res, "", " ")
-	if err != nil {
-		return fmt.Errorf("write journal: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write journal: %w", err)
-	}
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gameday/gameday/internal/journal"
 )
 
 // chromium returns the path of a Chromium (or Chrome) binary on PATH, or
@@ -119,7 +121,7 @@ func TestChromiumSeesConsoleErrors(t *testing.T) {
 	bin := chromium(t)
 	page := filepath.Join(t.TempDir(), "bad.html")
 	// The report's own CSP, and a stylesheet it forbids.
-	head := string(render(t, &Journal{Scenario: "x"}))
+	head := string(render(t, &journal.Run{Scenario: "x"}))
 	head = head[:strings.Index(head, "</head>")]
 	bad := head + `<link rel="stylesheet" href="https://fonts.example.com/x.css"></head><body>x</body></html>`
 	if err := os.WriteFile(page, []byte(bad), 0o644); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/series"
 )
 
@@ -42,7 +43,7 @@ type timeline struct {
 }
 
 // fold gathers the series of j.
-func fold(j *Journal) *timeline {
+func fold(j *journal.Run) *timeline {
 	tl := &timeline{
 		start: j.LoadStart, reqs: map[int64]float64{}, failed: map[int64]float64{},
 		journeys: map[string]map[int64]*[2]int64{}, latency: map[string]map[int64]*series.Histogram{},
@@ -414,7 +415,7 @@ type faultSpan struct {
 
 // faultSpans places the actual fault intervals of j, each fault's label on
 // its first span and on a row of its own.
-func faultSpans(j *Journal) []faultSpan {
+func faultSpans(j *journal.Run) []faultSpan {
 	what := map[int]string{}
 	phase := map[int]string{}
 	for _, e := range j.Faults {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 )
 
@@ -26,7 +27,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 
 // reportPage is what the report template shows of one run.
 type reportPage struct {
-	J         *Journal
+	J         *journal.Run
 	Outcome   judge.Status
 	Passed    int
 	NotPassed []checkRow
@@ -69,9 +70,9 @@ type keyValue struct{ Key, Value string }
 // evidence, the fault timeline and the environment. The page loads nothing:
 // its styles are inline and its charts inline SVG, so it opens offline and
 // from an archive of CI artifacts. It returns the writer's error.
-func HTML(w io.Writer, j *Journal) error {
+func HTML(w io.Writer, j *journal.Run) error {
 	p := reportPage{J: j}
-	s := j.Suite()
+	s := SuiteOf(j)
 	p.Outcome = s.Outcome()
 	for i, v := range j.Verdicts {
 		row := checkRow{Verdict: v, Anchor: fmt.Sprintf("check-%d", i+1), Got: v.GotText()}
@@ -128,7 +129,7 @@ func HTML(w io.Writer, j *Journal) error {
 // span is the stretch of the run the charts show, in seconds from the
 // load's start: from the load's start (or its first second) to the last
 // second or the last fault's end, whichever is later.
-func span(j *Journal, tl *timeline) (float64, float64) {
+func span(j *journal.Run, tl *timeline) (float64, float64) {
 	x0, x1 := 0.0, j.Load.Elapsed.Seconds()
 	if tl.from != 0 {
 		x0 = min(x0, math.Floor(tl.mid(tl.from)))
@@ -145,7 +146,7 @@ func span(j *Journal, tl *timeline) (float64, float64) {
 }
 
 // tiles are the headline numbers of the run.
-func tiles(j *Journal, tl *timeline) []tileView {
+func tiles(j *journal.Run, tl *timeline) []tileView {
 	var reqs, failed float64
 	for _, v := range tl.reqs {
 		reqs += v
@@ -175,7 +176,7 @@ func tiles(j *Journal, tl *timeline) []tileView {
 }
 
 // environment lists where and how the run happened.
-func environment(j *Journal) []keyValue {
+func environment(j *journal.Run) []keyValue {
 	timeline := "as written"
 	if j.Compressed {
 		timeline = "compressed (--quick)"
@@ -206,7 +207,7 @@ func environment(j *Journal) []keyValue {
 // relative to the index.
 type Entry struct {
 	Href    string
-	Journal *Journal
+	Journal *journal.Run
 }
 
 type indexPage struct {
@@ -230,7 +231,7 @@ func Index(w io.Writer, entries []Entry) error {
 	var outcomes []judge.Status
 	for _, e := range entries {
 		j := e.Journal
-		s := j.Suite()
+		s := SuiteOf(j)
 		r := indexRow{Href: e.Href, Name: j.Scenario, Description: firstLine(j.Description), Profile: j.Profile,
 			Elapsed: fmtDuration(j.Elapsed), Outcome: s.Outcome(), Checks: len(j.Verdicts), Err: j.Err}
 		for _, v := range j.Verdicts {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 )
 
@@ -64,7 +65,7 @@ func outline(tb testing.TB, page []byte) []byte {
 	return b.Bytes()
 }
 
-func render(tb testing.TB, j *Journal) []byte {
+func render(tb testing.TB, j *journal.Run) []byte {
 	tb.Helper()
 	var b bytes.Buffer
 	if err := HTML(&b, j); err != nil {
@@ -87,7 +88,7 @@ func TestIndexGolden(t *testing.T) {
 	pass := fixture()
 	pass.Scenario, pass.Profile, pass.Features = "session-store-outage", "resilient", "circuit_breakers=on"
 	pass.Verdicts = []judge.Verdict{{Check: "no_lost_session", Status: judge.Pass, Want: "no session lost", Measured: true}}
-	broken := &Journal{Scenario: "otp-provider-down", Profile: "resilient", Err: "environment could not be set up: listen: address in use"}
+	broken := &journal.Run{Scenario: "otp-provider-down", Profile: "resilient", Err: "environment could not be set up: listen: address in use"}
 	var b bytes.Buffer
 	err := Index(&b, []Entry{
 		{Href: "wallet-ambiguous-commit/report.html", Journal: fixture()},
@@ -150,7 +151,7 @@ func TestHTMLEscapes(t *testing.T) {
 // TestHTMLWithoutData: a run that failed before its load still has a page,
 // which says there is nothing to chart.
 func TestHTMLWithoutData(t *testing.T) {
-	j := &Journal{Scenario: "otp-provider-down", Profile: "resilient", Err: "environment could not be set up: listen: address in use"}
+	j := &journal.Run{Scenario: "otp-provider-down", Profile: "resilient", Err: "environment could not be set up: listen: address in use"}
 	page := string(render(t, j))
 	for _, want := range []string{"UNKNOWN", "The run could not judge: environment could not be set up", "no data in the series", "No checks were judged", "No fault was carried out", "not recorded in the journal"} {
 		if !strings.Contains(page, want) {

@@ -7,77 +7,10 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/scenario"
-	"github.com/gameday/gameday/internal/series"
 )
-
-// Journal is one scenario run as its JSON journal records it: what the HTML
-// and Markdown reports are rendered from. It decodes the engine's journal
-// (journal.json) without this package knowing the engine; the parts of the
-// journal no report shows (the audits) are left out.
-type Journal struct {
-	Scenario string `json:"scenario"`
-	// Description says what the scenario rehearses. The engine's journal
-	// does not record it yet: the caller fills it in from the scenario.
-	Description string      `json:"description,omitempty"`
-	File        string      `json:"file"`
-	Compressed  bool        `json:"compressed"` // the timeline was compressed (--quick)
-	Profile     string      `json:"profile"`
-	Features    string      `json:"features"` // name=on|off,...
-	Seed        int64       `json:"seed"`
-	Environment Environment `json:"environment"`
-	// Versions names the version of each component that ran (gameday,
-	// toxiproxy, go). The engine's journal does not record them yet: the
-	// caller fills them in when it knows them.
-	Versions  map[string]string   `json:"versions,omitempty"`
-	Started   time.Time           `json:"started"`    // when the run began
-	LoadStart time.Time           `json:"load_start"` // offset 0 of the timeline
-	Elapsed   time.Duration       `json:"elapsed_ns"`
-	Faults    []FaultEvent        `json:"fault_events"`
-	Intervals []scenario.Interval `json:"fault_intervals"` // when each fault was actually in place
-	Load      LoadOutcome         `json:"load"`
-	Verdicts  []judge.Verdict     `json:"verdicts"`
-	Outcome   judge.Status        `json:"outcome"`
-	Aborted   string              `json:"aborted,omitempty"`
-	Err       string              `json:"error,omitempty"`
-	Cleanup   string              `json:"cleanup_error,omitempty"`
-	Series    []series.Point      `json:"series"`
-}
-
-// Environment is where a run happened.
-type Environment struct {
-	Runtime  string `json:"runtime"`
-	Shoppers int    `json:"shoppers"`
-	Dir      string `json:"dir"`
-}
-
-// FaultEvent is one event of the fault timeline as planned and as carried
-// out, offsets from the load's start.
-type FaultEvent struct {
-	Planned time.Duration `json:"planned_ns"`
-	Actual  time.Duration `json:"actual_ns"`
-	Action  string        `json:"action"`          // apply, remove, change
-	Fault   int           `json:"fault"`           // index in the scenario's faults
-	What    string        `json:"what"`            // the fault in words: "checkout->wallet reset_peer toxicity=0.3 from 15s for 20s"
-	Phase   string        `json:"phase,omitempty"` // what shoppers saw while it was on, when the scenario names it
-	Err     string        `json:"error,omitempty"`
-}
-
-// LoadOutcome is how the load ended.
-type LoadOutcome struct {
-	ExitCode int           `json:"exit_code"`
-	Points   int64         `json:"points"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
-	Err      string        `json:"error,omitempty"`
-}
-
-// Suite is the journal as the verdict table, JUnit and Markdown show it.
-func (j *Journal) Suite() Suite {
-	return Suite{Name: j.Scenario, Profile: j.Profile, Features: j.Features, Elapsed: j.Elapsed, Verdicts: j.Verdicts, Err: j.Err}
-}
 
 // faultLabel names a fault by its link and toxic ("checkout->wallet
 // reset_peer"), or, for a maintenance window or a crash, by what it is
@@ -100,12 +33,12 @@ func faultLabel(what string) string {
 // `gameday run` writes as journal.json) or a file of several runs,
 // {"scenarios": [journal, ...]} (what --json writes). It returns an error
 // when r holds neither.
-func ReadJournals(r io.Reader) ([]*Journal, error) {
+func ReadJournals(r io.Reader) ([]*journal.Run, error) {
 	// One decode serves both shapes: a single journal fills the embedded
 	// fields, a file of several fills Scenarios.
 	var doc struct {
-		Scenarios *[]*Journal `json:"scenarios"`
-		Journal
+		Scenarios *[]*journal.Run `json:"scenarios"`
+		journal.Run
 	}
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&doc); err != nil {
@@ -124,14 +57,14 @@ func ReadJournals(r io.Reader) ([]*Journal, error) {
 		}
 		return js, nil
 	case doc.Scenario != "":
-		j := doc.Journal
-		return []*Journal{&j}, nil
+		j := doc.Run
+		return []*journal.Run{&j}, nil
 	}
 	return nil, errors.New("not a gameday journal: no \"scenario\" nor \"scenarios\"")
 }
 
 // ReadJournalFile reads the journals in the file at path; see ReadJournals.
-func ReadJournalFile(path string) ([]*Journal, error) {
+func ReadJournalFile(path string) ([]*journal.Run, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
@@ -142,4 +75,29 @@ func ReadJournalFile(path string) ([]*Journal, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return js, nil
+}
+
+// Describe fills in the description of a journal that does not record it
+// (one written before journals did), from the scenario file it names or
+// the built-in of its name, when that scenario still has the journal's
+// name; it leaves it empty otherwise.
+func Describe(j *journal.Run) {
+	if j.Description != "" {
+		return
+	}
+	var scs []*scenario.Scenario
+	if srcs, err := scenario.Find(j.File); err == nil && len(srcs) == 1 {
+		if sc, err := srcs[0].Parse(); err == nil {
+			scs = append(scs, sc)
+		}
+	}
+	if sc, err := scenario.Builtin(j.Scenario); err == nil {
+		scs = append(scs, sc)
+	}
+	for _, sc := range scs {
+		if sc.Name == j.Scenario {
+			j.Description = sc.Description
+			return
+		}
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -15,21 +17,21 @@ import (
 // fixture is a run of 40 seconds with three faults — a toxic for 10s, a
 // crash (an instant) and a flapping latency — a fail, an unknown and two
 // passes: every part of the reports has something to show, always the same.
-func fixture() *Journal {
+func fixture() *journal.Run {
 	start := time.Date(2026, 3, 14, 9, 26, 53, 300e6, time.UTC)
-	j := &Journal{
+	j := &journal.Run{
 		Scenario:    "wallet-ambiguous-commit",
 		Description: "The wallet takes the money but checkout never hears back.\nA second line of description.",
 		File:        "scenarios/wallet-ambiguous-commit.yaml",
 		Profile:     "naive",
 		Features:    "circuit_breakers=on,idempotent_payments=off,payment_reconciliation=off",
 		Seed:        7,
-		Environment: Environment{Runtime: "inproc", Shoppers: 300, Dir: "/tmp/run/stores"},
+		Environment: env.Info{Runtime: "inproc", Shoppers: 300, Dir: "/tmp/run/stores"},
 		Versions:    map[string]string{"gameday": "v1.2.3", "go": "go1.26.8", "toxiproxy": "v2.12.0"},
 		Started:     start.Add(-400 * time.Millisecond),
 		LoadStart:   start,
 		Elapsed:     61500 * time.Millisecond,
-		Faults: []FaultEvent{
+		Faults: []journal.Fault{
 			{Planned: 10 * time.Second, Actual: 10*time.Second + 4*time.Millisecond, Action: "apply", Fault: 0, What: "checkout->wallet reset_peer toxicity=0.3 from 10s for 10s"},
 			{Planned: 20 * time.Second, Actual: 20*time.Second + 12*time.Millisecond, Action: "remove", Fault: 0, What: "checkout->wallet reset_peer toxicity=0.3 from 10s for 10s"},
 			{Planned: 25 * time.Second, Actual: 25*time.Second + 2*time.Millisecond, Action: "apply", Fault: 1, What: "kill wallet at 25s"},
@@ -44,7 +46,7 @@ func fixture() *Journal {
 			{From: 28 * time.Second, To: 30 * time.Second, Index: 2},
 			{From: 32 * time.Second, To: 34 * time.Second, Index: 2},
 		},
-		Load:     LoadOutcome{ExitCode: 0, Points: 1234, Elapsed: 41 * time.Second},
+		Load:     journal.Load{ExitCode: 0, Points: 1234, Elapsed: 41 * time.Second},
 		Verdicts: suites()[0].Verdicts,
 		Outcome:  "fail",
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/series"
 )
 
@@ -91,6 +92,16 @@ func NewProgress(w io.Writer, tty bool, start time.Time, phase func(time.Duratio
 		phase = func(time.Duration) (string, int) { return "run", 0 }
 	}
 	return &Progress{w: w, tty: tty, start: start, phase: phase}
+}
+
+// Start begins the lines of a run whose load started at tl.Start; the
+// phase of each second (baseline, fault, between, recovery; run without
+// faults) comes from tl's faults as planned. It is for a Progress made
+// before the load runs, as the engine's OnLoadStart calls it.
+func (p *Progress) Start(tl judge.Timeline) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.start, p.phase = tl.Start, NewPhases(tl.Faults).At
 }
 
 // Add takes one point of the series.

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 )
 
@@ -26,11 +27,11 @@ type Suite struct {
 
 // Outcome is the suite's overall status: unknown when the run failed
 // before it could judge.
-func (s Suite) Outcome() judge.Status {
-	if s.Err != "" {
-		return judge.Unknown
-	}
-	return judge.Overall(s.Verdicts)
+func (s Suite) Outcome() judge.Status { return judge.Outcome(s.Verdicts, s.Err) }
+
+// SuiteOf is a run as the verdict table, JUnit and Markdown show it.
+func SuiteOf(j *journal.Run) Suite {
+	return Suite{Name: j.Scenario, Profile: j.Profile, Features: j.Features, Elapsed: j.Elapsed, Verdicts: j.Verdicts, Err: j.Err}
 }
 
 // statusMark is how the table shows a status.

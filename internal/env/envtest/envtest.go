@@ -1,19 +1,18 @@
 // Package envtest holds what the tests of several packages need of a
-// storefront's environment: skipping without a Docker engine, listing what
-// carries a label, and letting a test binary stand in for the load child.
+// storefront's environment: skipping without a Docker engine, and listing
+// what carries a label. (A test binary standing in for the load child is
+// enginetest's.)
 package envtest
 
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/moby/moby/client"
 
 	"github.com/gameday/gameday/internal/env"
-	"github.com/gameday/gameday/internal/load/runner"
 )
 
 // DockerOrSkip skips tb, saying why, when no Docker engine answers; any
@@ -54,16 +53,4 @@ func Labelled(tb testing.TB, label string) []string {
 		out = append(out, "network "+n.Name)
 	}
 	return out
-}
-
-// Main is a TestMain for tests whose harness starts the load child as
-// their own test binary (engine.Options.Load = [os.Executable()]): started
-// with the child's arguments (--config FILE, never a test flag) the binary
-// is the child (runner.Main); otherwise it runs the tests. Nothing is read
-// from the environment, so tests that start children may run in parallel.
-func Main(m *testing.M) {
-	if len(os.Args) == 3 && os.Args[1] == "--config" {
-		os.Exit(runner.Main(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
 }

@@ -1,4 +1,4 @@
-package engine
+package report
 
 import (
 	"time"
@@ -6,7 +6,7 @@ import (
 	"github.com/gameday/gameday/internal/scenario"
 )
 
-// Phases of a run, as the progress line and the journal name them.
+// Phases of a run, as the progress line names them.
 const (
 	PhaseBaseline = "baseline" // before the first fault
 	PhaseFault    = "fault"    // a fault in place
@@ -21,8 +21,9 @@ type Phases struct {
 	intervals []scenario.Interval
 }
 
-// NewPhases returns the phases of sc's timeline.
-func NewPhases(sc *scenario.Scenario) Phases { return Phases{intervals: sc.Intervals()} }
+// NewPhases returns the phases of a timeline whose faults are in place
+// during intervals (scenario.Scenario.Intervals, in order of their start).
+func NewPhases(intervals []scenario.Interval) Phases { return Phases{intervals: intervals} }
 
 // At returns the phase at offset t and how many faults are in place then.
 func (p Phases) At(t time.Duration) (string, int) {

@@ -1,6 +1,6 @@
 //go:build race
 
-package engine
+package sensitivity
 
 // raceEnabled: this test binary has the race detector.
 const raceEnabled = true

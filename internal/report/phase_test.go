@@ -1,10 +1,21 @@
-package engine
+package report
 
 import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/gameday/gameday/internal/scenario"
 )
+
+func parse(tb testing.TB, src string) *scenario.Scenario {
+	tb.Helper()
+	sc, err := scenario.Parse("test.yaml", []byte(src))
+	if err != nil {
+		tb.Fatalf("parse: %v", err)
+	}
+	return sc
+}
 
 func TestPhases(t *testing.T) {
 	sc := parse(t, `
@@ -17,7 +28,7 @@ faults:
 checks:
   - invariant: money_conserved
 `)
-	p := NewPhases(sc)
+	p := NewPhases(sc.Intervals())
 	tests := []struct {
 		at   time.Duration
 		want string
@@ -38,7 +49,7 @@ checks:
 			t.Errorf("At(%v) = %s; want %s", tt.at, got, tt.want)
 		}
 	}
-	none := NewPhases(parse(t, "name: calm\nload: {duration: 5s}\nchecks:\n  - invariant: money_conserved\n"))
+	none := NewPhases(parse(t, "name: calm\nload: {duration: 5s}\nchecks:\n  - invariant: money_conserved\n").Intervals())
 	if phase, n := none.At(time.Second); phase != PhaseRun || n != 0 {
 		t.Errorf("no faults: At = %s/%d; want run/0", phase, n)
 	}

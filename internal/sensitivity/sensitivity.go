@@ -1,17 +1,25 @@
-package engine
+// Package sensitivity is the proof that scenarios can fail: the sensitivity
+// matrix runs each scenario on the resilient storefront, where it must pass,
+// and on the naive one and with each feature it guards turned off, where it
+// must fail. A cell that does not come out so is a scenario that does not
+// check what it claims to. The cells run over the campaign runner, each an
+// engine run in a fresh environment with its journal beside it; the
+// package renders the matrix (a table, Markdown, JSON) and says whether
+// every cell came out as it must.
+package sensitivity
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/campaign"
+	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -70,44 +78,25 @@ func variantFeatures(variant string) (mockstore.Features, string, error) {
 	return f, mockstore.ProfileResilient + " with " + variant, nil
 }
 
-// Sensitivity runs the matrix of scs (scenario × variant) with base's
-// options, parallel cells at a time, each in a fresh environment under
-// base.Dir/<scenario>/<variant>. With seeds above 1 every cell runs that
-// many times, the i-th (from 0) with the storefront's seed plus i, under
-// base.Dir/<scenario>/<variant>/seed-<seed>: a cell that comes out as it
-// must with one seed and not with another is a flaky check. done is
-// called (from one goroutine at a time) as each cell ends. It returns the
-// cells in matrix order, a variant's seeds together; ctx's error when ctx
-// ended it (the cells not run are missing).
-func Sensitivity(ctx context.Context, scs []*scenario.Scenario, base Options, parallel, seeds int, done func(Cell)) ([]Cell, error) {
+// Run runs the matrix of scs (scenario × variant) with base's options,
+// parallel cells at a time, each in a fresh environment under
+// base.Dir/<scenario>/<variant> with its journal there. With seeds above 1
+// every cell runs that many times, the i-th (from 0) with the storefront's
+// seed plus i, under base.Dir/<scenario>/<variant>/seed-<seed>: a cell that
+// comes out as it must with one seed and not with another is a flaky
+// check. done is called (from one goroutine at a time) as each cell ends.
+// It returns the cells in matrix order, a variant's seeds together; ctx's
+// error when ctx ended it (the cells not run are missing).
+func Run(ctx context.Context, scs []*scenario.Scenario, base engine.Options, parallel, seeds int, done func(Cell)) ([]Cell, error) {
 	cells, owners := plan(scs, base, seeds)
-	var mu sync.Mutex
-	ran := make([]bool, len(cells))
-	Each(ctx, len(cells), parallel, func(i int) {
-		c := runCell(ctx, owners[i], cells[i], base)
-		mu.Lock()
-		defer mu.Unlock()
-		cells[i] = c
-		ran[i] = ctx.Err() == nil
-		if done != nil && ran[i] {
-			done(c)
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		var out []Cell
-		for i, c := range cells {
-			if ran[i] {
-				out = append(out, c)
-			}
-		}
-		return out, err
-	}
-	return cells, nil
+	return campaign.Run(ctx, len(cells), parallel, func(i int) Cell {
+		return runCell(ctx, owners[i], cells[i], base)
+	}, done)
 }
 
 // plan lists the cells of scs's matrix, each seeds times (at least once),
 // with the scenario each belongs to and its directory.
-func plan(scs []*scenario.Scenario, base Options, seeds int) ([]Cell, []*scenario.Scenario) {
+func plan(scs []*scenario.Scenario, base engine.Options, seeds int) ([]Cell, []*scenario.Scenario) {
 	var cells []Cell
 	var owners []*scenario.Scenario
 	for _, sc := range scs {
@@ -135,7 +124,7 @@ func plan(scs []*scenario.Scenario, base Options, seeds int) ([]Cell, []*scenari
 	return cells, owners
 }
 
-func runCell(ctx context.Context, sc *scenario.Scenario, c Cell, base Options) Cell {
+func runCell(ctx context.Context, sc *scenario.Scenario, c Cell, base engine.Options) Cell {
 	feats, profile, err := variantFeatures(c.Variant)
 	if err != nil {
 		c.Err = err.Error()
@@ -143,19 +132,19 @@ func runCell(ctx context.Context, sc *scenario.Scenario, c Cell, base Options) C
 	}
 	opts := base
 	opts.Features, opts.Profile = feats, profile
-	opts.Progress = nil
+	opts.OnLoadStart, opts.OnPoint, opts.OnLoadEnd = nil, nil, nil
 	opts.Dir = c.Dir
 	if c.Seed != nil {
 		opts.Seed = c.Seed
 	}
 	start := time.Now()
-	res, err := Run(ctx, sc, opts)
+	res, err := engine.Run(ctx, sc, opts)
 	c.Elapsed = time.Since(start)
 	if err != nil {
 		c.Err = err.Error()
 	}
 	if res != nil {
-		if werr := writeJournal(filepath.Join(opts.Dir, "journal.json"), res); werr != nil && c.Err == "" {
+		if werr := report.WriteJournal(filepath.Join(opts.Dir, report.JournalFile), res); werr != nil && c.Err == "" {
 			c.Err = werr.Error()
 		}
 		c.Got = res.Outcome
@@ -257,42 +246,4 @@ func variantRank(v string) int {
 		return 1
 	}
 	return 2
-}
-
-// writeJournal writes a cell's result as its journal, for the evidence of a
-// cell that did not come out as it must.
-func writeJournal(path string, res *Result) error {
-	b, err := json.MarshalIndent(res, "", " ")
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	return nil
-}
-
-// Each calls fn(i) for every i in [0, n), at most parallel at a time, each
-// in its own goroutine, and returns once every call it started has
-// returned. It starts no more calls once ctx has ended; fn learns of ctx
-// from its own closure.
-func Each(ctx context.Context, n, parallel int, fn func(i int)) {
-	sem := make(chan struct{}, max(1, parallel))
-	var wg sync.WaitGroup
-	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
 }

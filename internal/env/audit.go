@@ -1,4 +1,4 @@
-package judge
+package env
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/otp"
+	"github.com/gameday/gameday/mockstore/sessions"
 )
 
 // Sources of an Audit: each audit endpoint, as Audit.Unread names it.
@@ -26,7 +28,9 @@ const (
 )
 
 // Audit is the ground truth the services keep of themselves, read after the
-// load from their audit endpoints (mockstore/API.md).
+// load from their audit endpoints (mockstore/API.md) by ReadAudit; the judge
+// reads it. Each record is mockstore's type, declared beside the service
+// that serves it.
 type Audit struct {
 	// At is when the audit was read (before the first read). Orders that
 	// failed less than the refund SLA before it may still be refunded; a
@@ -38,8 +42,8 @@ type Audit struct {
 	Orders   []mockstore.OrderRecord  `json:"orders,omitempty"`   // every order with its history
 	Auth     *mockstore.AuthAudit     `json:"auth,omitempty"`     // logins, codes, sessions rejected by reason
 	Gateway  *mockstore.GatewayAudit  `json:"gateway,omitempty"`  // what shoppers were told
-	Sessions *SessionStore            `json:"sessions,omitempty"` // the session store's counts
-	OTP      *OTPSends                `json:"otp,omitempty"`      // sends the provider accepted
+	Sessions *sessions.Audit          `json:"sessions,omitempty"` // the session store's counts
+	OTP      *otp.Audit               `json:"otp,omitempty"`      // sends the provider accepted
 	Food     *mockstore.FoodAudit     `json:"food,omitempty"`     // food orders and chat messages
 
 	// Unread names the sources that could not be read, with the error. The
@@ -47,25 +51,13 @@ type Audit struct {
 	Unread map[string]string `json:"unread,omitempty"`
 }
 
-// SessionStore is the session store's audit (GET /audit/sessions).
-type SessionStore struct {
-	Live    int `json:"live"`
-	Created int `json:"created"`
-	Deleted int `json:"deleted"`
-	Expired int `json:"expired"`
-}
-
-// OTPSends is the OTP provider's audit (GET /audit/otp): accepted sends by
-// channel.
-type OTPSends struct {
-	Sent map[string]int `json:"sent"`
-}
-
-// lacks returns why the audit cannot give srcs, or "" when it can.
-func (a *Audit) lacks(srcs ...string) string {
+// Missing returns an error saying why the audit cannot give srcs (Source
+// constants): the first of them that could not be read, or was not; nil when
+// it gives them all. A check that needs a missing source is unknown.
+func (a *Audit) Missing(srcs ...string) error {
 	for _, s := range srcs {
 		if why, ok := a.Unread[s]; ok {
-			return fmt.Sprintf("%s could not be read: %s", s, why)
+			return fmt.Errorf("%s could not be read: %s", s, why)
 		}
 		var missing bool
 		switch s {
@@ -83,29 +75,30 @@ func (a *Audit) lacks(srcs ...string) string {
 			missing = a.Food == nil
 		}
 		if missing {
-			return fmt.Sprintf("%s was not read", s)
+			return fmt.Errorf("%s was not read", s)
 		}
 	}
-	return ""
+	return nil
 }
 
-// collectTimeout bounds each audit read when Collect is given no client.
-const collectTimeout = 30 * time.Second
+// auditTimeout bounds each audit read when ReadAudit is given no client.
+const auditTimeout = 30 * time.Second
 
 // maxAuditBody bounds one audit answer; charges and orders of a long run
 // are the big ones, a few hundred bytes per order.
 const maxAuditBody = 1 << 30
 
-// Collect reads every audit endpoint of mockstore/API.md. auditURLs maps a
+// ReadAudit reads every audit endpoint of mockstore/API.md (Info.Audit
+// names them). auditURLs maps a
 // service name (mockstore.ServiceWallet, …) to the base URL of its audit
 // handler; hc nil gets a client with a 30 s timeout. It reads everything it
 // can: the Audit holds what was read, Unread names each source that could
 // not be read (a service missing from auditURLs, no answer, a status other
 // than 200, a body that is not the expected JSON), and the error joins those
 // failures; the checks that need a missing source are then unknown.
-func Collect(ctx context.Context, auditURLs map[string]string, hc *http.Client) (Audit, error) {
+func ReadAudit(ctx context.Context, auditURLs map[string]string, hc *http.Client) (Audit, error) {
 	if hc == nil {
-		hc = &http.Client{Timeout: collectTimeout}
+		hc = &http.Client{Timeout: auditTimeout}
 	}
 	a := Audit{At: time.Now()}
 	var errs []error
@@ -150,13 +143,13 @@ func Collect(ctx context.Context, auditURLs map[string]string, hc *http.Client) 
 	if read(SourceGateway, mockstore.ServiceGateway, "/audit/gateway", &gw) {
 		a.Gateway = &gw
 	}
-	var ss SessionStore
+	var ss sessions.Audit
 	if read(SourceSessions, mockstore.ServiceSessions, "/audit/sessions", &ss) {
 		a.Sessions = &ss
 	}
-	var otp OTPSends
-	if read(SourceOTP, mockstore.ServiceOTP, "/audit/otp", &otp) {
-		a.OTP = &otp
+	var sent otp.Audit
+	if read(SourceOTP, mockstore.ServiceOTP, "/audit/otp", &sent) {
+		a.OTP = &sent
 	}
 	var fd mockstore.FoodAudit
 	if read(SourceFood, mockstore.ServiceFood, "/audit/food", &fd) {

@@ -1,4 +1,4 @@
-package judge
+package env_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/otp"
@@ -39,7 +41,15 @@ func allServices(url string) map[string]string {
 	return m
 }
 
-func TestCollectReadsEveryAudit(t *testing.T) {
+func invariant(name string) scenario.Check {
+	return scenario.Check{Kind: scenario.CheckInvariant, Subject: name, Name: name}
+}
+
+func experience(name string, maxAllowed int) scenario.Check {
+	return scenario.Check{Kind: scenario.CheckExperience, Subject: name, Name: name, Max: maxAllowed}
+}
+
+func TestReadAuditReadsEveryAudit(t *testing.T) {
 	url := canned(t, map[string]string{
 		"/audit/totals": `{"accounts":3,"opening":300,"topups":0,"charges":50,"refunds":0,"balances":250,"ledger_sum":0,"conserved":true,
 			"negative":[],"ledger_mismatch":[{"user_id":"u00002","balance":100,"ledger":90}]}`,
@@ -55,9 +65,9 @@ func TestCollectReadsEveryAudit(t *testing.T) {
 			"messages":[{"message_id":"c1","order_id":"f1","from":"u00001","key":"k2","at":"2023-11-14T22:13:37Z"}]}`,
 	})
 	before := time.Now()
-	a, err := Collect(context.Background(), allServices(url+"/"), nil)
+	a, err := env.ReadAudit(context.Background(), allServices(url+"/"), nil)
 	if err != nil {
-		t.Fatalf("Collect: %v", err)
+		t.Fatalf("ReadAudit: %v", err)
 	}
 	if a.At.Before(before) || a.At.After(time.Now()) {
 		t.Errorf("At %v is not the time of the read", a.At)
@@ -76,7 +86,7 @@ func TestCollectReadsEveryAudit(t *testing.T) {
 		t.Errorf("auth %+v", a.Auth)
 	case a.Gateway == nil || a.Gateway.Bare5xx != 1 || a.Gateway.Responses["503:temporarily_unavailable"] != 3:
 		t.Errorf("gateway %+v", a.Gateway)
-	case a.Sessions == nil || *a.Sessions != (SessionStore{Live: 5, Created: 8, Deleted: 2, Expired: 1}):
+	case a.Sessions == nil || *a.Sessions != (sessions.Audit{Live: 5, Created: 8, Deleted: 2, Expired: 1}):
 		t.Errorf("sessions %+v", a.Sessions)
 	case a.OTP == nil || a.OTP.Sent["sms"] != 10:
 		t.Errorf("otp %+v", a.OTP)
@@ -85,7 +95,7 @@ func TestCollectReadsEveryAudit(t *testing.T) {
 	}
 }
 
-func TestCollectReadsWhatItCan(t *testing.T) {
+func TestReadAuditReadsWhatItCan(t *testing.T) {
 	url := canned(t, map[string]string{
 		"/audit/totals":  `{"accounts":3,"opening":300,"balances":300,"conserved":true}`,
 		"/audit/charges": `[]`,
@@ -97,15 +107,15 @@ func TestCollectReadsWhatItCan(t *testing.T) {
 	urls := allServices(url)
 	delete(urls, mockstore.ServiceOTP)
 	urls[mockstore.ServiceSessions] = "http://127.0.0.1:1" // nothing listens
-	a, err := Collect(context.Background(), urls, &http.Client{Timeout: 5 * time.Second})
+	a, err := env.ReadAudit(context.Background(), urls, &http.Client{Timeout: 5 * time.Second})
 	if err == nil {
-		t.Fatal("Collect: no error, want one for each unread source")
+		t.Fatal("ReadAudit: no error, want one for each unread source")
 	}
 	for src, why := range map[string]string{
-		SourceOrders:   "decode answer",
-		SourceGateway:  "status 404",
-		SourceSessions: "127.0.0.1:1",
-		SourceOTP:      "no audit URL for service otp",
+		env.SourceOrders:   "decode answer",
+		env.SourceGateway:  "status 404",
+		env.SourceSessions: "127.0.0.1:1",
+		env.SourceOTP:      "no audit URL for service otp",
 	} {
 		if !strings.Contains(a.Unread[src], why) {
 			t.Errorf("unread[%q] = %q, want it to say %q", src, a.Unread[src], why)
@@ -122,31 +132,32 @@ func TestCollectReadsWhatItCan(t *testing.T) {
 	}
 
 	// The checks that need an unread source are unknown, the others judged.
-	r := &Run{Timeline: timeline(), Audit: a}
-	if v := Decide(r, invariant(scenario.InvMoneyConserved)); v.Status != Pass {
+	r := &judge.Run{Timeline: judge.Timeline{Start: time.Unix(1_700_000_000, 0), Duration: 60 * time.Second, Faults: []scenario.Interval{{From: 15 * time.Second, To: 35 * time.Second}}}, Audit: a}
+	if v := judge.Decide(r, invariant(scenario.InvMoneyConserved)); v.Status != judge.Pass {
 		t.Errorf("money_conserved: %s", v)
 	}
-	if v := Decide(r, invariant(scenario.InvNoStuckPending)); v.Status != Unknown || !strings.Contains(v.Reason, "decode answer") {
+	if v := judge.Decide(r, invariant(scenario.InvNoStuckPending)); v.Status != judge.Unknown || !strings.Contains(v.Reason, "decode answer") {
 		t.Errorf("no_stuck_pending: %s", v)
 	}
-	if v := Decide(r, experience(scenario.ExpForcedLogouts, 0)); v.Status != Unknown || !strings.Contains(v.Reason, "status 404") {
+	if v := judge.Decide(r, experience(scenario.ExpForcedLogouts, 0)); v.Status != judge.Unknown || !strings.Contains(v.Reason, "status 404") {
 		t.Errorf("forced_logouts: %s", v)
 	}
 }
 
-func TestCollectHonoursContext(t *testing.T) {
+func TestReadAuditHonoursContext(t *testing.T) {
 	url := canned(t, map[string]string{"/audit/totals": `{}`})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	a, err := Collect(ctx, allServices(url), nil)
+	a, err := env.ReadAudit(ctx, allServices(url), nil)
 	if err == nil || len(a.Unread) != len(mockstore.Services)+1 { // the wallet has two sources
-		t.Fatalf("Collect with a cancelled context: err %v, unread %v", err, a.Unread)
+		t.Fatalf("ReadAudit with a cancelled context: err %v, unread %v", err, a.Unread)
 	}
 }
 
-// TestCollectFromServices reads the audits of real services, so that the
-// judge's reading of their JSON cannot drift from what they write.
-func TestCollectFromServices(t *testing.T) {
+// TestReadAuditFromServices reads the audits of real services, so that the
+// reading of their JSON, and the judge's verdicts on it, cannot drift from
+// what they write.
+func TestReadAuditFromServices(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	ds := mockstore.Seed(1, 5)
@@ -195,14 +206,14 @@ func TestCollectFromServices(t *testing.T) {
 		t.Fatalf("send otp: %v", err)
 	}
 
-	a, err := Collect(ctx, urls, nil)
-	for _, src := range []string{SourceOrders, SourceAuth, SourceGateway} {
+	a, err := env.ReadAudit(ctx, urls, nil)
+	for _, src := range []string{env.SourceOrders, env.SourceAuth, env.SourceGateway} {
 		if a.Unread[src] == "" {
 			t.Errorf("%s read, though the service is not there", src)
 		}
 	}
 	if err == nil {
-		t.Error("Collect: no error for the missing services")
+		t.Error("ReadAudit: no error for the missing services")
 	}
 	if a.Wallet == nil || a.Wallet.Accounts != 5 || a.Wallet.Charges != 20_000 || !a.Wallet.Conserved {
 		t.Fatalf("wallet totals %+v", a.Wallet)
@@ -217,18 +228,18 @@ func TestCollectFromServices(t *testing.T) {
 		t.Errorf("otp %+v", a.OTP)
 	}
 
-	r := &Run{Timeline: Timeline{Start: time.Now().Add(-time.Minute), Duration: time.Minute}, Audit: a}
+	r := &judge.Run{Timeline: judge.Timeline{Start: time.Now().Add(-time.Minute), Duration: time.Minute}, Audit: a}
 	for _, tc := range []struct {
 		check  scenario.Check
-		status Status
+		status judge.Status
 	}{
-		{invariant(scenario.InvMoneyConserved), Pass},
-		{invariant(scenario.InvNoNegativeBalance), Pass},
-		{invariant(scenario.InvLedgerMatches), Pass},
-		{invariant(scenario.InvNoDoubleCharge), Fail},
-		{invariant(scenario.InvNoStuckPending), Unknown},
+		{invariant(scenario.InvMoneyConserved), judge.Pass},
+		{invariant(scenario.InvNoNegativeBalance), judge.Pass},
+		{invariant(scenario.InvLedgerMatches), judge.Pass},
+		{invariant(scenario.InvNoDoubleCharge), judge.Fail},
+		{invariant(scenario.InvNoStuckPending), judge.Unknown},
 	} {
-		if v := Decide(r, tc.check); v.Status != tc.status {
+		if v := judge.Decide(r, tc.check); v.Status != tc.status {
 			t.Errorf("%s: %s, want %s", tc.check.Name, v, tc.status)
 		}
 	}

@@ -1,20 +1,51 @@
-package engine
+package sensitivity
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/engine"
+	"github.com/gameday/gameday/internal/engine/enginetest"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
 )
+
+// TestMain makes this test binary the load child when the engine starts it
+// for a cell's load, as the harness starts its own binary.
+func TestMain(m *testing.M) { enginetest.Main(m) }
+
+func parse(tb testing.TB, src string) *scenario.Scenario {
+	tb.Helper()
+	sc, err := scenario.Parse("test.yaml", []byte(src))
+	if err != nil {
+		tb.Fatalf("parse: %v", err)
+	}
+	return sc
+}
+
+// ambiguous is a short wallet-ambiguous-commit: the wallet commits charges
+// whose answers checkout never gets.
+const ambiguous = `
+name: short-ambiguous-commit
+guards: [idempotent_payments, payment_reconciliation]
+load: {shoppers: 40, rate: 6/s, duration: 9s}
+faults:
+  - {link: checkout->wallet, toxic: timeout, timeout: 200ms, stream: downstream, start: 3s, duration: 3s}
+checks:
+  - invariant: no_double_charge
+  - invariant: money_conserved
+  - invariant: failed_orders_refunded
+  - metric: journey_success{journey:checkout}
+    window: baseline
+    rate: ">= 0.5"
+    min_samples: 3
+`
 
 func TestCells(t *testing.T) {
 	sc := parse(t, ambiguous)
@@ -32,11 +63,11 @@ func TestCells(t *testing.T) {
 func TestPlanSeeds(t *testing.T) {
 	sc := parse(t, ambiguous)
 	sc.Seed = 40
-	one, _ := plan([]*scenario.Scenario{sc}, Options{Dir: "out"}, 1)
+	one, _ := plan([]*scenario.Scenario{sc}, engine.Options{Dir: "out"}, 1)
 	if len(one) != 4 || one[0].Seed != nil || one[1].Dir != filepath.Join("out", "short-ambiguous-commit", "naive") {
 		t.Errorf("one seed: %+v", one)
 	}
-	cells, owners := plan([]*scenario.Scenario{sc}, Options{Dir: "out"}, 3)
+	cells, owners := plan([]*scenario.Scenario{sc}, engine.Options{Dir: "out"}, 3)
 	if len(cells) != 12 || len(owners) != 12 || owners[11] != sc {
 		t.Fatalf("3 seeds of 4 variants: %d cells, %d owners", len(cells), len(owners))
 	}
@@ -50,7 +81,7 @@ func TestPlanSeeds(t *testing.T) {
 		t.Errorf("naive's cells %v, want %v", got, want)
 	}
 	seed := int64(7)
-	cells, _ = plan([]*scenario.Scenario{sc}, Options{Dir: "out", Seed: &seed}, 2)
+	cells, _ = plan([]*scenario.Scenario{sc}, engine.Options{Dir: "out", Seed: &seed}, 2)
 	if *cells[0].Seed != 7 || *cells[1].Seed != 8 {
 		t.Errorf("--seed 7 with 2 seeds gives %d, %d", *cells[0].Seed, *cells[1].Seed)
 	}
@@ -138,7 +169,7 @@ func TestCatalogueSensitivity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if CheckRuntime(sc, RuntimeInproc) != nil {
+		if engine.CheckRuntime(sc, engine.RuntimeInproc) != nil {
 			continue // crash faults: the docker runtime's tests
 		}
 		scs = append(scs, sc)
@@ -147,7 +178,7 @@ func TestCatalogueSensitivity(t *testing.T) {
 		t.Fatalf("%d built-in scenarios run in-process; the catalogue has at least 12", len(scs))
 	}
 	start := time.Now()
-	cells, err := Sensitivity(context.Background(), scs, Options{
+	cells, err := Run(context.Background(), scs, engine.Options{
 		Quick: true, Dir: t.TempDir(), Load: []string{exe},
 	}, 3, 1, func(c Cell) {
 		t.Logf("%-28s %-28s %s (%s)", c.Scenario, c.Variant, CellText(c), c.Elapsed.Round(time.Second))
@@ -158,48 +189,5 @@ func TestCatalogueSensitivity(t *testing.T) {
 	t.Logf("%d cells in %s", len(cells), time.Since(start).Round(time.Second))
 	for _, m := range Missed(cells) {
 		t.Errorf("%s on %s: want %s, got %s %v %s", m.Scenario, m.Variant, m.Want, m.Got, m.FailedBy, m.Err)
-	}
-}
-
-func TestEach(t *testing.T) {
-	var mu sync.Mutex
-	running, most, calls := 0, 0, 0
-	release := make(chan struct{})
-	go func() {
-		// Let every call through once the first two are both running.
-		for {
-			mu.Lock()
-			r := running
-			mu.Unlock()
-			if r == 2 {
-				close(release)
-				return
-			}
-			runtime.Gosched()
-		}
-	}()
-	Each(context.Background(), 5, 2, func(int) {
-		mu.Lock()
-		running++
-		calls++
-		most = max(most, running)
-		mu.Unlock()
-		<-release
-		mu.Lock()
-		running--
-		mu.Unlock()
-	})
-	if calls != 5 || most != 2 {
-		t.Errorf("%d calls, at most %d at once; want 5, 2", calls, most)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	n := 0
-	Each(ctx, 5, 1, func(int) {
-		n++
-		cancel()
-	})
-	if n != 1 {
-		t.Errorf("%d calls after ctx ended in the first; want 1", n)
 	}
 }
