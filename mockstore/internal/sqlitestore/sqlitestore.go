@@ -222,7 +222,7 @@ func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) er
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	if db.checkpoints != nil && db.commits.Add(1)%CheckpointEvery == 0 {
+	if n := db.commits.Add(1); db.checkpoints != nil && n%CheckpointEvery == 0 {
 		select {
 		case db.checkpoints <- struct{}{}:
 		default:
@@ -233,6 +233,9 @@ func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) er
 
 // Prepared returns how many statements of writes run prepared.
 func (db *DB) Prepared() int { return db.stmts.len() }
+
+// Commits returns how many writes have committed since Open.
+func (db *DB) Commits() int64 { return db.commits.Load() }
 
 // checkpointer checkpoints whenever Write asks and every period, until ctx
 // ends.

@@ -122,6 +122,9 @@ func TestWrite(t *testing.T) {
 	if err := put(ctx, db, "b", 2); err != nil {
 		t.Fatalf("put: %v", err)
 	}
+	if n := db.Commits(); n != 1 {
+		t.Errorf("Commits() = %d after one write committed and one rolled back, want 1", n)
+	}
 	var keys []string
 	rows, err := db.QueryContext(ctx, `SELECT k FROM kv ORDER BY k`)
 	if err != nil {
