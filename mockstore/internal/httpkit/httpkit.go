@@ -7,6 +7,7 @@
 package httpkit
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -17,12 +18,12 @@ import (
 // answers every error as it is.
 type Errors struct {
 	// Log receives the failures of the service's own and, at level Debug,
-	// the refusals; nil discards them.
+	// the errors it answers on purpose; nil discards them.
 	Log *slog.Logger
-	// Internal, when not nil, is answered in place of an error whose code is
-	// mockstore.CodeInternal, for a service that knows better what its own
-	// failures mean to a caller (the wallet: a storage failure is worth a
-	// retry). The error itself is still logged.
+	// Internal, when not nil, is answered in place of a failure of the
+	// service's own, for a service that knows better what those mean to a
+	// caller (the wallet: a storage failure is worth a retry). The failure
+	// itself is still logged.
 	Internal *mockstore.Error
 }
 
@@ -33,20 +34,21 @@ func (e Errors) log() *slog.Logger {
 	return e.Log
 }
 
-// Write answers err through mockstore.WriteError. An error whose code is
-// mockstore.CodeInternal (any error that is not a *mockstore.Error: a bug,
-// or a failure of the service's own, whose text WriteError keeps out of the
-// answer) is logged at level Error with the request's method and path, and
-// answered as e.Internal when that is set; any other error is the caller's
-// and is logged at level Debug.
+// Write answers err through mockstore.WriteError. A *mockstore.Error is
+// answered as it is: the service chose it (a refusal, or an internal error
+// on purpose), and it is logged at level Debug. Any other error is a failure
+// of the service's own (a bug, a storage failure): it is logged at level
+// Error with the request's method and path, and answered as e.Internal when
+// that is set, else as mockstore.CodeInternal without its text.
 func (e Errors) Write(w http.ResponseWriter, r *http.Request, err error) {
-	if mockstore.ErrorCode(err) == mockstore.CodeInternal {
+	var chosen *mockstore.Error
+	if errors.As(err, &chosen) {
+		e.log().Debug("error answered", "method", r.Method, "path", r.URL.Path, "code", chosen.Code, "message", chosen.Message)
+	} else {
 		e.log().Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if e.Internal != nil {
 			err = e.Internal
 		}
-	} else {
-		e.log().Debug("refused", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	mockstore.WriteError(w, err)
 }

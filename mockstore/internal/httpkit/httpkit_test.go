@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -121,9 +122,12 @@ func TestErrorsWrite(t *testing.T) {
 	}{
 		{"refusal", nil, mockstore.Errorf(mockstore.CodeInvalidRequest, "bad"), 400, mockstore.CodeInvalidRequest, ""},
 		{"failure", nil, errors.New("disk on fire"), 500, mockstore.CodeInternal, `level=ERROR msg="request failed" method=POST path=/x err="disk on fire"`},
-		{"internal error", nil, mockstore.Errorf(mockstore.CodeInternal, "bug"), 500, mockstore.CodeInternal, `level=ERROR msg="request failed"`},
+		{"wrapped failure", nil, fmt.Errorf("read: %w", errors.New("disk on fire")), 500, mockstore.CodeInternal, `err="read: disk on fire"`},
+		{"internal error on purpose", nil, mockstore.Errorf(mockstore.CodeInternal, "internal error"), 500, mockstore.CodeInternal, ""},
+		{"wrapped refusal", nil, fmt.Errorf("check: %w", mockstore.Errorf(mockstore.CodeConflict, "no")), 409, mockstore.CodeConflict, ""},
 		{"failure answered as Internal", unavailable, errors.New("disk on fire"), 503, mockstore.CodeUnavailable, `err="disk on fire"`},
 		{"refusal not answered as Internal", unavailable, mockstore.Errorf(mockstore.CodeNotFound, "none"), 404, mockstore.CodeNotFound, ""},
+		{"internal error on purpose not answered as Internal", unavailable, mockstore.Errorf(mockstore.CodeInternal, "internal error"), 500, mockstore.CodeInternal, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
