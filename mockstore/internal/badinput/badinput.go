@@ -8,6 +8,7 @@ package badinput
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -175,38 +176,25 @@ func WantRefusal(tb testing.TB, a Answer, code mockstore.Code) {
 // cannot be read.
 func Tables(tb testing.TB, db *sql.DB) string {
 	tb.Helper()
+	names, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	if err != nil {
+		tb.Fatalf("list tables: %v", err)
+	}
 	var tables []string
-	err := each(db, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`, func(rows *sql.Rows) error {
+	for names.Next() {
 		var name string
-		if err := rows.Scan(&name); err != nil {
-			return err
+		if err := names.Scan(&name); err != nil {
+			tb.Fatalf("list tables: %v", err)
 		}
 		tables = append(tables, name)
-		return nil
-	})
-	if err != nil {
+	}
+	if err := errors.Join(names.Err(), names.Close()); err != nil {
 		tb.Fatalf("list tables: %v", err)
 	}
 	var b strings.Builder
 	for _, table := range tables {
-		fmt.Fprintf(&b, "%s:", table)
-		err := each(db, `SELECT * FROM "`+table+`"`, func(rows *sql.Rows) error {
-			cols, err := rows.Columns()
-			if err != nil {
-				return err
-			}
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			fmt.Fprintf(&b, " %v", vals)
-			return nil
-		})
-		if err != nil {
+		b.WriteString(table + ":")
+		if err := dumpRows(&b, db, table); err != nil {
 			tb.Fatalf("read %s: %v", table, err)
 		}
 		b.WriteString(";")
@@ -214,17 +202,27 @@ func Tables(tb testing.TB, db *sql.DB) string {
 	return b.String()
 }
 
-// each runs query on db and calls fn on each row.
-func each(db *sql.DB, query string, fn func(*sql.Rows) error) error {
-	rows, err := db.Query(query)
+// dumpRows writes every row of table to b, each as " [v1 v2 ...]".
+func dumpRows(b *strings.Builder, db *sql.DB, table string) error {
+	rows, err := db.Query(`SELECT * FROM "` + table + `"`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
 	for rows.Next() {
-		if err := fn(rows); err != nil {
+		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
+		fmt.Fprintf(b, " %v", vals)
 	}
 	return rows.Err()
 }
