@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/httpkit"
 	"github.com/gameday/gameday/mockstore/otp"
 	"github.com/gameday/gameday/mockstore/sessions"
 )
@@ -128,6 +129,9 @@ type Service struct {
 	sessions *sessions.Client
 	otp      *otp.Client
 	codeKey  []byte // HMAC key of code hashes, random per process
+	errs     httpkit.Errors
+	api      http.Handler
+	auditAPI http.Handler
 
 	loginMu [64]sync.Mutex // per-login serialization of verify and resend, by hash
 
@@ -149,29 +153,32 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth config: %w", err)
 	}
-	st, err := openStore(ctx, cfg.DBPath)
+	log := cfg.Logger.With("service", mockstore.ServiceAuth)
+	st, err := openStore(ctx, cfg.DBPath, log)
 	if err != nil {
 		return nil, err
 	}
 	if err := st.seedUsers(ctx, cfg.Dataset.Users); err != nil {
-		st.close()
+		_ = st.db.Close()
 		return nil, fmt.Errorf("seed users: %w", err)
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		st.close()
+		_ = st.db.Close()
 		return nil, fmt.Errorf("code key: %w", err)
 	}
 	s := &Service{
 		cfg:      cfg,
-		log:      cfg.Logger.With("service", mockstore.ServiceAuth),
+		log:      log,
 		now:      cfg.Now,
 		st:       st,
 		sessions: sessions.NewClient(cfg.SessionsURL, mockstore.NewClient(cfg.SessionsTimeout)),
 		otp:      otp.NewClient(cfg.OTPURL, mockstore.NewClient(cfg.OTPTimeout)),
 		codeKey:  key,
 		jobs:     make(chan sendJob, cfg.SendQueue),
+		errs:     httpkit.Errors{Log: log},
 	}
+	s.api, s.auditAPI = s.routes()
 	// The workers outlive New's ctx: they stop at Close.
 	s.baseCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for range cfg.SendWorkers {
@@ -187,7 +194,7 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		s.wg.Wait()
-		s.closeErr = s.st.close()
+		s.closeErr = s.st.db.Close()
 	})
 	return s.closeErr
 }
@@ -195,63 +202,48 @@ func (s *Service) Close() error {
 // Handler returns auth's API: POST /login, /login/verify (and GET
 // /login/verify?login_id=&code=, the WhatsApp link), /login/resend,
 // /sessions/validate, /logout, and GET /healthz.
-func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("POST /login", s.handleLogin)
-	mux.HandleFunc("POST /login/verify", s.handleVerify)
-	mux.HandleFunc("GET /login/verify", s.handleVerifyLink)
-	mux.HandleFunc("POST /login/resend", s.handleResend)
-	mux.HandleFunc("POST /sessions/validate", s.handleValidate)
-	mux.HandleFunc("POST /logout", s.handleLogout)
-	for _, p := range []string{"/healthz", "/login", "/login/verify", "/login/resend", "/sessions/validate", "/logout"} {
-		mux.HandleFunc(p, handleMethodNotAllowed)
-	}
-	mux.HandleFunc("/", handleNotFound)
-	return mux
-}
+func (s *Service) Handler() http.Handler { return s.api }
 
 // AuditHandler returns the audit routes: GET /audit/auth.
-func (s *Service) AuditHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /audit/auth", s.handleAudit)
-	mux.HandleFunc("/audit/auth", handleMethodNotAllowed)
-	mux.HandleFunc("/", handleNotFound)
-	return mux
-}
+func (s *Service) AuditHandler() http.Handler { return s.auditAPI }
 
-func handleNotFound(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-}
+// routes registers every route in one place and returns the API and audit
+// handlers.
+func (s *Service) routes() (api, audit http.Handler) {
+	m := httpkit.NewRouter(s.errs)
+	m.Health(mockstore.ServiceAuth)
+	m.Handle("POST /login", s.handleLogin)
+	m.Handle("POST /login/verify", s.handleVerify)
+	m.Handle("GET /login/verify", s.handleVerifyLink)
+	m.Handle("POST /login/resend", s.handleResend)
+	m.Handle("POST /sessions/validate", s.handleValidate)
+	m.Handle("POST /logout", s.handleLogout)
 
-func handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
-}
-
-func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceAuth})
+	a := httpkit.NewRouter(s.errs)
+	a.Handle("GET /audit/auth", s.handleAudit)
+	return m, a
 }
 
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if in.Channel == "" {
 		in.Channel = otp.ChannelSMS
 	}
 	if err := otp.CheckPhone(in.Phone); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := otp.CheckChannel(in.Channel); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	out, err := s.startLogin(r.Context(), in.Phone, in.Channel)
 	if err != nil {
-		s.writeError(w, "start login", err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusAccepted, out)
@@ -260,7 +252,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 	var in verifyRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	s.verifyAndAnswer(w, r, in)
@@ -272,11 +264,11 @@ func (s *Service) handleVerifyLink(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for k := range q {
 		if k != "login_id" && k != "code" {
-			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInvalidRequest, "unknown query parameter %q (allowed: login_id, code)", clip(k)))
+			s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "unknown query parameter %q (allowed: login_id, code)", clip(k)))
 			return
 		}
 		if len(q[k]) != 1 {
-			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInvalidRequest, "query parameter %q given %d times", k, len(q[k])))
+			s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "query parameter %q given %d times", k, len(q[k])))
 			return
 		}
 	}
@@ -285,16 +277,16 @@ func (s *Service) handleVerifyLink(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) verifyAndAnswer(w http.ResponseWriter, r *http.Request, in verifyRequest) {
 	if err := checkLoginID(in.LoginID); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := otp.CheckCode(in.Code); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	out, err := s.verify(r.Context(), in.LoginID, in.Code)
 	if err != nil {
-		s.writeError(w, "verify", err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, out)
@@ -303,22 +295,22 @@ func (s *Service) verifyAndAnswer(w http.ResponseWriter, r *http.Request, in ver
 func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
 	var in resendRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := checkLoginID(in.LoginID); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if in.Channel != "" {
 		if err := otp.CheckChannel(in.Channel); err != nil {
-			mockstore.WriteError(w, err)
+			s.errs.Write(w, r, err)
 			return
 		}
 	}
 	out, err := s.resend(r.Context(), in.LoginID, in.Channel)
 	if err != nil {
-		s.writeError(w, "resend", err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusAccepted, out)
@@ -327,16 +319,16 @@ func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleValidate(w http.ResponseWriter, r *http.Request) {
 	var in tokenRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := checkToken(in.Token); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	id, err := s.validate(r.Context(), in.Token)
 	if err != nil {
-		s.writeError(w, "validate", err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, id)
@@ -345,15 +337,15 @@ func (s *Service) handleValidate(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var in tokenRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := checkToken(in.Token); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := s.logout(r.Context(), in.Token); err != nil {
-		s.writeError(w, "logout", err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -362,20 +354,10 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
 	a, err := s.st.audit(r.Context())
 	if err != nil {
-		s.writeError(w, "audit", err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, a)
-}
-
-// writeError answers err; an error that is not a *mockstore.Error is logged
-// and answered as a bare 500 internal.
-func (s *Service) writeError(w http.ResponseWriter, op string, err error) {
-	var e *mockstore.Error
-	if !errors.As(err, &e) {
-		s.log.Error(op, "err", err)
-	}
-	mockstore.WriteError(w, err)
 }
 
 const (

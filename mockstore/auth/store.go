@@ -5,20 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
-	_ "modernc.org/sqlite" // driver "sqlite"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // store is auth's SQLite database: users, logins with their code hashes,
-// issued session tokens (hashed) and the audit counters. Writers are
-// serialized by wmu.
+// issued session tokens (hashed) and the audit counters.
 type store struct {
-	db  *sql.DB
-	wmu sync.Mutex
+	db *sqlitestore.DB
 }
 
 const schema = `
@@ -85,44 +83,16 @@ const (
 	RejectStoreError = "store_error"
 )
 
-func openStore(ctx context.Context, path string) (*store, error) {
-	if strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("open store: path %q contains '?'", path)
-	}
-	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+// openStore opens (or creates) auth's store at path; see sqlitestore.Open.
+func openStore(ctx context.Context, path string, log *slog.Logger) (*store, error) {
+	db, err := sqlitestore.Open(ctx, path, []string{schema}, sqlitestore.WithLogger(log))
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create schema: %w", err)
+		return nil, err
 	}
 	return &store{db: db}, nil
 }
 
-func (st *store) close() error { return st.db.Close() }
-
-// write runs fn in one transaction, serialized with every other writer.
-func (st *store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	st.wmu.Lock()
-	defer st.wmu.Unlock()
-	tx, err := st.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-func bump(ctx context.Context, tx *sql.Tx, name string, n int) error {
+func bump(ctx context.Context, tx *sqlitestore.Tx, name string, n int) error {
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO counters(name, n) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET n = n + excluded.n`, name, n); err != nil {
 		return fmt.Errorf("count %s: %w", name, err)
@@ -132,7 +102,7 @@ func bump(ctx context.Context, tx *sql.Tx, name string, n int) error {
 
 // count adds one to each named counter.
 func (st *store) count(ctx context.Context, names ...string) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		for _, n := range names {
 			if err := bump(ctx, tx, n, 1); err != nil {
 				return err
@@ -146,7 +116,7 @@ func (st *store) count(ctx context.Context, names ...string) error {
 // code (login, hash) as delivered the first time any of its sends is: a code
 // that goes out by SMS and by WhatsApp is one code delivered, two sends.
 func (st *store) delivered(ctx context.Context, loginID string, codeHash []byte, channel string) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		r, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO delivered(login_id, code_hash) VALUES(?, ?)`, loginID, codeHash)
 		if err != nil {
 			return fmt.Errorf("mark delivered: %w", err)
@@ -164,7 +134,7 @@ func (st *store) delivered(ctx context.Context, loginID string, codeHash []byte,
 
 // seedUsers replaces the users with those of the dataset.
 func (st *store) seedUsers(ctx context.Context, users []mockstore.User) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users`); err != nil {
 			return fmt.Errorf("clear users: %w", err)
 		}
@@ -207,7 +177,7 @@ type login struct {
 func (l login) registered() bool { return l.UserID != "" }
 
 func (st *store) createLogin(ctx context.Context, l login) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO logins(login_id, phone, user_id, channel, code_hash, issued_at, expires_at) VALUES(?, ?, ?, ?, ?, ?, ?)`,
 			l.ID, l.Phone, l.UserID, l.Channel, l.CodeHash, l.IssuedAt.UnixNano(), l.ExpiresAt.UnixNano()); err != nil {
@@ -257,7 +227,7 @@ func (st *store) superseded(ctx context.Context, loginID string, hash []byte) (b
 // one gets a fresh lifetime. Attempts are kept: a resend does not reset the
 // lockout.
 func (st *store) reissue(ctx context.Context, l login, hash []byte, issued, expires time.Time, channel string) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO old_codes(login_id, code_hash) VALUES(?, ?)`, l.ID, l.CodeHash); err != nil {
 			return fmt.Errorf("keep old code: %w", err)
 		}
@@ -278,7 +248,7 @@ func (st *store) reissue(ctx context.Context, l login, hash []byte, issued, expi
 // locks the login at maxAttempts. It returns whether the login is now locked.
 func (st *store) failAttempt(ctx context.Context, loginID, counter string, consume bool) (bool, error) {
 	var locked bool
-	err := st.write(ctx, func(tx *sql.Tx) error {
+	err := st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		var attempts int
 		var wasLocked bool
 		if err := tx.QueryRowContext(ctx,
@@ -303,7 +273,7 @@ func (st *store) failAttempt(ctx context.Context, loginID, counter string, consu
 
 // completeLogin consumes the login's code and records the issued session.
 func (st *store) completeLogin(ctx context.Context, loginID string, tokenHash []byte, userID string, issued, expires time.Time) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE logins SET done = 1 WHERE login_id = ?`, loginID); err != nil {
 			return fmt.Errorf("consume code: %w", err)
 		}
@@ -343,7 +313,7 @@ func (st *store) token(ctx context.Context, hash []byte) (tokenRecord, bool, err
 // whether this call revoked it.
 func (st *store) revoke(ctx context.Context, hash []byte, at time.Time) (bool, error) {
 	var did bool
-	err := st.write(ctx, func(tx *sql.Tx) error {
+	err := st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at = 0`, at.UnixNano(), hash)
 		if err != nil {
 			return fmt.Errorf("revoke token: %w", err)

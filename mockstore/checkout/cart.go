@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // Limits of a cart.
@@ -80,12 +81,12 @@ func (s *Service) handleProducts(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleCart(w http.ResponseWriter, r *http.Request) {
 	owner := r.PathValue("owner")
 	if err := checkOwner(owner); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
-	cart, err := s.readCart(r.Context(), s.r, owner)
+	cart, err := s.readCart(r.Context(), s.db, owner)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, cart)
@@ -94,17 +95,17 @@ func (s *Service) handleCart(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleAddItem(w http.ResponseWriter, r *http.Request) {
 	owner := r.PathValue("owner")
 	if err := checkOwner(owner); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	var req AddItemRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	cart, err := s.addItem(r.Context(), owner, req)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, cart)
@@ -113,17 +114,17 @@ func (s *Service) handleAddItem(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleRemoveItem(w http.ResponseWriter, r *http.Request) {
 	owner := r.PathValue("owner")
 	if err := checkOwner(owner); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	productID := r.PathValue("product_id")
 	if err := checkProductID(productID); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	cart, err := s.removeItem(r.Context(), owner, productID)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, cart)
@@ -169,7 +170,7 @@ func (s *Service) addItem(ctx context.Context, owner string, req AddItemRequest)
 		return Cart{}, mockstore.Errorf(mockstore.CodeUnknownProduct, "no product %q in the catalogue", clip(req.ProductID))
 	}
 	var cart Cart
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		var have int
 		err := tx.QueryRowContext(ctx, `SELECT qty FROM cart_items WHERE owner = ? AND product_id = ?`, owner, req.ProductID).Scan(&have)
 		switch {
@@ -203,7 +204,7 @@ func (s *Service) addItem(ctx context.Context, owner string, req AddItemRequest)
 // cart nor in the catalogue is unknown_product.
 func (s *Service) removeItem(ctx context.Context, owner, productID string) (Cart, error) {
 	var cart Cart
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM cart_items WHERE owner = ? AND product_id = ?`, owner, productID)
 		if err != nil {
 			return fmt.Errorf("delete cart line: %w", err)
@@ -223,7 +224,7 @@ func (s *Service) removeItem(ctx context.Context, owner, productID string) (Cart
 
 // takeFromCart removes what an order bought from owner's cart: each line
 // loses the quantity bought (a line added to since is kept with the rest).
-func takeFromCart(ctx context.Context, tx *wtx, owner string, items []CartItem) error {
+func takeFromCart(ctx context.Context, tx *sqlitestore.Tx, owner string, items []CartItem) error {
 	for _, it := range items {
 		// Delete first: the update below would otherwise bring a line into
 		// the delete's range.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
@@ -310,7 +311,7 @@ func TestStateMachine(t *testing.T) {
 	}
 	for _, tt := range illegal {
 		t.Run(tt.name, func(t *testing.T) {
-			err := e.svc.write(context.Background(), func(ctx context.Context, tx *wtx) error {
+			err := e.svc.db.Write(context.Background(), func(ctx context.Context, tx *sqlitestore.Tx) error {
 				return transition(ctx, tx, o.OrderID, tt.from, tt.to, "test", e.svc.now())
 			})
 			if got := errCode(t, err); got != mockstore.CodeConflict {

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // paymentMethods are the methods a checkout may name; only wallet is
@@ -37,7 +38,7 @@ func canTransition(from, to string) bool { return slices.Contains(transitions[fr
 // transition moves order id from one state to the next in tx and records the
 // change with its time and reason. It returns a conflict error, and changes
 // nothing, when the move is not allowed or the order is not in state from.
-func transition(ctx context.Context, tx *wtx, id, from, to, why string, at time.Time) error {
+func transition(ctx context.Context, tx *sqlitestore.Tx, id, from, to, why string, at time.Time) error {
 	if !canTransition(from, to) {
 		return mockstore.Errorf(mockstore.CodeConflict, "order %s: illegal transition %s → %s", id, stateName(from), to)
 	}
@@ -58,7 +59,7 @@ func transition(ctx context.Context, tx *wtx, id, from, to, why string, at time.
 }
 
 // recordState appends a state change to the order's history.
-func recordState(ctx context.Context, tx *wtx, id, state, why string, at time.Time) error {
+func recordState(ctx context.Context, tx *sqlitestore.Tx, id, state, why string, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (order_id, seq, state, at, why)
 		VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM order_history WHERE order_id = ?), ?, ?, ?)`,
 		id, id, state, nanos(at), why); err != nil {
@@ -211,21 +212,21 @@ func (s *Service) refuse(req CheckoutRequest, cart Cart) error {
 func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get(IdempotencyHeader)
 	if err := checkKey(key); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	var req CheckoutRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := checkRequest(req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	o, first, replay, err := s.placeOrder(r.Context(), key, req)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if replay {
@@ -236,11 +237,11 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	// not abandon a charge half-way.
 	o, err = s.payInRequest(context.WithoutCancel(r.Context()), o, first)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if o.Status == mockstore.OrderFailed {
-		s.writeError(w, r, o.failure())
+		s.errs.Write(w, r, o.failure())
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusCreated, o.view())
@@ -257,7 +258,7 @@ func (s *Service) writeReplay(w http.ResponseWriter, r *http.Request, o order) {
 			e = mockstore.Errorf(mockstore.CodeConflict, "order %s is %s (%s); check out again with a new %s",
 				o.ID, o.Status, o.FailMessage, IdempotencyHeader)
 		}
-		s.writeError(w, r, e)
+		s.errs.Write(w, r, e)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, o.view())
@@ -272,7 +273,7 @@ func (s *Service) placeOrder(ctx context.Context, key string, req CheckoutReques
 	hash := requestHash(req)
 	id := newOrderID()
 	s.claim(id)
-	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		prev, ok, err := orderByKey(ctx, tx, req.UserID, key)
 		if err != nil {
 			return err
@@ -346,20 +347,20 @@ func (s *Service) release(id string) {
 func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
 	id, userID := r.PathValue("id"), r.URL.Query().Get("user_id")
 	if !validID(userID) {
-		s.writeError(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "user_id %q: the query parameter is required", clip(userID)))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "user_id %q: the query parameter is required", clip(userID)))
 		return
 	}
 	if !validID(id) {
-		s.writeError(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "order ID %q is malformed", clip(id)))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "order ID %q is malformed", clip(id)))
 		return
 	}
-	o, err := loadOrder(r.Context(), s.r, id)
+	o, err := loadOrder(r.Context(), s.db, id)
 	if err == nil && o.UserID != userID {
 		// Another user's order is not found, exactly as a missing one is.
 		err = mockstore.Errorf(mockstore.CodeNotFound, "no order %q", id)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, o.view())
@@ -368,12 +369,12 @@ func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleRefund(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !validID(id) {
-		s.writeError(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "order ID %q is malformed", clip(id)))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "order ID %q is malformed", clip(id)))
 		return
 	}
 	o, err := s.manualRefund(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, o.view())
@@ -382,7 +383,7 @@ func (s *Service) handleRefund(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleAuditOrders(w http.ResponseWriter, r *http.Request) {
 	recs, err := s.auditOrders(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, recs)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
@@ -33,7 +34,7 @@ type attemptResult struct {
 // counts the attempt as possibly charged. The key is the order's payment key
 // when idempotent_payments is on (and for the first attempt); otherwise each
 // attempt gets a fresh one.
-func (s *Service) recordAttempt(ctx context.Context, tx *wtx, o order, who string) (attemptRecord, error) {
+func (s *Service) recordAttempt(ctx context.Context, tx *sqlitestore.Tx, o order, who string) (attemptRecord, error) {
 	a := attemptRecord{key: o.PaymentKey, by: who}
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) + 1 FROM payment_attempts WHERE order_id = ?`, o.ID).Scan(&a.seq); err != nil {
 		return attemptRecord{}, fmt.Errorf("count payment attempts: %w", err)
@@ -73,7 +74,7 @@ func (s *Service) charge(ctx context.Context, o order, a attemptRecord) attemptR
 }
 
 // recordOutcome writes in tx what the attempt of res came to.
-func recordOutcome(ctx context.Context, tx *wtx, orderID string, res attemptResult) error {
+func recordOutcome(ctx context.Context, tx *sqlitestore.Tx, orderID string, res attemptResult) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET outcome = ? WHERE order_id = ? AND seq = ?`,
 		res.outcome, orderID, res.seq); err != nil {
 		return fmt.Errorf("record payment outcome: %w", err)
@@ -85,7 +86,7 @@ func recordOutcome(ctx context.Context, tx *wtx, orderID string, res attemptResu
 // which the order stays as it is. A failure is only logged: the attempt
 // then stays "out", which counts as possibly charged, which is safe.
 func (s *Service) noteOutcome(ctx context.Context, o order, res attemptResult) {
-	if err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	if err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		return recordOutcome(ctx, tx, o.ID, res)
 	}); err != nil {
 		s.log.Error("record payment outcome", "order", o.ID, "key", res.key, "err", err)
@@ -110,7 +111,7 @@ func (s *Service) payInRequest(ctx context.Context, o order, first attemptRecord
 	res := s.charge(ctx, o, first)
 	if res.outcome == attemptUnknown {
 		var retry attemptRecord
-		err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 			if err := recordOutcome(ctx, tx, o.ID, res); err != nil {
 				return err
 			}
@@ -154,7 +155,7 @@ func (s *Service) markRefused(ctx context.Context, o order, res attemptResult) (
 // markPaid records the outcome of res, moves o from payment_pending to paid
 // and takes what it bought out of the cart, in one transaction.
 func (s *Service) markPaid(ctx context.Context, o order, res attemptResult, why string) (order, error) {
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if err := recordOutcome(ctx, tx, o.ID, res); err != nil {
 			return err
 		}
@@ -178,7 +179,7 @@ func (s *Service) markPaid(ctx context.Context, o order, res attemptResult, why 
 // are one fact.
 func (s *Service) markFailed(ctx context.Context, o order, res *attemptResult, code mockstore.Code, message, why string) (order, error) {
 	queued := false
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		now := s.now()
 		if res != nil {
 			if err := recordOutcome(ctx, tx, o.ID, *res); err != nil {
@@ -230,7 +231,7 @@ func (s *Service) markFailed(ctx context.Context, o order, res *attemptResult, c
 // reconcileOnce re-drives the payment of every payment_pending order nobody
 // else is driving, up to workerConcurrency at a time.
 func (s *Service) reconcileOnce(ctx context.Context) error {
-	ids, err := ordersIn(ctx, s.r, mockstore.OrderPaymentPending)
+	ids, err := ordersIn(ctx, s.db, mockstore.OrderPaymentPending)
 	if err != nil {
 		return err
 	}
@@ -269,7 +270,7 @@ func (s *Service) fanOut(ctx context.Context, ids []string, claim func(string) b
 // on, so the wallet answers with the first charge if there was one) and
 // settles on a clear answer.
 func (s *Service) reconcile(ctx context.Context, id string) {
-	o, err := loadOrder(ctx, s.r, id)
+	o, err := loadOrder(ctx, s.db, id)
 	if err != nil || o.Status != mockstore.OrderPaymentPending {
 		return
 	}
@@ -278,7 +279,7 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 		return
 	}
 	var a attemptRecord
-	if err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	if err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		var err error
 		a, err = s.recordAttempt(ctx, tx, o, byReconciler)
 		return err
@@ -324,7 +325,7 @@ func (s *Service) failUnresolved(ctx context.Context, o order, res *attemptResul
 // outboxOnce calls the wallet's refund for every due outbox row nobody is
 // working on, up to workerConcurrency at a time.
 func (s *Service) outboxOnce(ctx context.Context) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT order_id FROM refund_outbox WHERE done_at = 0 AND next_at <= ? ORDER BY next_at`, nanos(s.now()))
+	rows, err := s.db.QueryContext(ctx, `SELECT order_id FROM refund_outbox WHERE done_at = 0 AND next_at <= ? ORDER BY next_at`, nanos(s.now()))
 	if err != nil {
 		return fmt.Errorf("read outbox: %w", err)
 	}
@@ -363,7 +364,7 @@ func (s *Service) outboxOnce(ctx context.Context) error {
 func (s *Service) refundFromOutbox(ctx context.Context, id string) {
 	var attempts int
 	var queuedAt int64
-	err := s.r.QueryRowContext(ctx, `SELECT attempts, queued_at FROM refund_outbox WHERE order_id = ? AND done_at = 0`, id).Scan(&attempts, &queuedAt)
+	err := s.db.QueryRowContext(ctx, `SELECT attempts, queued_at FROM refund_outbox WHERE order_id = ? AND done_at = 0`, id).Scan(&attempts, &queuedAt)
 	if err != nil {
 		return // done meanwhile (a manual refund), or the store is closing
 	}
@@ -378,7 +379,7 @@ func (s *Service) refundFromOutbox(ctx context.Context, id string) {
 		next := s.now().Add(s.backoff(attempts))
 		s.log.Warn("outbox refund failed; will retry", "order", id, "attempt", attempts, "err", err)
 		msg := err.Error()
-		if werr := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if werr := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 			_, xerr := tx.ExecContext(ctx, `UPDATE refund_outbox SET attempts = ?, next_at = ?, last_error = ? WHERE order_id = ? AND done_at = 0`,
 				attempts, nanos(next), msg, id)
 			return xerr
@@ -413,7 +414,7 @@ func (s *Service) backoff(attempt int) time.Duration {
 // refund changes nothing.
 func (s *Service) finishRefund(ctx context.Context, id string, rf wallet.Refund, by string) (order, error) {
 	var o order
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		var err error
 		if o, err = loadOrder(ctx, tx, id); err != nil {
 			return err
@@ -453,7 +454,7 @@ func (s *Service) finishRefund(ctx context.Context, id string, rf wallet.Refund,
 // its payment is pending, and temporarily_unavailable when the wallet did not
 // answer (retrying is safe: the wallet refunds an order once).
 func (s *Service) manualRefund(ctx context.Context, id string) (order, error) {
-	o, err := loadOrder(ctx, s.r, id)
+	o, err := loadOrder(ctx, s.db, id)
 	if err != nil {
 		return order{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
@@ -65,7 +66,7 @@ func TestTakeFromCart(t *testing.T) {
 	e := newEnv(t, false)
 	ctx := context.Background()
 	e.fill(t, "g:x", map[string]int{"p001": 3, "p002": 1, "p003": 2})
-	err := e.svc.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := e.svc.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		return takeFromCart(ctx, tx, "g:x", []CartItem{{ProductID: "p001", Qty: 2}, {ProductID: "p002", Qty: 1}, {ProductID: "p003", Qty: 5}})
 	})
 	if err != nil {
@@ -196,7 +197,7 @@ func TestAmbiguousCommit(t *testing.T) {
 			t.Fatalf("order = %+v, %v; want failed without refund", o, err)
 		}
 		var queued int
-		if err := e.svc.r.QueryRow(`SELECT count(*) FROM refund_outbox`).Scan(&queued); err != nil || queued != 0 {
+		if err := e.svc.db.QueryRow(`SELECT count(*) FROM refund_outbox`).Scan(&queued); err != nil || queued != 0 {
 			t.Fatalf("outbox rows = %d (%v), want none with refund_outbox off", queued, err)
 		}
 		if c, _ := e.client.Cart(ctx, req.Owner); len(c.Items) != 1 {
@@ -260,7 +261,7 @@ func TestAmbiguousCommit(t *testing.T) {
 			t.Errorf("refunds = %d after a manual refund on top, want 1", ch[0].Refunds)
 		}
 		var done int
-		if err := e.svc.r.QueryRow(`SELECT count(*) FROM refund_outbox WHERE done_at != 0`).Scan(&done); err != nil || done != 1 {
+		if err := e.svc.db.QueryRow(`SELECT count(*) FROM refund_outbox WHERE done_at != 0`).Scan(&done); err != nil || done != 1 {
 			t.Errorf("outbox rows done = %d (%v), want 1", done, err)
 		}
 	})
@@ -380,7 +381,7 @@ type attemptRow struct {
 
 func (e *env) attempts(tb testing.TB, orderID string) []attemptRow {
 	tb.Helper()
-	rows, err := e.svc.r.Query(`SELECT seq, key, by, outcome FROM payment_attempts WHERE order_id = ? ORDER BY seq`, orderID)
+	rows, err := e.svc.db.Query(`SELECT seq, key, by, outcome FROM payment_attempts WHERE order_id = ? ORDER BY seq`, orderID)
 	if err != nil {
 		tb.Fatalf("read attempts: %v", err)
 	}
@@ -463,9 +464,9 @@ func TestPaymentAttemptsRecorded(t *testing.T) {
 			})
 			e.fwd.dropNext.Store(tc.drop)
 			req := e.buy(t, tc.user)
-			before := e.svc.commits.Load()
+			before := e.svc.db.Commits()
 			_, _ = e.client.Checkout(ctx, "k", req)
-			commits := e.svc.commits.Load() - before
+			commits := e.svc.db.Commits() - before
 
 			recs := e.orders(t)
 			if len(recs) != 1 || recs[0].Status != tc.status {

@@ -2,17 +2,16 @@ package checkout
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/httpkit"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
@@ -55,6 +54,9 @@ const (
 	DefaultReconcileEvery = 500 * time.Millisecond
 )
 
+// writeTimeout bounds how long a write may wait for the writer and run.
+const writeTimeout = 10 * time.Second
+
 // workerConcurrency bounds how many orders the reconciler (and, separately,
 // the outbox) works on at once, so that a backlog after an outage drains in
 // a few PaymentTimeouts rather than one order at a time.
@@ -68,9 +70,8 @@ type Service struct {
 	wallet   *wallet.Client
 	products map[string]mockstore.Product
 	couriers map[string]mockstore.Courier
-	w        *sql.DB // one connection: every write goes through it, one at a time
-	stmts    *stmts  // prepared on w
-	r        *sql.DB // readers of committed snapshots (WAL)
+	db       *sqlitestore.DB
+	errs     httpkit.Errors
 	api      http.Handler
 	audit    http.Handler
 
@@ -81,25 +82,20 @@ type Service struct {
 	// refunding holds the orders whose outbox refund is being called now.
 	refunding map[string]bool
 
-	wake        chan struct{} // nudges the outbox worker when a row is written
-	checkpoints chan struct{} // nudges the checkpoint worker (see write)
-	commits     atomic.Int64  // write transactions committed
-	stop        context.CancelFunc
-	workers     sync.WaitGroup
-	closeOnce   sync.Once
-	closeErr    error
+	wake      chan struct{} // nudges the outbox worker when a row is written
+	stop      context.CancelFunc
+	workers   sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// New opens (or creates) the store at cfg.DBPath, starts the reconciler and
-// the outbox worker (each only when its feature is on) and the checkpoint
-// worker, and returns the service. It returns an error for an invalid config or a store that cannot
+// New opens (or creates) the store at cfg.DBPath (whose checkpoint worker
+// runs until Close), starts the reconciler and the outbox worker (each only
+// when its feature is on), and returns the service. It returns an error for an invalid config or a store that cannot
 // be opened. Cancelling ctx stops the workers as Close does.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.DBPath == "" {
 		return nil, errors.New("checkout: no DBPath")
-	}
-	if strings.ContainsAny(cfg.DBPath, "?#") {
-		return nil, fmt.Errorf("checkout: DBPath %q: '?' and '#' are not allowed", cfg.DBPath)
 	}
 	if cfg.WalletURL == "" {
 		return nil, errors.New("checkout: no WalletURL")
@@ -121,15 +117,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		now:         cfg.Now,
-		products:    map[string]mockstore.Product{},
-		couriers:    map[string]mockstore.Courier{},
-		busy:        map[string]bool{},
-		refunding:   map[string]bool{},
-		wake:        make(chan struct{}, 1),
-		checkpoints: make(chan struct{}, 1),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		products:  map[string]mockstore.Product{},
+		couriers:  map[string]mockstore.Courier{},
+		busy:      map[string]bool{},
+		refunding: map[string]bool{},
+		wake:      make(chan struct{}, 1),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -156,19 +151,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.wallet = wallet.NewClient(cfg.WalletURL, hc)
 
-	var err error
-	if s.w, err = openDB(cfg.DBPath, true); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	// A write is not bound to its caller's context: once a state change
+	// starts it finishes, so a shopper hanging up cannot leave a payment
+	// recorded without its order update.
+	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema}, sqlitestore.WithLogger(s.log),
+		sqlitestore.WithDetachedWrites(writeTimeout), sqlitestore.WithCheckpoints(cfg.ReconcileEvery))
+	if err != nil {
+		return nil, fmt.Errorf("checkout: %w", err)
 	}
-	s.stmts = newStmts(s.w)
-	if err := migrate(ctx, s.w); err != nil {
-		_ = s.w.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	if s.r, err = openDB(cfg.DBPath, false); err != nil {
-		_ = s.w.Close()
-		return nil, fmt.Errorf("open store readers: %w", err)
-	}
+	s.db = db
+	s.errs = httpkit.Errors{Log: s.log}
 	s.api, s.audit = s.routes()
 
 	wctx, stop := context.WithCancel(ctx)
@@ -179,7 +171,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Features.On(mockstore.RefundOutbox) {
 		s.startWorker(wctx, "outbox", s.outboxOnce, s.wake)
 	}
-	s.startWorker(wctx, "checkpoint", s.checkpoint, s.checkpoints)
 	s.log.Info("checkout ready", "db", cfg.DBPath, "features", cfg.Features.String())
 	return s, nil
 }
@@ -197,11 +188,7 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
 		s.workers.Wait()
-		s.stmts.Close()
-		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
-		if s.closeErr != nil {
-			s.closeErr = fmt.Errorf("close store: %w", s.closeErr)
-		}
+		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
 }
@@ -231,80 +218,17 @@ func (s *Service) startWorker(ctx context.Context, name string, pass func(ctx co
 // routes registers every route in one place and returns the API and audit
 // handlers.
 func (s *Service) routes() (api, audit http.Handler) {
-	m := newRouter(s.log)
-	m.handle("GET /healthz", s.handleHealth)
-	m.handle("GET /products", s.handleProducts)
-	m.handle("GET /carts/{owner}", s.handleCart)
-	m.handle("POST /carts/{owner}/items", s.handleAddItem)
-	m.handle("DELETE /carts/{owner}/items/{product_id}", s.handleRemoveItem)
-	m.handle("POST /checkout", s.handleCheckout)
-	m.handle("GET /orders/{id}", s.handleOrder)
-	m.handle("POST /orders/{id}/refund", s.handleRefund)
+	m := httpkit.NewRouter(s.errs)
+	m.Health(mockstore.ServiceCheckout)
+	m.Handle("GET /products", s.handleProducts)
+	m.Handle("GET /carts/{owner}", s.handleCart)
+	m.Handle("POST /carts/{owner}/items", s.handleAddItem)
+	m.Handle("DELETE /carts/{owner}/items/{product_id}", s.handleRemoveItem)
+	m.Handle("POST /checkout", s.handleCheckout)
+	m.Handle("GET /orders/{id}", s.handleOrder)
+	m.Handle("POST /orders/{id}/refund", s.handleRefund)
 
-	a := newRouter(s.log)
-	a.handle("GET /audit/orders", s.handleAuditOrders)
+	a := httpkit.NewRouter(s.errs)
+	a.Handle("GET /audit/orders", s.handleAuditOrders)
 	return m, a
-}
-
-func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceCheckout})
-}
-
-// writeError answers err in the envelope and logs what is not the caller's
-// fault (internal errors keep their text out of the answer).
-func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *mockstore.Error
-	if !errors.As(err, &e) || e.Code == mockstore.CodeInternal {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	mockstore.WriteError(w, err)
-}
-
-// router is a ServeMux whose misses are answered in the error envelope
-// (not_found, method_not_allowed) and whose handlers' panics become an
-// internal error rather than a dropped connection.
-type router struct {
-	log   *slog.Logger
-	mux   *http.ServeMux
-	paths *http.ServeMux // the same paths without methods: tells 405 from 404
-	seen  map[string]bool
-}
-
-func newRouter(log *slog.Logger) *router {
-	rt := &router{log: log, mux: http.NewServeMux(), paths: http.NewServeMux(), seen: map[string]bool{}}
-	rt.mux.HandleFunc("/", rt.miss)
-	return rt
-}
-
-func (rt *router) handle(pattern string, h http.HandlerFunc) {
-	rt.mux.HandleFunc(pattern, h)
-	_, path, _ := strings.Cut(pattern, " ")
-	if rt.seen[path] {
-		return
-	}
-	rt.seen[path] = true
-	rt.paths.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
-	})
-}
-
-func (rt *router) miss(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := rt.paths.Handler(r); pattern != "" {
-		rt.paths.ServeHTTP(w, r)
-		return
-	}
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-}
-
-func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			rt.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
-		}
-	}()
-	rt.mux.ServeHTTP(w, r)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // TestWritesRunPrepared: a statement that a write transaction ran unprepared
@@ -17,7 +18,7 @@ func TestWritesRunPrepared(t *testing.T) {
 	q := `UPDATE orders SET fail_message = fail_message WHERE id = ?`
 	for i, want := range [][]string{{q}, nil} {
 		var misses []string
-		err := e.svc.write(ctx, func(ctx context.Context, tx *wtx) error {
+		err := e.svc.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 			_, err := tx.ExecContext(ctx, q, "o_none")
 			misses = tx.Misses()
 			return err
@@ -27,7 +28,7 @@ func TestWritesRunPrepared(t *testing.T) {
 		}
 	}
 
-	prepared := e.svc.stmts.Len
+	prepared := e.svc.db.Prepared
 	var after []int
 	for _, key := range []string{"k1", "k2"} {
 		if o, err := e.client.Checkout(ctx, key, e.buy(t, "u00001")); err != nil || o.Status != mockstore.OrderPaid {

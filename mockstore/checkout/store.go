@@ -10,12 +10,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
-	_ "modernc.org/sqlite" // driver "sqlite"
 )
-
-// schemaVersion is stored in user_version; a file with another version is
-// refused rather than misread.
-const schemaVersion = 1
 
 // schema holds carts and orders. Times are Unix nanoseconds, UTC.
 //
@@ -89,109 +84,6 @@ const (
 	byCheckoutRetry = "checkout_retry"
 	byReconciler    = "reconciler"
 )
-
-// openDB opens path with the pragmas every connection needs. The writer has
-// exactly one connection, so writes never contend with each other in this
-// process, and begins transactions IMMEDIATE, so a transaction that reads and
-// then writes is never refused half-way. synchronous=NORMAL with WAL keeps
-// every commit across a crash of the process. The writer never checkpoints:
-// see checkpoint.
-func openDB(path string, writer bool) (*sql.DB, error) {
-	dsn := "file:" + path +
-		"?_pragma=busy_timeout(10000)" +
-		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)" +
-		"&_pragma=foreign_keys(1)"
-	if writer {
-		dsn += "&_txlock=immediate&_pragma=wal_autocheckpoint(0)"
-	} else {
-		dsn += "&_pragma=query_only(1)"
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	n := 4
-	if writer {
-		n = 1
-	}
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if err := db.Ping(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// migrate creates the schema in a new file and checks an existing one's version.
-func migrate(ctx context.Context, db *sql.DB) error {
-	var v int
-	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if v != 0 && v != schemaVersion {
-		return fmt.Errorf("schema version %d, want %d", v, schemaVersion)
-	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
-		return fmt.Errorf("write schema version: %w", err)
-	}
-	return nil
-}
-
-// write runs fn in one transaction on the writer. It is not bound to the
-// caller's context alone: once a state change starts it finishes, so a
-// shopper hanging up cannot leave a payment recorded without its order update.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	tx := s.stmts.Wrap(sqlTx)
-	// Once the writer's connection is free again, prepare what tx ran
-	// unprepared.
-	defer func() { s.stmts.Prepare(ctx, tx.Misses()) }()
-	if err := fn(ctx, tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if s.commits.Add(1)%checkpointEvery == 0 {
-		select {
-		case s.checkpoints <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
-
-// checkpointEvery is how many commits of the writer pass between two
-// checkpoints it asks for; the checkpoint worker also runs every
-// ReconcileEvery.
-const checkpointEvery = 64
-
-// checkpoint copies the pages committed to the WAL into the database file,
-// as far as readers allow, on a reader's connection. Left to SQLite, the
-// commit that takes the WAL past wal_autocheckpoint pages would do it, with
-// two fsyncs, while every other write of the service waits for the writer;
-// here no write waits for it. Commits are as durable either way: a commit is
-// in the WAL when it returns.
-func (s *Service) checkpoint(ctx context.Context) error {
-	var busy, walFrames, copied int
-	if err := s.r.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &walFrames, &copied); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return nil
-}
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
@@ -298,7 +190,7 @@ func ordersIn(ctx context.Context, q querier, state string) ([]string, error) {
 // auditOrders reads every order with its history and payment keys, oldest
 // first, from one snapshot.
 func (s *Service) auditOrders(ctx context.Context) ([]mockstore.OrderRecord, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("begin audit: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // Message is one chat message on an order. From is the sender's user ID.
@@ -32,7 +33,7 @@ type postRequest struct {
 // before (replay true); idempotency_conflict when that message had another
 // text. not_found when there is no such order or as is not a party to it.
 func (s *Service) post(ctx context.Context, key, as, id, text string) (m message, replay bool, err error) {
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if _, err := s.visibleOrder(ctx, tx, as, id); err != nil {
 			return err
 		}
@@ -65,30 +66,30 @@ func (s *Service) post(ctx context.Context, key, as, id, text string) (m message
 func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get(IdempotencyHeader)
 	if err := checkKey(key); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	id, err := orderParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	var req postRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := checkID("as", req.As); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := checkText(req.Text); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	m, replay, err := s.post(r.Context(), key, req.As, id, req.Text)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	v, status := m.view(), http.StatusCreated
@@ -101,28 +102,28 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleMessages(w http.ResponseWriter, r *http.Request) {
 	id, err := orderParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	as, err := asQuery(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	// One snapshot: the order's parties and its messages as of one moment.
-	tx, err := s.r.BeginTx(r.Context(), &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.BeginTx(r.Context(), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("begin read: %w", err))
+		s.errs.Write(w, r, fmt.Errorf("begin read: %w", err))
 		return
 	}
 	defer func() { _ = tx.Rollback() }()
 	if _, err := s.visibleOrder(r.Context(), tx, as, id); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	list, err := listMessages(r.Context(), tx, id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, list)

@@ -3,7 +3,6 @@ package food
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // Item is one dish of an order: Qty (1..MaxQty) of the restaurant's menu item.
@@ -106,7 +106,7 @@ func requestHash(req PlaceRequest) string {
 // idempotency_conflict when that order was for another request.
 func (s *Service) place(ctx context.Context, key string, req PlaceRequest, amount int64) (o order, replay bool, err error) {
 	hash := requestHash(req)
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		var dedup any // NULL: the naive store keeps every duplicate
 		if s.idempotent {
 			prev, ok, err := orderByKey(ctx, tx, req.UserID, key)
@@ -168,7 +168,7 @@ func (s *Service) visibleOrder(ctx context.Context, q querier, user, id string) 
 // merchant as. An order already accepted or assigned is returned unchanged.
 // not_found for an unknown order, forbidden when as is not the merchant.
 func (s *Service) accept(ctx context.Context, as, id string) (o order, err error) {
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if o, err = loadOrder(ctx, tx, id); err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func (s *Service) take(ctx context.Context, as, id string) (o order, err error) 
 	if !s.drivers[as] {
 		return order{}, mockstore.Errorf(mockstore.CodeForbidden, "%s is not a driver", as)
 	}
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if o, err = loadOrder(ctx, tx, id); err != nil {
 			return err
 		}
@@ -230,22 +230,22 @@ func (s *Service) handlePlace(w http.ResponseWriter, r *http.Request) {
 	// so whatever its body.
 	key := r.Header.Get(IdempotencyHeader)
 	if err := checkKey(key); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	var req PlaceRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	amount, err := s.checkPlace(req)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	o, replay, err := s.place(r.Context(), key, req, amount)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	v, status := o.view(), http.StatusCreated
@@ -282,17 +282,17 @@ func readAct(w http.ResponseWriter, r *http.Request) (as, id string, err error) 
 func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
 	id, err := orderParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	as, err := asQuery(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
-	o, err := s.visibleOrder(r.Context(), s.r, as, id)
+	o, err := s.visibleOrder(r.Context(), s.db, as, id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, o.view())
@@ -301,26 +301,26 @@ func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleQueue(w http.ResponseWriter, r *http.Request) {
 	rid := r.PathValue("rid")
 	if err := checkID("restaurant ID", rid); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	as, err := asQuery(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	rest, ok := s.byID[rid]
 	if !ok {
-		s.writeError(w, r, mockstore.Errorf(mockstore.CodeNotFound, "no restaurant %q", rid))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeNotFound, "no restaurant %q", rid))
 		return
 	}
 	if rest.Owner != as {
-		s.writeError(w, r, mockstore.Errorf(mockstore.CodeForbidden, "only the merchant of %s sees its orders", rid))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeForbidden, "only the merchant of %s sees its orders", rid))
 		return
 	}
-	list, err := listOrders(r.Context(), s.r, `restaurant_id = ? AND status = ?`, listLimit, rid, mockstore.FoodPlaced)
+	list, err := listOrders(r.Context(), s.db, `restaurant_id = ? AND status = ?`, listLimit, rid, mockstore.FoodPlaced)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, list)
@@ -329,12 +329,12 @@ func (s *Service) handleQueue(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleAccept(w http.ResponseWriter, r *http.Request) {
 	as, id, err := readAct(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	o, err := s.accept(r.Context(), as, id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, o.view())
@@ -343,16 +343,16 @@ func (s *Service) handleAccept(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleOffers(w http.ResponseWriter, r *http.Request) {
 	as, err := asQuery(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if !s.drivers[as] {
-		s.writeError(w, r, mockstore.Errorf(mockstore.CodeForbidden, "%s is not a driver", as))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeForbidden, "%s is not a driver", as))
 		return
 	}
-	list, err := listOrders(r.Context(), s.r, `status = ? AND driver_id = ''`, listLimit, mockstore.FoodAccepted)
+	list, err := listOrders(r.Context(), s.db, `status = ? AND driver_id = ''`, listLimit, mockstore.FoodAccepted)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, list)
@@ -361,12 +361,12 @@ func (s *Service) handleOffers(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleTake(w http.ResponseWriter, r *http.Request) {
 	as, id, err := readAct(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	o, err := s.take(r.Context(), as, id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, o.view())
@@ -375,7 +375,7 @@ func (s *Service) handleTake(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
 	a, err := s.readAudit(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, a)

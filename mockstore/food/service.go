@@ -2,16 +2,15 @@ package food
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/httpkit"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // Config is what New needs.
@@ -30,6 +29,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// writeTimeout bounds how long a write may wait for the writer and run.
+const writeTimeout = 10 * time.Second
+
 // Service is the food service. Its methods are safe for concurrent use.
 type Service struct {
 	log         *slog.Logger
@@ -39,12 +41,10 @@ type Service struct {
 	byID        map[string]restaurant
 	drivers     map[string]bool
 
-	w *sql.DB // one connection: every write goes through it, one at a time
-	r *sql.DB // readers of committed snapshots (WAL)
+	db   *sqlitestore.DB
+	errs httpkit.Errors
 
 	api, audit http.Handler
-	closeOnce  sync.Once
-	closeErr   error
 }
 
 // restaurant is a dataset restaurant with its menu indexed.
@@ -60,9 +60,6 @@ type restaurant struct {
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.DBPath == "" {
 		return nil, errors.New("food: no DBPath")
-	}
-	if strings.ContainsAny(cfg.DBPath, "?#") {
-		return nil, fmt.Errorf("food: DBPath %q: '?' and '#' are not allowed", cfg.DBPath)
 	}
 	s := &Service{
 		log:         cfg.Logger,
@@ -102,18 +99,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		s.drivers[id] = true
 	}
 
-	var err error
-	if s.w, err = openDB(cfg.DBPath, true); err != nil {
-		return nil, fmt.Errorf("food: open store: %w", err)
+	// A write is not bound to its caller's context: once a change starts it
+	// finishes, so a caller hanging up cannot waste the work (it is all or
+	// nothing anyway).
+	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema},
+		sqlitestore.WithLogger(s.log), sqlitestore.WithDetachedWrites(writeTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("food: %w", err)
 	}
-	if err := migrate(ctx, s.w); err != nil {
-		_ = s.w.Close()
-		return nil, fmt.Errorf("food: open store: %w", err)
-	}
-	if s.r, err = openDB(cfg.DBPath, false); err != nil {
-		_ = s.w.Close()
-		return nil, fmt.Errorf("food: open store readers: %w", err)
-	}
+	s.db = db
+	s.errs = httpkit.Errors{Log: s.log}
 	s.api, s.audit = s.routes()
 	s.log.Info("food ready", "db", cfg.DBPath, "idempotent_requests", s.idempotent)
 	return s, nil
@@ -128,94 +123,24 @@ func (s *Service) AuditHandler() http.Handler { return s.audit }
 
 // Close closes the store. It is idempotent; later calls return the first
 // call's result.
-func (s *Service) Close() error {
-	s.closeOnce.Do(func() {
-		if err := errors.Join(s.r.Close(), s.w.Close()); err != nil {
-			s.closeErr = fmt.Errorf("close store: %w", err)
-		}
-	})
-	return s.closeErr
-}
+func (s *Service) Close() error { return s.db.Close() }
 
 // routes registers every route in one place and returns the API and audit
 // handlers.
 func (s *Service) routes() (api, audit http.Handler) {
-	m := newRouter(s.log)
-	m.handle("GET /healthz", s.handleHealth)
-	m.handle("GET /restaurants", s.handleRestaurants)
-	m.handle("GET /restaurants/{rid}/orders", s.handleQueue)
-	m.handle("POST /orders", s.handlePlace)
-	m.handle("GET /orders/{id}", s.handleOrder)
-	m.handle("POST /orders/{id}/accept", s.handleAccept)
-	m.handle("POST /orders/{id}/take", s.handleTake)
-	m.handle("GET /offers", s.handleOffers)
-	m.handle("POST /orders/{id}/messages", s.handlePost)
-	m.handle("GET /orders/{id}/messages", s.handleMessages)
+	m := httpkit.NewRouter(s.errs)
+	m.Health(mockstore.ServiceFood)
+	m.Handle("GET /restaurants", s.handleRestaurants)
+	m.Handle("GET /restaurants/{rid}/orders", s.handleQueue)
+	m.Handle("POST /orders", s.handlePlace)
+	m.Handle("GET /orders/{id}", s.handleOrder)
+	m.Handle("POST /orders/{id}/accept", s.handleAccept)
+	m.Handle("POST /orders/{id}/take", s.handleTake)
+	m.Handle("GET /offers", s.handleOffers)
+	m.Handle("POST /orders/{id}/messages", s.handlePost)
+	m.Handle("GET /orders/{id}/messages", s.handleMessages)
 
-	a := newRouter(s.log)
-	a.handle("GET /audit/food", s.handleAudit)
+	a := httpkit.NewRouter(s.errs)
+	a.Handle("GET /audit/food", s.handleAudit)
 	return m, a
-}
-
-func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceFood})
-}
-
-// writeError answers err in the envelope and logs what is not the caller's
-// fault (an internal error's text stays out of the answer).
-func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *mockstore.Error
-	if !errors.As(err, &e) || e.Code == mockstore.CodeInternal {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	mockstore.WriteError(w, err)
-}
-
-// router is a ServeMux that answers its misses in the error envelope — 405
-// method_not_allowed for a known path, 404 not_found otherwise — and turns a
-// handler's panic into an internal error instead of a dropped connection.
-type router struct {
-	log   *slog.Logger
-	mux   *http.ServeMux
-	known *http.ServeMux // the registered paths for any method: a hit there is a wrong method
-	paths map[string]bool
-}
-
-func newRouter(log *slog.Logger) *router {
-	rt := &router{log: log, mux: http.NewServeMux(), known: http.NewServeMux(), paths: map[string]bool{}}
-	rt.mux.HandleFunc("/", rt.miss)
-	return rt
-}
-
-// handle registers h for pattern, "METHOD /path".
-func (rt *router) handle(pattern string, h http.HandlerFunc) {
-	rt.mux.HandleFunc(pattern, h)
-	_, path, _ := strings.Cut(pattern, " ")
-	if !rt.paths[path] {
-		rt.paths[path] = true
-		rt.known.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
-		})
-	}
-}
-
-func (rt *router) miss(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := rt.known.Handler(r); pattern != "" {
-		rt.known.ServeHTTP(w, r)
-		return
-	}
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-}
-
-func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			rt.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
-		}
-	}()
-	rt.mux.ServeHTTP(w, r)
 }

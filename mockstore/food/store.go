@@ -9,12 +9,8 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
-	_ "modernc.org/sqlite" // driver "sqlite"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
-
-// schemaVersion is stored in user_version; a file with another version is
-// refused rather than misread.
-const schemaVersion = 1
 
 // schema holds orders, their history and their chat. Times are Unix
 // nanoseconds, UTC; seq (the rowid) is the order of arrival.
@@ -62,78 +58,6 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_dedup ON messages (order_id, sender, dedup_key) WHERE dedup_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_by_order ON messages (order_id);
 `
-
-// openDB opens path with the pragmas every connection needs. The writer has
-// exactly one connection, so writes never contend with each other in this
-// process, and begins transactions IMMEDIATE, so a transaction that reads
-// and then writes is never refused half-way. WAL with synchronous=NORMAL
-// keeps every commit across a crash of the process.
-func openDB(path string, writer bool) (*sql.DB, error) {
-	dsn := path +
-		"?_pragma=busy_timeout(10000)" +
-		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)" +
-		"&_pragma=foreign_keys(1)"
-	n := 4
-	if writer {
-		dsn += "&_txlock=immediate"
-		n = 1
-	} else {
-		dsn += "&_pragma=query_only(1)"
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if err := db.Ping(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// migrate creates the schema in a new file and checks an existing one's version.
-func migrate(ctx context.Context, db *sql.DB) error {
-	var v int
-	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if v != 0 && v != schemaVersion {
-		return fmt.Errorf("schema version %d, want %d", v, schemaVersion)
-	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
-		return fmt.Errorf("write schema version: %w", err)
-	}
-	return nil
-}
-
-// write runs fn in one transaction on the writer. It is not bound to the
-// caller's context alone: once a change starts it finishes, so a caller
-// hanging up cannot leave it half-done (it is all or nothing anyway) or
-// waste the work.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(ctx, tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
@@ -230,7 +154,7 @@ func listOrders(ctx context.Context, q querier, where string, limit int, args ..
 }
 
 // recordState appends a state change to order id's history.
-func recordState(ctx context.Context, tx *sql.Tx, id, state, why string, at time.Time) error {
+func recordState(ctx context.Context, tx *sqlitestore.Tx, id, state, why string, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (order_id, seq, state, at, why)
 		VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM order_history WHERE order_id = ?), ?, ?, ?)`,
 		id, id, state, at.UnixNano(), why); err != nil {
@@ -303,7 +227,7 @@ func listMessages(ctx context.Context, q querier, orderID string) ([]Message, er
 // readAudit reads every order with its history and every message, oldest
 // first, from one snapshot.
 func (s *Service) readAudit(ctx context.Context) (mockstore.FoodAudit, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return mockstore.FoodAudit{}, fmt.Errorf("begin audit: %w", err)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,14 +93,20 @@ func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
 	mockstore.WriteJSON(w, http.StatusOK, s.Audit())
 }
 
-// recorder remembers what a handler answered, for the audit.
+// recorder remembers what a handler answered, for the audit: the status,
+// the Retry-After, and the code of an error answer, read from the envelope
+// the shopper got, whichever code path wrote it.
 type recorder struct {
 	http.ResponseWriter
 	status     int
-	code       mockstore.Code // set by writeError
 	retryAfter string
 	wrote      bool
+	errBody    []byte // the start of an error answer's body
 }
+
+// maxErrBody is as much of an error answer as the recorder keeps: the
+// envelope's code comes first and is short.
+const maxErrBody = 4 << 10
 
 func (r *recorder) WriteHeader(status int) {
 	if !r.wrote {
@@ -114,7 +121,24 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if !r.wrote {
 		r.WriteHeader(http.StatusOK)
 	}
+	if r.status >= 400 && len(r.errBody) < maxErrBody {
+		r.errBody = append(r.errBody, b[:min(len(b), maxErrBody-len(r.errBody))]...)
+	}
 	return r.ResponseWriter.Write(b)
+}
+
+// code returns the code of the error envelope answered, "" when the answer
+// is not one.
+func (r *recorder) code() mockstore.Code {
+	var env struct {
+		Error struct {
+			Code mockstore.Code `json:"code"`
+		} `json:"error"`
+	}
+	if len(r.errBody) == 0 || json.Unmarshal(r.errBody, &env) != nil {
+		return ""
+	}
+	return env.Error.Code
 }
 
 // Unwrap lets http.ResponseController reach the connection.
@@ -132,7 +156,7 @@ func (s *Service) record(next http.Handler) http.Handler {
 		if !rec.wrote {
 			rec.status = http.StatusOK
 		}
-		s.audit.response(rec.status, rec.code, rec.retryAfter)
+		s.audit.response(rec.status, rec.code(), rec.retryAfter)
 	})
 }
 
@@ -185,12 +209,12 @@ func (s *Service) handleGetMaintenance(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleSetMaintenance(w http.ResponseWriter, r *http.Request) {
 	var m Maintenance
 	if err := mockstore.DecodeJSON(w, r, &m); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	m, err := s.SetMaintenance(m)
 	if err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, m)
@@ -201,7 +225,7 @@ func (s *Service) maintenance(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := s.maint.Load()
 		if m.On && (r.URL.Path == "/api/v1" || strings.HasPrefix(r.URL.Path, "/api/v1/")) {
-			s.writeError(w, mockstore.Retry(mockstore.CodeMaintenance, m.RetryAfterS, "%s", m.Message))
+			s.errs.Write(w, r, mockstore.Retry(mockstore.CodeMaintenance, m.RetryAfterS, "%s", m.Message))
 			return
 		}
 		next.ServeHTTP(w, r)

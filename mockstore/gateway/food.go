@@ -53,16 +53,16 @@ func (s *Service) handlePay(w http.ResponseWriter, r *http.Request) {
 	}
 	var req payRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	merchant, found := strings.CutPrefix(req.QR, QRPrefix)
 	if !found || !validID(merchant, 1) {
-		s.writeError(w, badRequest("qr %q is not a payment code: want %s<merchant id>", clip(req.QR), QRPrefix))
+		s.errs.Write(w, r, badRequest("qr %q is not a payment code: want %s<merchant id>", clip(req.QR), QRPrefix))
 		return
 	}
 	if req.Amount < 1 || req.Amount > MaxPayment {
-		s.writeError(w, badRequest("amount %d out of range (1..%d)", req.Amount, MaxPayment))
+		s.errs.Write(w, r, badRequest("amount %d out of range (1..%d)", req.Amount, MaxPayment))
 		return
 	}
 	id, ok := s.validate(w, r, token)
@@ -81,7 +81,7 @@ func (s *Service) handlePay(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "QR payment", "retry with the same "+IdempotencyHeader+": you will not be charged twice")
+		s.fail(w, r, err, "QR payment", "retry with the same "+IdempotencyHeader+": you will not be charged twice")
 		return
 	}
 	s.balances.put(id.UserID, ch.Balance, mockstore.Currency, s.now())
@@ -123,7 +123,7 @@ func (s *Service) handleRestaurants(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "restaurants", "")
+		s.fail(w, r, err, "restaurants", "")
 		return
 	}
 	out := make([]publicRestaurant, 0, len(rs))
@@ -151,24 +151,24 @@ func (s *Service) handlePlaceFood(w http.ResponseWriter, r *http.Request) {
 	}
 	var req placeFoodRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if !validID(req.RestaurantID, 1) {
-		s.writeError(w, badRequest("restaurant_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("restaurant_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
 	if len(req.Items) < 1 || len(req.Items) > food.MaxItems {
-		s.writeError(w, badRequest("items: want 1..%d menu items", food.MaxItems))
+		s.errs.Write(w, r, badRequest("items: want 1..%d menu items", food.MaxItems))
 		return
 	}
 	for i, it := range req.Items {
 		if !validID(it.ItemID, 1) {
-			s.writeError(w, badRequest("items[%d].item_id: want a menu item id", i))
+			s.errs.Write(w, r, badRequest("items[%d].item_id: want a menu item id", i))
 			return
 		}
 		if it.Qty < 1 || it.Qty > food.MaxQty {
-			s.writeError(w, badRequest("items[%d].qty %d out of range (1..%d)", i, it.Qty, food.MaxQty))
+			s.errs.Write(w, r, badRequest("items[%d].qty %d out of range (1..%d)", i, it.Qty, food.MaxQty))
 			return
 		}
 	}
@@ -183,7 +183,7 @@ func (s *Service) handlePlaceFood(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "food ordering", "retry with the same "+IdempotencyHeader+": the order is placed once")
+		s.fail(w, r, err, "food ordering", "retry with the same "+IdempotencyHeader+": the order is placed once")
 		return
 	}
 	status := http.StatusCreated
@@ -197,7 +197,7 @@ func (s *Service) handlePlaceFood(w http.ResponseWriter, r *http.Request) {
 func (s *Service) foodOrderID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	oid := r.PathValue("id")
 	if !validID(oid, 1) {
-		s.writeError(w, badRequest("order id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("order id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return "", false
 	}
 	return oid, true
@@ -219,7 +219,7 @@ func foodCall[T any](s *Service, w http.ResponseWriter, r *http.Request, token s
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, what, hint)
+		s.fail(w, r, err, what, hint)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, out)
@@ -248,7 +248,7 @@ func (s *Service) handleMerchantQueue(w http.ResponseWriter, r *http.Request) {
 	}
 	rid := r.PathValue("id")
 	if !validID(rid, 1) {
-		s.writeError(w, badRequest("restaurant id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("restaurant id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
 	foodCall(s, w, r, token, "your restaurant's orders", "", func(ctx context.Context, as string) ([]food.Order, error) {
@@ -325,11 +325,11 @@ func (s *Service) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	var req messageRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := checkText(req.Text); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	id, ok := s.validate(w, r, token)
@@ -343,7 +343,7 @@ func (s *Service) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "chat", "retry with the same "+IdempotencyHeader+": the message is sent once")
+		s.fail(w, r, err, "chat", "retry with the same "+IdempotencyHeader+": the message is sent once")
 		return
 	}
 	status := http.StatusCreated

@@ -15,6 +15,7 @@ import (
 	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/checkout"
 	"github.com/gameday/gameday/mockstore/food"
+	"github.com/gameday/gameday/mockstore/internal/httpkit"
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
@@ -108,6 +109,7 @@ type Service struct {
 	balances *balanceCache
 	audit    *auditLog
 
+	errs          httpkit.Errors
 	api, auditAPI http.Handler
 	closeOnce     sync.Once
 }
@@ -199,8 +201,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.wallet = wallet.NewClient(cfg.WalletURL, s.up[upstreamWallet].hc)
 	s.food = food.NewClient(cfg.FoodURL, s.up[upstreamFood].hc)
 	s.audit = newAuditLog()
-	s.api = s.publicHandler()
-	s.auditAPI = s.auditHandler()
+	s.errs = httpkit.Errors{Log: s.log}
+	s.api, s.auditAPI = s.routes()
 	return s, nil
 }
 
@@ -236,98 +238,51 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// routes registers every public route in one place.
-func (s *Service) routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", s.handleHealth)
+// routes registers every route in one place and returns the public API
+// (every answer but /healthz's counted, maintenance answered, each request
+// bounded by RequestTimeout) and the audit handler.
+func (s *Service) routes() (api, audit http.Handler) {
+	m := httpkit.NewRouter(s.errs)
+	m.Health(mockstore.ServiceGateway)
 
-	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
-	mux.HandleFunc("POST /api/v1/login/verify", s.handleVerify)
-	mux.HandleFunc("POST /api/v1/login/resend", s.handleResend)
-	mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
-	mux.HandleFunc("GET /api/v1/me", s.handleMe)
+	m.Handle("POST /api/v1/login", s.handleLogin)
+	m.Handle("POST /api/v1/login/verify", s.handleVerify)
+	m.Handle("POST /api/v1/login/resend", s.handleResend)
+	m.Handle("POST /api/v1/logout", s.handleLogout)
+	m.Handle("GET /api/v1/me", s.handleMe)
 
-	mux.HandleFunc("GET /api/v1/wallet", s.handleWallet)
-	mux.HandleFunc("POST /api/v1/wallet/topup", s.handleTopup)
+	m.Handle("GET /api/v1/wallet", s.handleWallet)
+	m.Handle("POST /api/v1/wallet/topup", s.handleTopup)
 
-	mux.HandleFunc("GET /api/v1/products", s.handleProducts)
-	mux.HandleFunc("GET /api/v1/cart", s.handleCart)
-	mux.HandleFunc("POST /api/v1/cart/items", s.handleAddItem)
-	mux.HandleFunc("DELETE /api/v1/cart/items/{product_id}", s.handleRemoveItem)
+	m.Handle("GET /api/v1/products", s.handleProducts)
+	m.Handle("GET /api/v1/cart", s.handleCart)
+	m.Handle("POST /api/v1/cart/items", s.handleAddItem)
+	m.Handle("DELETE /api/v1/cart/items/{product_id}", s.handleRemoveItem)
 
-	mux.HandleFunc("POST /api/v1/checkout", s.handleCheckout)
-	mux.HandleFunc("GET /api/v1/orders/{id}", s.handleOrder)
+	m.Handle("POST /api/v1/checkout", s.handleCheckout)
+	m.Handle("GET /api/v1/orders/{id}", s.handleOrder)
 
-	mux.HandleFunc("POST /api/v1/wallet/pay", s.handlePay)
+	m.Handle("POST /api/v1/wallet/pay", s.handlePay)
 
-	mux.HandleFunc("GET /api/v1/food/restaurants", s.handleRestaurants)
-	mux.HandleFunc("GET /api/v1/food/restaurants/{id}/orders", s.handleMerchantQueue)
-	mux.HandleFunc("POST /api/v1/food/orders", s.handlePlaceFood)
-	mux.HandleFunc("GET /api/v1/food/orders/{id}", s.handleFoodOrder)
-	mux.HandleFunc("POST /api/v1/food/orders/{id}/accept", s.handleAccept)
-	mux.HandleFunc("POST /api/v1/food/orders/{id}/take", s.handleTake)
-	mux.HandleFunc("GET /api/v1/food/offers", s.handleOffers)
-	mux.HandleFunc("POST /api/v1/food/orders/{id}/messages", s.handlePostMessage)
-	mux.HandleFunc("GET /api/v1/food/orders/{id}/messages", s.handleMessages)
-}
+	m.Handle("GET /api/v1/food/restaurants", s.handleRestaurants)
+	m.Handle("GET /api/v1/food/restaurants/{id}/orders", s.handleMerchantQueue)
+	m.Handle("POST /api/v1/food/orders", s.handlePlaceFood)
+	m.Handle("GET /api/v1/food/orders/{id}", s.handleFoodOrder)
+	m.Handle("POST /api/v1/food/orders/{id}/accept", s.handleAccept)
+	m.Handle("POST /api/v1/food/orders/{id}/take", s.handleTake)
+	m.Handle("GET /api/v1/food/offers", s.handleOffers)
+	m.Handle("POST /api/v1/food/orders/{id}/messages", s.handlePostMessage)
+	m.Handle("GET /api/v1/food/orders/{id}/messages", s.handleMessages)
 
-// auditRoutes registers the audit routes.
-func (s *Service) auditRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /audit/gateway", s.handleAudit)
-	mux.HandleFunc("GET /audit/maintenance", s.handleGetMaintenance)
-	mux.HandleFunc("POST /audit/maintenance", s.handleSetMaintenance)
-}
+	a := httpkit.NewRouter(s.errs)
+	a.Handle("GET /audit/gateway", s.handleAudit)
+	a.Handle("GET /audit/maintenance", s.handleGetMaintenance)
+	a.Handle("POST /audit/maintenance", s.handleSetMaintenance)
 
-func (s *Service) publicHandler() http.Handler {
-	mux := http.NewServeMux()
-	s.routes(mux)
-	var h http.Handler = envelopeMux(mux, s.writeError)
+	var h http.Handler = m
 	h = s.maintenance(h)
 	h = s.deadline(h)
-	h = s.recoverPanics(h)
-	return s.record(h)
-}
-
-func (s *Service) auditHandler() http.Handler {
-	mux := http.NewServeMux()
-	s.auditRoutes(mux)
-	return s.recoverPanics(envelopeMux(mux, s.writeError))
-}
-
-// envelopeMux serves mux, but answers an unknown route 404 not_found and a
-// known route with the wrong method 405 method_not_allowed in the envelope
-// (the mux itself would answer plain text).
-func envelopeMux(mux *http.ServeMux, writeError func(http.ResponseWriter, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		probe := &headerProbe{header: http.Header{}}
-		h.ServeHTTP(probe, r)
-		if probe.status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", probe.header.Get("Allow"))
-			writeError(w, mockstore.Errorf(mockstore.CodeMethodNotAllowed, "method %s not allowed on %s (allowed: %s)",
-				r.Method, r.URL.Path, probe.header.Get("Allow")))
-			return
-		}
-		writeError(w, mockstore.Errorf(mockstore.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-	})
-}
-
-// headerProbe is a ResponseWriter that keeps only the status and headers of
-// what the mux would have answered.
-type headerProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(status int) {
-	if p.status == 0 {
-		p.status = status
-	}
+	return s.record(h), a
 }
 
 // deadline bounds the handling of one request.
@@ -337,37 +292,4 @@ func (s *Service) deadline(next http.Handler) http.Handler {
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// recoverPanics turns a panic into a 500 internal envelope (when nothing was
-// written yet) instead of a dropped connection, and logs it.
-func (s *Service) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-			if rec, ok := w.(*recorder); !ok || !rec.wrote {
-				s.writeError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-// writeError answers err in the envelope, and tells the audit its code.
-func (s *Service) writeError(w http.ResponseWriter, err error) {
-	if rec, ok := w.(*recorder); ok {
-		rec.code = mockstore.ErrorCode(err)
-	}
-	mockstore.WriteError(w, err)
-}
-
-func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceGateway})
 }

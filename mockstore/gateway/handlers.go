@@ -31,35 +31,29 @@ const IdempotencyHeader = "Idempotency-Key"
 // ---- answering
 
 // fail answers err: an upstream failure per honest_errors, an upstream's
-// answered error as it is, anything else as internal. what names the feature
-// that is unavailable ("your wallet balance"); hint, when given, tells the
-// shopper how to retry safely.
-func (s *Service) fail(w http.ResponseWriter, err error, what, hint string) {
+// answered error as it is, anything else as internal (and logged). what
+// names the feature that is unavailable ("your wallet balance"); hint, when
+// given, tells the shopper how to retry safely.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, what, hint string) {
 	var f *failure
-	if errors.As(err, &f) {
-		s.log.Debug("upstream failure", "upstream", f.upstream, "breaker_open", f.breaker, "err", f.err)
-		if !s.features.On(mockstore.HonestErrors) {
-			s.writeError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
-			return
-		}
-		code := mockstore.CodeUnavailable
-		if f.code != "" {
-			code = f.code
-		}
-		msg := what + " is temporarily unavailable; please retry in a few seconds"
-		if hint != "" {
-			msg += " (" + hint + ")"
-		}
-		s.writeError(w, mockstore.Retry(code, f.retryAfter, "%s", msg))
+	if !errors.As(err, &f) {
+		s.errs.Write(w, r, err)
 		return
 	}
-	var e *mockstore.Error
-	if errors.As(err, &e) {
-		s.writeError(w, e)
+	s.log.Debug("upstream failure", "upstream", f.upstream, "breaker_open", f.breaker, "err", f.err)
+	if !s.features.On(mockstore.HonestErrors) {
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
 		return
 	}
-	s.log.Error("unexpected error", "err", err)
-	s.writeError(w, mockstore.Errorf(mockstore.CodeInternal, "internal error"))
+	code := mockstore.CodeUnavailable
+	if f.code != "" {
+		code = f.code
+	}
+	msg := what + " is temporarily unavailable; please retry in a few seconds"
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	s.errs.Write(w, r, mockstore.Retry(code, f.retryAfter, "%s", msg))
 }
 
 // idempotencyKey returns the request's Idempotency-Key, answering the
@@ -68,11 +62,11 @@ func (s *Service) fail(w http.ResponseWriter, err error, what, hint string) {
 func (s *Service) idempotencyKey(w http.ResponseWriter, r *http.Request, what string) (string, bool) {
 	key := r.Header.Get(IdempotencyHeader)
 	if key == "" {
-		s.writeError(w, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required: one key per %s, the same on every retry", IdempotencyHeader, what))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required: one key per %s, the same on every retry", IdempotencyHeader, what))
 		return "", false
 	}
 	if len(key) > maxKeyLen || !printable(key) {
-		s.writeError(w, badRequest("%s: want 1..%d printable characters", IdempotencyHeader, maxKeyLen))
+		s.errs.Write(w, r, badRequest("%s: want 1..%d printable characters", IdempotencyHeader, maxKeyLen))
 		return "", false
 	}
 	return key, true
@@ -105,11 +99,11 @@ func (s *Service) credential(w http.ResponseWriter, r *http.Request) (string, bo
 		if cred.fromCookie {
 			clearSessionCookie(w)
 		}
-		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "malformed credentials: want \"Authorization: Bearer <token>\" or the session cookie"))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeUnauthenticated, "malformed credentials: want \"Authorization: Bearer <token>\" or the session cookie"))
 		return "", false
 	}
 	if cred.token == "" {
-		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "sign in first"))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeUnauthenticated, "sign in first"))
 		return "", false
 	}
 	return cred.token, true
@@ -133,7 +127,7 @@ func (s *Service) validate(w http.ResponseWriter, r *http.Request, token string)
 		if known, ok := s.tokens.userOf(token); ok && known != id.UserID {
 			s.audit.crossUserData()
 			s.log.Error("session answered for another user", "user_id", known, "answered_user_id", id.UserID)
-			s.fail(w, &failure{upstream: upstreamAuth, retryAfter: defaultRetryAS, err: errors.New("session answered for another user")},
+			s.fail(w, r, &failure{upstream: upstreamAuth, retryAfter: defaultRetryAS, err: errors.New("session answered for another user")},
 				"your account", "")
 			return auth.Identity{}, false
 		}
@@ -141,26 +135,26 @@ func (s *Service) validate(w http.ResponseWriter, r *http.Request, token string)
 		return id, true
 	case errors.As(err, &f):
 		if !s.features.On(mockstore.SessionFallback) {
-			s.unauthenticated(w, token, "your session could not be verified; please sign in again")
+			s.unauthenticated(w, r, token, "your session could not be verified; please sign in again")
 			return auth.Identity{}, false
 		}
-		s.fail(w, f, "sign-in", "you are still signed in")
+		s.fail(w, r, f, "sign-in", "you are still signed in")
 	case errors.As(err, &e) && e.Code.Retryable():
-		s.fail(w, e, "", "")
+		s.fail(w, r, e, "", "")
 	default:
-		s.unauthenticated(w, token, "your session has ended; please sign in again")
+		s.unauthenticated(w, r, token, "your session has ended; please sign in again")
 	}
 	return auth.Identity{}, false
 }
 
 // unauthenticated answers 401 for token, clears the cookie, and counts a
 // forced logout when the token was valid, not logged out, and not expired.
-func (s *Service) unauthenticated(w http.ResponseWriter, token, msg string) {
+func (s *Service) unauthenticated(w http.ResponseWriter, r *http.Request, token, msg string) {
 	if s.tokens.rejected(token, s.now()) {
 		s.audit.forcedLogout()
 	}
 	clearSessionCookie(w)
-	s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "%s", msg))
+	s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeUnauthenticated, "%s", msg))
 }
 
 // owner returns the cart owner of the request: "u:<user_id>" for a session,
@@ -190,7 +184,7 @@ func (s *Service) cartCaller(w http.ResponseWriter, r *http.Request) (caller, bo
 	}
 	gid, fresh, ok := guestID(r)
 	if !ok {
-		s.writeError(w, badRequest("guest id must be 8..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("guest id must be 8..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return caller{}, false
 	}
 	if fresh {
@@ -235,15 +229,15 @@ type resendRequest struct {
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if !validPhone(req.Phone) {
-		s.writeError(w, badRequest("phone: want an international number, '+' and 8..15 digits, the first not 0"))
+		s.errs.Write(w, r, badRequest("phone: want an international number, '+' and 8..15 digits, the first not 0"))
 		return
 	}
 	if !validChannel(req.Channel) {
-		s.writeError(w, badRequest("channel %q: allowed sms, whatsapp", clip(req.Channel)))
+		s.errs.Write(w, r, badRequest("channel %q: allowed sms, whatsapp", clip(req.Channel)))
 		return
 	}
 	var out auth.LoginStarted
@@ -255,11 +249,11 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var f *failure
 	if errors.As(err, &f) && !s.features.On(mockstore.HonestErrors) {
 		s.log.Debug("upstream failure", "upstream", f.upstream, "err", f.err)
-		s.writeError(w, mockstore.Errorf(mockstore.CodeNotRegistered, "phone number not registered or inactive"))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeNotRegistered, "phone number not registered or inactive"))
 		return
 	}
 	if err != nil {
-		s.fail(w, err, "sign-in", "")
+		s.fail(w, r, err, "sign-in", "")
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusAccepted, out)
@@ -270,15 +264,15 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 	var req verifyRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if !validID(req.LoginID, 1) {
-		s.writeError(w, badRequest("login_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("login_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
 	if !validCode(req.Code) {
-		s.writeError(w, badRequest("code: want the %d digits you received", codeLen))
+		s.errs.Write(w, r, badRequest("code: want the %d digits you received", codeLen))
 		return
 	}
 	var out auth.Verified
@@ -288,7 +282,7 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "sign-in", "")
+		s.fail(w, r, err, "sign-in", "")
 		return
 	}
 	var expires time.Time
@@ -303,15 +297,15 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
 	var req resendRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if !validID(req.LoginID, 1) {
-		s.writeError(w, badRequest("login_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("login_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
 	if !validChannel(req.Channel) {
-		s.writeError(w, badRequest("channel %q: allowed sms, whatsapp", clip(req.Channel)))
+		s.errs.Write(w, r, badRequest("channel %q: allowed sms, whatsapp", clip(req.Channel)))
 		return
 	}
 	var out auth.LoginStarted
@@ -321,7 +315,7 @@ func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "sign-in", "")
+		s.fail(w, r, err, "sign-in", "")
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusAccepted, out)
@@ -335,7 +329,7 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 		if cred.fromCookie {
 			clearSessionCookie(w)
 		}
-		s.writeError(w, mockstore.Errorf(mockstore.CodeUnauthenticated, "no session to sign out of"))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeUnauthenticated, "no session to sign out of"))
 		return
 	}
 	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
@@ -346,7 +340,7 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	// revoked it before its answer was lost).
 	s.tokens.forget(cred.token)
 	if err != nil {
-		s.fail(w, err, "sign-out", "retry to make sure you are signed out")
+		s.fail(w, r, err, "sign-out", "retry to make sure you are signed out")
 		return
 	}
 	clearSessionCookie(w)
@@ -409,7 +403,7 @@ func (s *Service) handleWallet(w http.ResponseWriter, r *http.Request) {
 	}
 	var f *failure
 	if !errors.As(err, &f) {
-		s.fail(w, err, "your wallet balance", "")
+		s.fail(w, r, err, "your wallet balance", "")
 		return
 	}
 	if !s.features.On(mockstore.BalanceCache) {
@@ -421,7 +415,7 @@ func (s *Service) handleWallet(w http.ResponseWriter, r *http.Request) {
 		mockstore.WriteJSON(w, http.StatusOK, walletResponse{Balance: b.balance, Currency: b.currency, AsOf: b.asOf.UTC(), Stale: true})
 		return
 	}
-	s.fail(w, f, "your wallet balance", "")
+	s.fail(w, r, f, "your wallet balance", "")
 }
 
 func (s *Service) handleTopup(w http.ResponseWriter, r *http.Request) {
@@ -431,15 +425,15 @@ func (s *Service) handleTopup(w http.ResponseWriter, r *http.Request) {
 	}
 	var req topupRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if req.Amount < 1 || req.Amount > MaxTopup {
-		s.writeError(w, badRequest("amount %d out of range (1..%d)", req.Amount, MaxTopup))
+		s.errs.Write(w, r, badRequest("amount %d out of range (1..%d)", req.Amount, MaxTopup))
 		return
 	}
 	if req.Reference == "" || len(req.Reference) > maxKeyLen || !printable(req.Reference) {
-		s.writeError(w, badRequest("reference: want 1..%d printable characters", maxKeyLen))
+		s.errs.Write(w, r, badRequest("reference: want 1..%d printable characters", maxKeyLen))
 		return
 	}
 	id, ok := s.validate(w, r, token)
@@ -453,7 +447,7 @@ func (s *Service) handleTopup(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "wallet top-up", "retry with the same reference: it is applied at most once")
+		s.fail(w, r, err, "wallet top-up", "retry with the same reference: it is applied at most once")
 		return
 	}
 	s.balances.put(id.UserID, out.Balance, mockstore.Currency, s.now())
@@ -475,7 +469,7 @@ func (s *Service) handleProducts(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "the product catalogue", "")
+		s.fail(w, r, err, "the product catalogue", "")
 		return
 	}
 	if ps == nil {
@@ -501,15 +495,15 @@ func (s *Service) handleAddItem(w http.ResponseWriter, r *http.Request) {
 	}
 	var req addItemRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if !validID(req.ProductID, 1) {
-		s.writeError(w, badRequest("product_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("product_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
 	if req.Qty < 1 || req.Qty > checkout.MaxQty {
-		s.writeError(w, badRequest("qty %d out of range (1..%d)", req.Qty, checkout.MaxQty))
+		s.errs.Write(w, r, badRequest("qty %d out of range (1..%d)", req.Qty, checkout.MaxQty))
 		return
 	}
 	owner, ok := s.cartOwner(w, r, c)
@@ -528,7 +522,7 @@ func (s *Service) handleRemoveItem(w http.ResponseWriter, r *http.Request) {
 	}
 	pid := r.PathValue("product_id")
 	if !validID(pid, 1) {
-		s.writeError(w, badRequest("product_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("product_id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
 	owner, ok := s.cartOwner(w, r, c)
@@ -556,7 +550,7 @@ func (s *Service) cartCall(w http.ResponseWriter, r *http.Request, owner string,
 		err = &failure{upstream: upstreamCheckout, retryAfter: defaultRetryAS, err: errors.New("cart answered for another owner")}
 	}
 	if err != nil {
-		s.fail(w, err, "your cart", "")
+		s.fail(w, r, err, "your cart", "")
 		return
 	}
 	cart.Owner = owner
@@ -588,24 +582,24 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	var req checkoutRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	switch {
 	case strings.TrimSpace(req.Address.Line) == "" || len(req.Address.Line) > maxAddressLine:
-		s.writeError(w, badRequest("address.line: want 1..%d characters", maxAddressLine))
+		s.errs.Write(w, r, badRequest("address.line: want 1..%d characters", maxAddressLine))
 		return
 	case strings.ContainsFunc(req.Address.Line, unicode.IsControl):
-		s.writeError(w, badRequest("address.line: want text without control characters"))
+		s.errs.Write(w, r, badRequest("address.line: want text without control characters"))
 		return
 	case !validID(req.Address.Area, 1):
-		s.writeError(w, badRequest("address.area: want an area name"))
+		s.errs.Write(w, r, badRequest("address.area: want an area name"))
 		return
 	case !validID(req.Courier, 1):
-		s.writeError(w, badRequest("courier: want a courier id"))
+		s.errs.Write(w, r, badRequest("courier: want a courier id"))
 		return
 	case !slices.Contains(paymentMethods, req.PaymentMethod):
-		s.writeError(w, badRequest("payment_method %q: allowed %s", clip(req.PaymentMethod), strings.Join(paymentMethods, ", ")))
+		s.errs.Write(w, r, badRequest("payment_method %q: allowed %s", clip(req.PaymentMethod), strings.Join(paymentMethods, ", ")))
 		return
 	}
 	id, ok := s.validate(w, r, token)
@@ -631,11 +625,11 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		// shown to the shopper as a refusal of their payment method.
 		s.log.Debug("upstream failure", "upstream", f.upstream, "err", f.err)
 		s.audit.falseRefusal()
-		s.writeError(w, mockstore.Errorf(mockstore.CodePaymentUnsupported, "payment method %s is not supported for this order", req.PaymentMethod))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodePaymentUnsupported, "payment method %s is not supported for this order", req.PaymentMethod))
 		return
 	}
 	if err != nil {
-		s.fail(w, err, "checkout", "retry with the same "+IdempotencyHeader+": you will not be charged twice")
+		s.fail(w, r, err, "checkout", "retry with the same "+IdempotencyHeader+": you will not be charged twice")
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusCreated, order)
@@ -648,7 +642,7 @@ func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	oid := r.PathValue("id")
 	if !validID(oid, 1) {
-		s.writeError(w, badRequest("order id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
+		s.errs.Write(w, r, badRequest("order id: want 1..%d letters, digits, '.', '_' or '-'", maxIDLen))
 		return
 	}
 	id, ok := s.validate(w, r, token)
@@ -662,7 +656,7 @@ func (s *Service) handleOrder(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, err, "your orders", "")
+		s.fail(w, r, err, "your orders", "")
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, order)

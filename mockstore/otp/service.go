@@ -3,20 +3,18 @@ package otp
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
-	_ "modernc.org/sqlite" // driver "sqlite"
+	"github.com/gameday/gameday/mockstore/internal/httpkit"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // Limits on what the provider accepts.
@@ -41,13 +39,12 @@ type Config struct {
 
 // Service is the OTP provider and test inbox.
 type Service struct {
-	db  *sql.DB
-	log *slog.Logger
-	now func() time.Time
+	db   *sqlitestore.DB
+	log  *slog.Logger
+	now  func() time.Time
+	errs httpkit.Errors
 
-	wmu       sync.Mutex // serializes writers
-	closeOnce sync.Once
-	closeErr  error
+	api, auditAPI http.Handler
 }
 
 // New opens (or creates) the provider's store at cfg.DBPath. It fails when
@@ -56,18 +53,21 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.DBPath == "" {
 		return nil, errors.New("otp: DBPath is required")
 	}
-	db, err := openDB(ctx, cfg.DBPath)
-	if err != nil {
-		return nil, err
-	}
-	s := &Service{db: db, log: cfg.Logger, now: cfg.Now}
+	s := &Service{log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.log = s.log.With("service", mockstore.ServiceOTP)
 	if s.now == nil {
 		s.now = time.Now
 	}
+	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema}, sqlitestore.WithLogger(s.log))
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	s.errs = httpkit.Errors{Log: s.log}
+	s.api, s.auditAPI = s.routes()
 	return s, nil
 }
 
@@ -85,64 +85,28 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_phone ON messages(phone, seq);
 `
 
-// openDB opens path with WAL, synchronous=NORMAL (durable against a crash of
-// the process) and a busy timeout, and creates the schema.
-func openDB(ctx context.Context, path string) (*sql.DB, error) {
-	if strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("open store: path %q contains '?'", path)
-	}
-	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create schema: %w", err)
-	}
-	return db, nil
-}
-
 // Close closes the store. It is safe to call more than once.
-func (s *Service) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
-	return s.closeErr
-}
+func (s *Service) Close() error { return s.db.Close() }
 
 // Handler returns the provider's API: POST /send, POST /send/{channel},
 // GET /inbox/{phone} and GET /healthz.
-func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("POST /send", s.handleSend)
-	mux.HandleFunc("POST /send/{channel}", s.handleSend)
-	mux.HandleFunc("GET /inbox/{phone}", s.handleInbox)
-	mux.HandleFunc("/send", handleMethodNotAllowed)
-	mux.HandleFunc("/send/{channel}", handleMethodNotAllowed)
-	mux.HandleFunc("/inbox/{phone}", handleMethodNotAllowed)
-	mux.HandleFunc("/", handleNotFound)
-	return mux
-}
+func (s *Service) Handler() http.Handler { return s.api }
 
 // AuditHandler returns the audit routes: GET /audit/otp.
-func (s *Service) AuditHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /audit/otp", s.handleAudit)
-	mux.HandleFunc("/", handleNotFound)
-	return mux
-}
+func (s *Service) AuditHandler() http.Handler { return s.auditAPI }
 
-func handleNotFound(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-}
+// routes registers every route in one place and returns the API and audit
+// handlers.
+func (s *Service) routes() (api, audit http.Handler) {
+	m := httpkit.NewRouter(s.errs)
+	m.Health(mockstore.ServiceOTP)
+	m.Handle("POST /send", s.handleSend)
+	m.Handle("POST /send/{channel}", s.handleSend)
+	m.Handle("GET /inbox/{phone}", s.handleInbox)
 
-func handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
-}
-
-func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceOTP})
+	a := httpkit.NewRouter(s.errs)
+	a.Handle("GET /audit/otp", s.handleAudit)
+	return m, a
 }
 
 // handleSend accepts a message. POST /send/{channel} names the channel in
@@ -151,28 +115,27 @@ func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleSend(w http.ResponseWriter, r *http.Request) {
 	var in sendRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if ch := r.PathValue("channel"); ch != "" {
 		if err := CheckChannel(ch); err != nil {
-			mockstore.WriteError(w, err)
+			s.errs.Write(w, r, err)
 			return
 		}
 		if in.Channel != "" && in.Channel != ch {
-			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInvalidRequest, "channel %q in the body, %q in the path", clip(in.Channel), ch))
+			s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "channel %q in the body, %q in the path", clip(in.Channel), ch))
 			return
 		}
 		in.Channel = ch
 	}
 	if err := validSend(in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	id, err := s.store(r.Context(), in)
 	if err != nil {
-		s.log.Error("store message", "err", err)
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	s.log.Debug("message accepted", "message_id", id, "channel", in.Channel, "login_id", in.LoginID)
@@ -182,22 +145,21 @@ func (s *Service) handleSend(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleInbox(w http.ResponseWriter, r *http.Request) {
 	phone := r.PathValue("phone")
 	if err := CheckPhone(phone); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	limit := defaultInboxLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxInboxLimit {
-			mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInvalidRequest, "limit %q: want 1..%d", v, maxInboxLimit))
+			s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest, "limit %q: want 1..%d", v, maxInboxLimit))
 			return
 		}
 		limit = n
 	}
 	es, err := s.inbox(r.Context(), phone, limit)
 	if err != nil {
-		s.log.Error("read inbox", "err", err)
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, es)
@@ -206,8 +168,7 @@ func (s *Service) handleInbox(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
 	a, err := s.audit(r.Context())
 	if err != nil {
-		s.log.Error("audit", "err", err)
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, a)
@@ -294,12 +255,16 @@ func (s *Service) store(ctx context.Context, in sendRequest) (string, error) {
 		return "", fmt.Errorf("message id: %w", err)
 	}
 	id := "m_" + hex.EncodeToString(b[:])
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if _, err := s.db.ExecContext(ctx,
-		`INSERT INTO messages(message_id, phone, channel, code, login_id, link, received_at) VALUES(?, ?, ?, ?, ?, ?, ?)`,
-		id, in.Phone, in.Channel, in.Code, in.LoginID, in.Link, s.now().UnixNano()); err != nil {
-		return "", fmt.Errorf("insert message: %w", err)
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO messages(message_id, phone, channel, code, login_id, link, received_at) VALUES(?, ?, ?, ?, ?, ?, ?)`,
+			id, in.Phone, in.Channel, in.Code, in.LoginID, in.Link, s.now().UnixNano()); err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	return id, nil
 }

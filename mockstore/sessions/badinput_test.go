@@ -2,29 +2,14 @@ package sessions
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/badinput"
 )
-
-// badRequest is one request that the store must refuse with code, changing
-// nothing. audit sends it to the audit handler instead of the API.
-type badRequest struct {
-	name, method, path, body string
-	audit                    bool
-	code                     mockstore.Code
-	// bracket marks a body followed by a stray ']' or '}', which
-	// mockstore.DecodeJSON lets through (see decodeTakesTrailingBracket).
-	bracket bool
-}
 
 // TestBadInputEveryRoute sends bad input to every route of the store and of
 // its audit handler: each is refused with its specific code in the one
@@ -38,86 +23,70 @@ func TestBadInputEveryRoute(t *testing.T) {
 	}
 	const put = `{"user_id":"u2","ttl_s":60}`
 	invalid, tooLarge := mockstore.CodeInvalidRequest, mockstore.CodeBodyTooLarge
-	cases := []badRequest{
+	cases := []badinput.Case{
 		// PUT /sessions/{token}: the body.
-		{name: "put malformed JSON", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2",`, code: invalid},
-		{name: "put not JSON", method: "PUT", path: "/sessions/t1", body: `user_id=u2&ttl_s=60`, code: invalid},
-		{name: "put JSON array", method: "PUT", path: "/sessions/t1", body: `["u2",60]`, code: invalid},
-		{name: "put JSON null", method: "PUT", path: "/sessions/t1", body: `null`, code: invalid},
-		{name: "put empty body", method: "PUT", path: "/sessions/t1", body: ``, code: invalid},
-		{name: "put unknown field", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":60,"admin":true}`, code: invalid},
-		{name: "put trailing data", method: "PUT", path: "/sessions/t1", body: put + `{}`, code: invalid},
-		{name: "put trailing bracket", method: "PUT", path: "/sessions/t1", body: put + `]`, code: invalid, bracket: true},
-		{name: "put body over the limit", method: "PUT", path: "/sessions/t1",
-			body: `{"user_id":"u2","ttl_s":60,"x":"` + strings.Repeat("x", mockstore.MaxBody) + `"}`, code: tooLarge},
-		{name: "put user_id as number", method: "PUT", path: "/sessions/t1", body: `{"user_id":2,"ttl_s":60}`, code: invalid},
-		{name: "put ttl as string", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":"60"}`, code: invalid},
-		{name: "put ttl as fraction", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":1.5}`, code: invalid},
-		{name: "put ttl as bool", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":true}`, code: invalid},
-		{name: "put no user_id", method: "PUT", path: "/sessions/t1", body: `{"ttl_s":60}`, code: invalid},
-		{name: "put empty user_id", method: "PUT", path: "/sessions/t1", body: `{"user_id":"","ttl_s":60}`, code: invalid},
-		{name: "put no ttl", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2"}`, code: invalid},
-		{name: "put ttl zero", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":0}`, code: invalid},
-		{name: "put ttl negative", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":-1}`, code: invalid},
-		{name: "put ttl over MaxTTL", method: "PUT", path: "/sessions/t1",
-			body: fmt.Sprintf(`{"user_id":"u2","ttl_s":%d}`, int64(MaxTTL/time.Second)+1), code: invalid},
-		{name: "put ttl beyond int64", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":9223372036854775808}`, code: invalid},
-		{name: "put ttl 1e30", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u2","ttl_s":1e30}`, code: invalid},
-		{name: "put user_id too long", method: "PUT", path: "/sessions/t1",
-			body: `{"user_id":"` + strings.Repeat("u", maxUserIDLen+1) + `","ttl_s":60}`, code: invalid},
-		{name: "put user_id with space", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u 2","ttl_s":60}`, code: invalid},
-		{name: "put user_id with control", method: "PUT", path: "/sessions/t1", body: `{"user_id":"u\u00002","ttl_s":60}`, code: invalid},
-		{name: "put user_id not ASCII", method: "PUT", path: "/sessions/t1", body: `{"user_id":"ü2","ttl_s":60}`, code: invalid},
+		{Name: "put malformed JSON", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2",`, Code: invalid},
+		{Name: "put not JSON", Method: "PUT", Path: "/sessions/t1", Body: `user_id=u2&ttl_s=60`, Code: invalid},
+		{Name: "put JSON array", Method: "PUT", Path: "/sessions/t1", Body: `["u2",60]`, Code: invalid},
+		{Name: "put JSON null", Method: "PUT", Path: "/sessions/t1", Body: `null`, Code: invalid},
+		{Name: "put empty body", Method: "PUT", Path: "/sessions/t1", Body: ``, Code: invalid},
+		{Name: "put unknown field", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":60,"admin":true}`, Code: invalid},
+		{Name: "put trailing data", Method: "PUT", Path: "/sessions/t1", Body: put + `{}`, Code: invalid},
+		{Name: "put trailing bracket", Method: "PUT", Path: "/sessions/t1", Body: put + `]`, Code: invalid, Bracket: true},
+		{Name: "put body over the limit", Method: "PUT", Path: "/sessions/t1",
+			Body: `{"user_id":"u2","ttl_s":60,"x":"` + strings.Repeat("x", mockstore.MaxBody) + `"}`, Code: tooLarge},
+		{Name: "put user_id as number", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":2,"ttl_s":60}`, Code: invalid},
+		{Name: "put ttl as string", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":"60"}`, Code: invalid},
+		{Name: "put ttl as fraction", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":1.5}`, Code: invalid},
+		{Name: "put ttl as bool", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":true}`, Code: invalid},
+		{Name: "put no user_id", Method: "PUT", Path: "/sessions/t1", Body: `{"ttl_s":60}`, Code: invalid},
+		{Name: "put empty user_id", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"","ttl_s":60}`, Code: invalid},
+		{Name: "put no ttl", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2"}`, Code: invalid},
+		{Name: "put ttl zero", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":0}`, Code: invalid},
+		{Name: "put ttl negative", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":-1}`, Code: invalid},
+		{Name: "put ttl over MaxTTL", Method: "PUT", Path: "/sessions/t1",
+			Body: fmt.Sprintf(`{"user_id":"u2","ttl_s":%d}`, int64(MaxTTL/time.Second)+1), Code: invalid},
+		{Name: "put ttl beyond int64", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":9223372036854775808}`, Code: invalid},
+		{Name: "put ttl 1e30", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u2","ttl_s":1e30}`, Code: invalid},
+		{Name: "put user_id too long", Method: "PUT", Path: "/sessions/t1",
+			Body: `{"user_id":"` + strings.Repeat("u", maxUserIDLen+1) + `","ttl_s":60}`, Code: invalid},
+		{Name: "put user_id with space", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u 2","ttl_s":60}`, Code: invalid},
+		{Name: "put user_id with control", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"u\u00002","ttl_s":60}`, Code: invalid},
+		{Name: "put user_id not ASCII", Method: "PUT", Path: "/sessions/t1", Body: `{"user_id":"ü2","ttl_s":60}`, Code: invalid},
 		// PUT /sessions/{token}: the token.
-		{name: "put token too long", method: "PUT", path: "/sessions/" + strings.Repeat("t", maxTokenLen+1), body: put, code: invalid},
-		{name: "put token with space", method: "PUT", path: "/sessions/t%201", body: put, code: invalid},
-		{name: "put token with control", method: "PUT", path: "/sessions/t%0A1", body: put, code: invalid},
-		{name: "put token not ASCII", method: "PUT", path: "/sessions/t%C3%BC", body: put, code: invalid},
-		{name: "put token with DEL", method: "PUT", path: "/sessions/t%7F", body: put, code: invalid},
+		{Name: "put token too long", Method: "PUT", Path: "/sessions/" + strings.Repeat("t", maxTokenLen+1), Body: put, Code: invalid},
+		{Name: "put token with space", Method: "PUT", Path: "/sessions/t%201", Body: put, Code: invalid},
+		{Name: "put token with control", Method: "PUT", Path: "/sessions/t%0A1", Body: put, Code: invalid},
+		{Name: "put token not ASCII", Method: "PUT", Path: "/sessions/t%C3%BC", Body: put, Code: invalid},
+		{Name: "put token with DEL", Method: "PUT", Path: "/sessions/t%7F", Body: put, Code: invalid},
 
 		// GET /sessions/{token}.
-		{name: "get token too long", method: "GET", path: "/sessions/" + strings.Repeat("t", maxTokenLen+1), code: invalid},
-		{name: "get token with space", method: "GET", path: "/sessions/t%201", code: invalid},
-		{name: "get token not ASCII", method: "GET", path: "/sessions/%FF", code: invalid},
-		{name: "get unknown token", method: "GET", path: "/sessions/nobody", code: mockstore.CodeNotFound},
+		{Name: "get token too long", Method: "GET", Path: "/sessions/" + strings.Repeat("t", maxTokenLen+1), Code: invalid},
+		{Name: "get token with space", Method: "GET", Path: "/sessions/t%201", Code: invalid},
+		{Name: "get token not ASCII", Method: "GET", Path: "/sessions/%FF", Code: invalid},
+		{Name: "get unknown token", Method: "GET", Path: "/sessions/nobody", Code: mockstore.CodeNotFound},
 
 		// DELETE /sessions/{token}.
-		{name: "delete token too long", method: "DELETE", path: "/sessions/" + strings.Repeat("t", maxTokenLen+1), code: invalid},
-		{name: "delete token with tab", method: "DELETE", path: "/sessions/t%091", code: invalid},
-		{name: "delete token not ASCII", method: "DELETE", path: "/sessions/t%E2%82%AC", code: invalid},
+		{Name: "delete token too long", Method: "DELETE", Path: "/sessions/" + strings.Repeat("t", maxTokenLen+1), Code: invalid},
+		{Name: "delete token with tab", Method: "DELETE", Path: "/sessions/t%091", Code: invalid},
+		{Name: "delete token not ASCII", Method: "DELETE", Path: "/sessions/t%E2%82%AC", Code: invalid},
 
 		// Wrong methods and unknown paths.
-		{name: "post a session", method: "POST", path: "/sessions/t1", body: put, code: mockstore.CodeMethodNotAllowed},
-		{name: "patch a session", method: "PATCH", path: "/sessions/t1", body: put, code: mockstore.CodeMethodNotAllowed},
-		{name: "post healthz", method: "POST", path: "/healthz", code: mockstore.CodeMethodNotAllowed},
-		{name: "no token", method: "PUT", path: "/sessions/", body: put, code: mockstore.CodeNotFound},
-		{name: "sessions collection", method: "GET", path: "/sessions", code: mockstore.CodeNotFound},
-		{name: "deeper path", method: "PUT", path: "/sessions/t1/extra", body: put, code: mockstore.CodeNotFound},
-		{name: "unknown path", method: "GET", path: "/nope", code: mockstore.CodeNotFound},
-		{name: "audit not on the API", method: "GET", path: "/audit/sessions", code: mockstore.CodeNotFound},
+		{Name: "post a session", Method: "POST", Path: "/sessions/t1", Body: put, Code: mockstore.CodeMethodNotAllowed},
+		{Name: "patch a session", Method: "PATCH", Path: "/sessions/t1", Body: put, Code: mockstore.CodeMethodNotAllowed},
+		{Name: "post healthz", Method: "POST", Path: "/healthz", Code: mockstore.CodeMethodNotAllowed},
+		{Name: "no token", Method: "PUT", Path: "/sessions/", Body: put, Code: mockstore.CodeNotFound},
+		{Name: "sessions collection", Method: "GET", Path: "/sessions", Code: mockstore.CodeNotFound},
+		{Name: "deeper path", Method: "PUT", Path: "/sessions/t1/extra", Body: put, Code: mockstore.CodeNotFound},
+		{Name: "unknown path", Method: "GET", Path: "/nope", Code: mockstore.CodeNotFound},
+		{Name: "audit not on the API", Method: "GET", Path: "/audit/sessions", Code: mockstore.CodeNotFound},
 
 		// The audit handler.
-		{name: "audit wrong method", method: "DELETE", path: "/audit/sessions", audit: true, code: mockstore.CodeMethodNotAllowed},
-		{name: "audit unknown path", method: "GET", path: "/audit/nope", audit: true, code: mockstore.CodeNotFound},
-		{name: "API not on the audit", method: "PUT", path: "/sessions/t1", body: put, audit: true, code: mockstore.CodeNotFound},
+		{Name: "audit wrong method", Method: "DELETE", Path: "/audit/sessions", Audit: true, Code: mockstore.CodeMethodNotAllowed},
+		{Name: "audit unknown path", Method: "GET", Path: "/audit/nope", Audit: true, Code: mockstore.CodeNotFound},
+		{Name: "API not on the audit", Method: "PUT", Path: "/sessions/t1", Body: put, Audit: true, Code: mockstore.CodeNotFound},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.bracket && decodeTakesTrailingBracket() {
-				t.Skip("mockstore.DecodeJSON accepts a body followed by ']' or '}' (json.Decoder.More is false before them); fix it in mockstore/errors.go")
-			}
-			before := e.state(t)
-			base := e.api.URL
-			if tc.audit {
-				base = e.audit.URL
-			}
-			status, header, body := sendRaw(t, tc.method, base+tc.path, tc.body)
-			wantRefusal(t, status, header, body, tc.code)
-			if after := e.state(t); after != before {
-				t.Errorf("bad input changed the store:\nbefore %s\nafter  %s", before, after)
-			}
-		})
-	}
+	badinput.Run(t, badinput.Target{API: e.api.URL, Audit: e.audit.URL, State: e.state}, cases)
 	// The session aimed at is as it was put.
 	s, err := e.c.Get(ctx, "t1")
 	if err != nil || s.UserID != "u1" || !s.ExpiresAt.Equal(e.clock.Now().Add(time.Hour)) {
@@ -125,132 +94,9 @@ func TestBadInputEveryRoute(t *testing.T) {
 	}
 }
 
-// decodeTakesTrailingBracket reports whether mockstore.DecodeJSON still
-// accepts a JSON value followed by a stray ']' or '}': it asks
-// json.Decoder.More about trailing data, which is false before those two.
-func decodeTakesTrailingBracket() bool {
-	for _, body := range []string{`{}]`, `{}}`} {
-		var v struct{}
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-		if mockstore.DecodeJSON(httptest.NewRecorder(), r, &v) == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // state returns the audit and every row of every table of the store, in a
 // form that compares with ==.
 func (e *env) state(tb testing.TB) string {
 	tb.Helper()
-	return fmt.Sprintf("audit %+v; %s", e.readAudit(tb), dumpTables(tb, e.svc.db))
-}
-
-// dumpTables returns every row of every table of db, tables by name and
-// rows in their stored order.
-func dumpTables(tb testing.TB, db *sql.DB) string {
-	tb.Helper()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
-	if err != nil {
-		tb.Fatalf("list tables: %v", err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			tb.Fatalf("list tables: %v", err)
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Close(); err != nil {
-		tb.Fatalf("list tables: %v", err)
-	}
-	var b strings.Builder
-	for _, table := range tables {
-		fmt.Fprintf(&b, "%s:", table)
-		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
-		if err != nil {
-			tb.Fatalf("read %s: %v", table, err)
-		}
-		cols, err := rows.Columns()
-		if err != nil {
-			tb.Fatalf("read %s: %v", table, err)
-		}
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				tb.Fatalf("read %s: %v", table, err)
-			}
-			fmt.Fprintf(&b, " %v", vals)
-		}
-		if err := rows.Close(); err != nil {
-			tb.Fatalf("read %s: %v", table, err)
-		}
-		b.WriteString(";")
-	}
-	return b.String()
-}
-
-// sendRaw sends body (none when empty) as it is and returns the answer.
-func sendRaw(tb testing.TB, method, url, body string) (int, http.Header, []byte) {
-	tb.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		tb.Fatalf("new request: %v", err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatalf("%s %s: read answer: %v", method, url, err)
-	}
-	return resp.StatusCode, resp.Header, b
-}
-
-// wantRefusal fails unless the answer is a 4xx with code's status and a body
-// that is exactly the envelope {"error": {"code", "message"}} carrying code
-// and a message.
-func wantRefusal(tb testing.TB, status int, header http.Header, body []byte, code mockstore.Code) {
-	tb.Helper()
-	if status < 400 || status > 499 {
-		tb.Fatalf("status %d, want a 4xx (%d %s): %s", status, code.Status(), code, body)
-	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil || len(env) != 1 || env["error"] == nil {
-		tb.Fatalf("status %d: body is not the error envelope: %q", status, body)
-	}
-	var e map[string]any
-	if err := json.Unmarshal(env["error"], &e); err != nil {
-		tb.Fatalf("status %d: error is not an object: %q", status, body)
-	}
-	got, _ := e["code"].(string)
-	msg, _ := e["message"].(string)
-	if got != string(code) || status != code.Status() {
-		tb.Fatalf("got %d %s (%s), want %d %s", status, got, msg, code.Status(), code)
-	}
-	if msg == "" {
-		tb.Errorf("%s without a message: %s", code, body)
-	}
-	for k := range e {
-		if k != "code" && k != "message" {
-			tb.Errorf("refusal carries %q: %s", k, body)
-		}
-	}
-	if ct := header.Get("Content-Type"); ct != "application/json" {
-		tb.Errorf("Content-Type %q, want application/json", ct)
-	}
+	return fmt.Sprintf("audit %+v; %s", e.readAudit(tb), badinput.Tables(tb, e.svc.db.DB))
 }

@@ -5,15 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
-	_ "modernc.org/sqlite" // driver "sqlite"
+	"github.com/gameday/gameday/mockstore/internal/httpkit"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // MaxTTL is the longest TTL a session may be stored with.
@@ -41,13 +39,12 @@ type Config struct {
 
 // Service is the session store.
 type Service struct {
-	db  *sql.DB
-	log *slog.Logger
-	now func() time.Time
+	db   *sqlitestore.DB
+	log  *slog.Logger
+	now  func() time.Time
+	errs httpkit.Errors
 
-	wmu       sync.Mutex // serializes writers
-	closeOnce sync.Once
-	closeErr  error
+	api, auditAPI http.Handler
 }
 
 // New opens (or creates) the store at cfg.DBPath. It fails when the path is
@@ -56,18 +53,21 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.DBPath == "" {
 		return nil, errors.New("sessions: DBPath is required")
 	}
-	db, err := openDB(ctx, cfg.DBPath)
-	if err != nil {
-		return nil, err
-	}
-	s := &Service{db: db, log: cfg.Logger, now: cfg.Now}
+	s := &Service{log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.log = s.log.With("service", mockstore.ServiceSessions)
 	if s.now == nil {
 		s.now = time.Now
 	}
+	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema}, sqlitestore.WithLogger(s.log))
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	s.errs = httpkit.Errors{Log: s.log}
+	s.api, s.auditAPI = s.routes()
 	return s, nil
 }
 
@@ -84,89 +84,52 @@ CREATE TABLE IF NOT EXISTS counters (
 ) WITHOUT ROWID;
 `
 
-// openDB opens path with WAL, synchronous=NORMAL (durable against a crash of
-// the process) and a busy timeout, and creates the schema.
-func openDB(ctx context.Context, path string) (*sql.DB, error) {
-	if strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("open store: path %q contains '?'", path)
-	}
-	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create schema: %w", err)
-	}
-	return db, nil
-}
-
 // Close closes the store. It is safe to call more than once.
-func (s *Service) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
-	return s.closeErr
-}
+func (s *Service) Close() error { return s.db.Close() }
 
 // Handler returns the store's API: PUT, GET and DELETE /sessions/{token}, and
 // GET /healthz.
-func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("PUT /sessions/{token}", s.handlePut)
-	mux.HandleFunc("GET /sessions/{token}", s.handleGet)
-	mux.HandleFunc("DELETE /sessions/{token}", s.handleDelete)
-	mux.HandleFunc("/healthz", handleMethodNotAllowed)
-	mux.HandleFunc("/sessions/{token}", handleMethodNotAllowed)
-	mux.HandleFunc("/", handleNotFound)
-	return mux
-}
+func (s *Service) Handler() http.Handler { return s.api }
 
 // AuditHandler returns the audit routes: GET /audit/sessions.
-func (s *Service) AuditHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /audit/sessions", s.handleAudit)
-	mux.HandleFunc("/audit/sessions", handleMethodNotAllowed)
-	mux.HandleFunc("/", handleNotFound)
-	return mux
-}
+func (s *Service) AuditHandler() http.Handler { return s.auditAPI }
 
-func handleNotFound(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-}
+// routes registers every route in one place and returns the API and audit
+// handlers.
+func (s *Service) routes() (api, audit http.Handler) {
+	m := httpkit.NewRouter(s.errs)
+	m.Health(mockstore.ServiceSessions)
+	m.Handle("PUT /sessions/{token}", s.handlePut)
+	m.Handle("GET /sessions/{token}", s.handleGet)
+	m.Handle("DELETE /sessions/{token}", s.handleDelete)
 
-func handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
-}
-
-func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceSessions})
+	a := httpkit.NewRouter(s.errs)
+	a.Handle("GET /audit/sessions", s.handleAudit)
+	return m, a
 }
 
 func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) {
 	token, err := tokenParam(r)
 	if err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	var in putRequest
 	if err := mockstore.DecodeJSON(w, r, &in); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := validUserID(in.UserID); err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if in.TTLS < 1 || in.TTLS > int64(MaxTTL/time.Second) {
-		mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeInvalidRequest,
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeInvalidRequest,
 			"ttl_s %d out of range (1..%d)", in.TTLS, int64(MaxTTL/time.Second)))
 		return
 	}
 	if err := s.put(r.Context(), token, in.UserID, time.Duration(in.TTLS)*time.Second); err != nil {
-		s.log.Error("put session", "err", err)
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -175,17 +138,16 @@ func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 	token, err := tokenParam(r)
 	if err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	sess, ok, err := s.get(r.Context(), token)
 	if err != nil {
-		s.log.Error("get session", "err", err)
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if !ok {
-		mockstore.WriteError(w, mockstore.Errorf(mockstore.CodeNotFound, "no such session"))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeNotFound, "no such session"))
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, sess)
@@ -194,12 +156,11 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
 	token, err := tokenParam(r)
 	if err != nil {
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	if err := s.delete(r.Context(), token); err != nil {
-		s.log.Error("delete session", "err", err)
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -208,8 +169,7 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
 	a, err := s.audit(r.Context())
 	if err != nil {
-		s.log.Error("audit", "err", err)
-		mockstore.WriteError(w, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, a)
@@ -246,44 +206,36 @@ func validUserID(id string) error {
 // replacing an expired one counts it expired and the new one created, so
 // that live == created - deleted - expired holds.
 func (s *Service) put(ctx context.Context, token, userID string, ttl time.Duration) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	now := s.now()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin put: %w", err)
-	}
-	defer tx.Rollback()
-	if err := purgeExpired(ctx, tx, now, purgeBatch); err != nil {
-		return err
-	}
-	var exp int64
-	switch err := tx.QueryRowContext(ctx, `SELECT expires_at FROM sessions WHERE token = ?`, token).Scan(&exp); {
-	case errors.Is(err, sql.ErrNoRows):
-		if err := bump(ctx, tx, "created", 1); err != nil {
+	return s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
+		now := s.now()
+		if err := purgeExpired(ctx, tx, now, purgeBatch); err != nil {
 			return err
 		}
-	case err != nil:
-		return fmt.Errorf("read session: %w", err)
-	case exp <= now.UnixNano():
-		// purgeExpired left it (batch limit): it expires now.
-		if err := bump(ctx, tx, "expired", 1); err != nil {
-			return err
+		var exp int64
+		switch err := tx.QueryRowContext(ctx, `SELECT expires_at FROM sessions WHERE token = ?`, token).Scan(&exp); {
+		case errors.Is(err, sql.ErrNoRows):
+			if err := bump(ctx, tx, "created", 1); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("read session: %w", err)
+		case exp <= now.UnixNano():
+			// purgeExpired left it (batch limit): it expires now.
+			if err := bump(ctx, tx, "expired", 1); err != nil {
+				return err
+			}
+			if err := bump(ctx, tx, "created", 1); err != nil {
+				return err
+			}
 		}
-		if err := bump(ctx, tx, "created", 1); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO sessions(token, user_id, expires_at) VALUES(?, ?, ?)
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO sessions(token, user_id, expires_at) VALUES(?, ?, ?)
 		 ON CONFLICT(token) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at`,
-		token, userID, now.Add(ttl).UnixNano()); err != nil {
-		return fmt.Errorf("write session: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit put: %w", err)
-	}
-	return nil
+			token, userID, now.Add(ttl).UnixNano()); err != nil {
+			return fmt.Errorf("write session: %w", err)
+		}
+		return nil
+	})
 }
 
 // get returns the live session of token. An expired one is purged and
@@ -310,108 +262,82 @@ func (s *Service) get(ctx context.Context, token string) (Session, bool, error) 
 
 // purgeToken removes token if it is expired at now, counting it expired.
 func (s *Service) purgeToken(ctx context.Context, token string, now time.Time) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin purge: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ? AND expires_at <= ?`, token, now.UnixNano())
-	if err != nil {
-		return fmt.Errorf("purge session: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		if err := bump(ctx, tx, "expired", n); err != nil {
-			return err
+	return s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ? AND expires_at <= ?`, token, now.UnixNano())
+		if err != nil {
+			return fmt.Errorf("purge session: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit purge: %w", err)
-	}
-	return nil
+		if n, _ := res.RowsAffected(); n > 0 {
+			return bump(ctx, tx, "expired", n)
+		}
+		return nil
+	})
 }
 
 // delete removes token's session: a live one counts as deleted, an expired
 // one as expired, an unknown one changes nothing.
 func (s *Service) delete(ctx context.Context, token string) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	now := s.now()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin delete: %w", err)
-	}
-	defer tx.Rollback()
-	var exp int64
-	err = tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE token = ? RETURNING expires_at`, token).Scan(&exp)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
-	case err != nil:
-		return fmt.Errorf("delete session: %w", err)
-	case exp > now.UnixNano():
-		err = bump(ctx, tx, "deleted", 1)
-	default:
-		err = bump(ctx, tx, "expired", 1)
-	}
-	if err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit delete: %w", err)
-	}
-	return nil
+	return s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
+		now := s.now()
+		var exp int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE token = ? RETURNING expires_at`, token).Scan(&exp)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return fmt.Errorf("delete session: %w", err)
+		case exp > now.UnixNano():
+			return bump(ctx, tx, "deleted", 1)
+		default:
+			return bump(ctx, tx, "expired", 1)
+		}
+	})
 }
 
 // audit purges every expired session, then reads the counters.
 func (s *Service) audit(ctx context.Context) (Audit, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Audit{}, fmt.Errorf("begin audit: %w", err)
-	}
-	defer tx.Rollback()
-	if err := purgeExpired(ctx, tx, s.now(), -1); err != nil {
-		return Audit{}, err
-	}
 	var a Audit
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions`).Scan(&a.Live); err != nil {
-		return Audit{}, fmt.Errorf("count sessions: %w", err)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT name, n FROM counters`)
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
+		if err := purgeExpired(ctx, tx, s.now(), -1); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions`).Scan(&a.Live); err != nil {
+			return fmt.Errorf("count sessions: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT name, n FROM counters`)
+		if err != nil {
+			return fmt.Errorf("read counters: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			var n int
+			if err := rows.Scan(&name, &n); err != nil {
+				return fmt.Errorf("read counters: %w", err)
+			}
+			switch name {
+			case "created":
+				a.Created = n
+			case "deleted":
+				a.Deleted = n
+			case "expired":
+				a.Expired = n
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read counters: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return Audit{}, fmt.Errorf("read counters: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		var n int
-		if err := rows.Scan(&name, &n); err != nil {
-			return Audit{}, fmt.Errorf("read counters: %w", err)
-		}
-		switch name {
-		case "created":
-			a.Created = n
-		case "deleted":
-			a.Deleted = n
-		case "expired":
-			a.Expired = n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return Audit{}, fmt.Errorf("read counters: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Audit{}, fmt.Errorf("commit audit: %w", err)
+		return Audit{}, err
 	}
 	return a, nil
 }
 
 // purgeExpired deletes up to limit sessions expired at now (limit < 0: all)
 // and counts them expired.
-func purgeExpired(ctx context.Context, tx *sql.Tx, now time.Time, limit int) error {
+func purgeExpired(ctx context.Context, tx *sqlitestore.Tx, now time.Time, limit int) error {
 	res, err := tx.ExecContext(ctx,
 		`DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expires_at <= ? LIMIT ?)`,
 		now.UnixNano(), limit)
@@ -428,7 +354,7 @@ func purgeExpired(ctx context.Context, tx *sql.Tx, now time.Time, limit int) err
 	return nil
 }
 
-func bump(ctx context.Context, tx *sql.Tx, name string, n int64) error {
+func bump(ctx context.Context, tx *sqlitestore.Tx, name string, n int64) error {
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO counters(name, n) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET n = n + excluded.n`, name, n); err != nil {
 		return fmt.Errorf("count %s: %w", name, err)

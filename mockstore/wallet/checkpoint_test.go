@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // TestCheckpointOffTheWriter: no commit of the writer checkpoints the WAL,
@@ -26,7 +27,10 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 	var pages int
-	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&pages); err != nil || pages != 0 {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
+		return tx.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&pages)
+	})
+	if err != nil || pages != 0 {
 		t.Fatalf("writer's wal_autocheckpoint = %d, %v; want 0", pages, err)
 	}
 	size := func() int64 {
@@ -37,7 +41,7 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 		return fi.Size()
 	}
 	before := size()
-	for i := range 2 * checkpointEvery {
+	for i := range 2 * sqlitestore.CheckpointEvery {
 		if _, err := s.topup(ctx, "alice", 1, fmt.Sprintf("ref-%03d", i)); err != nil {
 			t.Fatalf("topup %d: %v", i, err)
 		}
@@ -45,7 +49,7 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for n := size(); n <= before; n = size() {
 		if time.Now().After(deadline) {
-			t.Fatalf("database file still %d bytes after %d top-ups (%d before)", n, 2*checkpointEvery, before)
+			t.Fatalf("database file still %d bytes after %d top-ups (%d before)", n, 2*sqlitestore.CheckpointEvery, before)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -6,14 +6,10 @@ import (
 	"github.com/gameday/gameday/mockstore"
 )
 
-func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
-	mockstore.WriteJSON(w, http.StatusOK, map[string]string{"service": mockstore.ServiceWallet})
-}
-
 func (s *Service) handleAccount(w http.ResponseWriter, r *http.Request) {
 	a, err := s.account(r.Context(), r.PathValue("user_id"))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, a)
@@ -22,12 +18,12 @@ func (s *Service) handleAccount(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleTopup(w http.ResponseWriter, r *http.Request) {
 	var req topupRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	t, err := s.topup(r.Context(), r.PathValue("user_id"), req.Amount, req.Reference)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, t)
@@ -38,17 +34,17 @@ func (s *Service) handleCharge(w http.ResponseWriter, r *http.Request) {
 	// told so, whatever its body.
 	key := r.Header.Get(IdempotencyHeader)
 	if key == "" {
-		s.writeError(w, r, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required", IdempotencyHeader))
+		s.errs.Write(w, r, mockstore.Errorf(mockstore.CodeIdempotencyKey, "the %s header is required", IdempotencyHeader))
 		return
 	}
 	var req ChargeRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	ch, created, err := s.charge(r.Context(), key, req)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	status := http.StatusOK
@@ -61,7 +57,7 @@ func (s *Service) handleCharge(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleLookupCharge(w http.ResponseWriter, r *http.Request) {
 	ch, err := s.lookupCharge(r.Context(), r.PathValue("key"))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, ch)
@@ -70,12 +66,12 @@ func (s *Service) handleLookupCharge(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleRefund(w http.ResponseWriter, r *http.Request) {
 	var req RefundRequest
 	if err := mockstore.DecodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	rf, err := s.refund(r.Context(), req.OrderID)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, rf)
@@ -84,7 +80,7 @@ func (s *Service) handleRefund(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleTotals(w http.ResponseWriter, r *http.Request) {
 	t, err := s.totals(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, t)
@@ -93,23 +89,8 @@ func (s *Service) handleTotals(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleCharges(w http.ResponseWriter, r *http.Request) {
 	cs, err := s.charges(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
+		s.errs.Write(w, r, err)
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, cs)
-}
-
-// writeError answers err. An *mockstore.Error is the caller's (or the
-// business rules') and goes out as it is; anything else is a storage
-// failure, answered as retryable: every write of the wallet is idempotent
-// (by reference, key or order), so a retry is safe, and the caller can tell
-// it from a refusal.
-func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if mockstore.ErrorCode(err) == mockstore.CodeInternal {
-		s.log.Error("storage error", "method", r.Method, "path", r.URL.Path, "err", err)
-		err = mockstore.Retry(mockstore.CodeUnavailable, 1, "wallet storage unavailable")
-	} else {
-		s.log.Debug("refused", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	mockstore.WriteError(w, err)
 }

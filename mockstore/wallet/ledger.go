@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/sqlitestore"
 )
 
 // Ledger accounts that are not shoppers. Money enters the wallet from the
@@ -34,6 +35,9 @@ const (
 	kindRefund  = "refund"
 )
 
+// schemaVersion is what a seeded ledger's meta row "schema" says, the row
+// whose presence tells a seeded ledger from a new one. The file's own schema
+// version, which Open checks, is its user_version (see sqlitestore.Open).
 const schemaVersion = "1"
 
 // schema is the ledger. accounts.balance is the stored balance; entries is
@@ -110,22 +114,17 @@ type leg struct {
 	amount  int64
 }
 
-// migrate creates the schema and, when the file is new, seeds the opening
-// balances of d.Users, all in one transaction: a crash while seeding leaves a
-// new file, never a half-seeded one. It reports whether it seeded.
-func (s *Service) migrate(ctx context.Context, d mockstore.Dataset) (bool, error) {
+// seed gives the opening balances of d.Users to a ledger that has none yet
+// (one without its meta rows), in one transaction: a crash while seeding
+// leaves a ledger without them, never a half-seeded one. A ledger seeded
+// before keeps its state. It reports whether it seeded.
+func (s *Service) seed(ctx context.Context, d mockstore.Dataset) (bool, error) {
 	seeded := false
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
-			return fmt.Errorf("create schema: %w", err)
-		}
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		var version string
 		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema'`).Scan(&version)
 		switch {
 		case err == nil:
-			if version != schemaVersion {
-				return fmt.Errorf("schema version %q, want %q", version, schemaVersion)
-			}
 			var seed string
 			_ = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'dataset_seed'`).Scan(&seed)
 			if seed != strconv.FormatInt(d.Seed, 10) {
@@ -134,9 +133,9 @@ func (s *Service) migrate(ctx context.Context, d mockstore.Dataset) (bool, error
 			}
 			return nil
 		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("read schema version: %w", err)
+			return fmt.Errorf("read ledger meta: %w", err)
 		}
-		if err := seed(ctx, tx, d, s.now()); err != nil {
+		if err := seedLedger(ctx, tx, d, s.now()); err != nil {
 			return fmt.Errorf("seed: %w", err)
 		}
 		seeded = true
@@ -145,7 +144,7 @@ func (s *Service) migrate(ctx context.Context, d mockstore.Dataset) (bool, error
 	return seeded, err
 }
 
-func seed(ctx context.Context, tx *wtx, d mockstore.Dataset, now time.Time) error {
+func seedLedger(ctx context.Context, tx *sqlitestore.Tx, d mockstore.Dataset, now time.Time) error {
 	meta := [][2]string{
 		{"schema", schemaVersion},
 		{"dataset_seed", strconv.FormatInt(d.Seed, 10)},
@@ -184,7 +183,7 @@ func seed(ctx context.Context, tx *wtx, d mockstore.Dataset, now time.Time) erro
 // post writes one balanced transaction: its entries and the matching change
 // of every stored balance. Legs that do not sum to zero are a bug and are
 // refused.
-func post(ctx context.Context, tx *wtx, kind, ref string, at time.Time, legs ...leg) error {
+func post(ctx context.Context, tx *sqlitestore.Tx, kind, ref string, at time.Time, legs ...leg) error {
 	var sum int64
 	for _, l := range legs {
 		sum += l.amount
@@ -215,36 +214,6 @@ func post(ctx context.Context, tx *wtx, kind, ref string, at time.Time, legs ...
 	return nil
 }
 
-// write runs fn in one write transaction on the writer connection and
-// commits it; any error rolls everything back. See writeTimeout for why ctx's
-// cancellation is not passed on.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	tx := s.stmts.Wrap(sqlTx)
-	// Once the writer's connection is free again, prepare what tx ran
-	// unprepared.
-	defer func() { s.stmts.Prepare(ctx, tx.Misses()) }()
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(ctx, tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if s.commits.Add(1)%checkpointEvery == 0 {
-		select {
-		case s.checkpoints <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
-
 // shopperBalance returns userID's stored balance, or not_found.
 func shopperBalance(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
@@ -265,7 +234,7 @@ func (s *Service) account(ctx context.Context, userID string) (Account, error) {
 	if err := checkID("user_id", userID); err != nil {
 		return Account{}, err
 	}
-	bal, err := shopperBalance(ctx, s.r, userID)
+	bal, err := shopperBalance(ctx, s.db, userID)
 	if err != nil {
 		return Account{}, err
 	}
@@ -284,7 +253,7 @@ func (s *Service) topup(ctx context.Context, userID string, amount int64, refere
 		return Topup{}, err
 	}
 	var out Topup
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		bal, err := shopperBalance(ctx, tx, userID)
 		if err != nil {
 			return err
@@ -338,7 +307,7 @@ func (s *Service) charge(ctx context.Context, key string, req ChargeRequest) (ch
 	if err := checkAmount(req.Amount); err != nil {
 		return Charge{}, false, err
 	}
-	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		prev, err := chargeByKey(ctx, tx, key)
 		switch {
 		case err == nil:
@@ -409,7 +378,7 @@ func (s *Service) lookupCharge(ctx context.Context, key string) (Charge, error) 
 	if err := checkID("key", key); err != nil {
 		return Charge{}, err
 	}
-	return chargeByKey(ctx, s.r, key)
+	return chargeByKey(ctx, s.db, key)
 }
 
 // refund refunds every charge of orderID and closes the order, once; later
@@ -419,7 +388,7 @@ func (s *Service) refund(ctx context.Context, orderID string) (Refund, error) {
 		return Refund{}, err
 	}
 	out := Refund{OrderID: orderID}
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id, amount FROM refunds WHERE order_id = ?`, orderID).Scan(&out.RefundID, &out.Amount)
 		switch {
 		case err == nil:
@@ -482,7 +451,7 @@ func (s *Service) refund(ctx context.Context, orderID string) (Refund, error) {
 // totals reads the audit totals from one consistent snapshot.
 func (s *Service) totals(ctx context.Context) (mockstore.WalletTotals, error) {
 	t := mockstore.WalletTotals{Negative: []mockstore.AccountCheck{}, LedgerMismatch: []mockstore.AccountCheck{}}
-	tx, err := s.r.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return t, fmt.Errorf("begin: %w", err)
 	}
@@ -531,7 +500,7 @@ func (s *Service) totals(ctx context.Context) (mockstore.WalletTotals, error) {
 
 // charges reads every charge with its refunds, oldest first.
 func (s *Service) charges(ctx context.Context) ([]mockstore.ChargeRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.key, c.order_id, c.user_id, c.amount, c.at,
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.key, c.order_id, c.user_id, c.amount, c.at,
 			count(l.charge_id), max(r.at)
 		FROM charges c
 		LEFT JOIN refund_lines l ON l.charge_id = c.id

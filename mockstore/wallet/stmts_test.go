@@ -21,7 +21,7 @@ func TestWritesRunPrepared(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	prepared := s.stmts.Len
+	prepared := s.db.Prepared
 	var after []int
 	for i := range 2 {
 		if _, _, err := s.charge(ctx, fmt.Sprintf("key-%d", i), ChargeRequest{UserID: "alice", OrderID: fmt.Sprintf("o%d", i), Amount: 1}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/internal/badinput"
 	"github.com/gameday/gameday/mockstore/wallet"
 )
 
@@ -103,27 +103,8 @@ func openEnv(tb testing.TB, path string, d mockstore.Dataset) *env {
 // do sends a raw request and returns the status and body.
 func (e *env) do(tb testing.TB, method, path, body string, header map[string]string) (int, []byte) {
 	tb.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.api.URL+path, rd)
-	if err != nil {
-		tb.Fatalf("new request: %v", err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := e.api.Client().Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp.StatusCode, b
+	a := badinput.Send(tb, method, e.api.URL+path, body, header)
+	return a.Status, a.Body
 }
 
 func (e *env) totals(tb testing.TB) mockstore.WalletTotals {

@@ -1,6 +1,4 @@
-// Package prepared keeps the statements of a SQLite service's write
-// transactions prepared on its one writer connection (wallet and checkout).
-package prepared
+package sqlitestore
 
 import (
 	"context"
@@ -8,39 +6,37 @@ import (
 	"sync"
 )
 
-// Cache keeps the statements that write transactions run prepared on the
+// stmtCache keeps the statements that write transactions run prepared on the
 // writer's connection, by their text. SQLite takes about as long to parse a
-// small statement as to run it, and every write of the service waits for
-// the one writer, so parsing each statement once rather than at every call
+// small statement as to run it, and every write of a service waits for the
+// one writer, so parsing each statement once rather than at every call
 // shortens the wait of everyone queued behind it. A statement is prepared
 // after the transaction that first ran it, because during it the writer's
 // only connection is taken.
-type Cache struct {
+type stmtCache struct {
 	db     *sql.DB
 	mu     sync.Mutex
 	m      map[string]*sql.Stmt
 	closed bool
 }
 
-// New returns an empty cache of statements prepared on db.
-func New(db *sql.DB) *Cache { return &Cache{db: db, m: map[string]*sql.Stmt{}} }
+func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
 
-// Len returns how many statements are prepared.
-func (c *Cache) Len() int {
+func (c *stmtCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)
 }
 
-func (c *Cache) lookup(query string) *sql.Stmt {
+func (c *stmtCache) lookup(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[query]
 }
 
-// Prepare prepares the queries not prepared yet, unless c is closed. A
+// prepare prepares the queries not prepared yet, unless c is closed. A
 // query that does not prepare keeps running unprepared.
-func (c *Cache) Prepare(ctx context.Context, queries []string) {
+func (c *stmtCache) prepare(ctx context.Context, queries []string) {
 	for _, q := range queries {
 		c.mu.Lock()
 		skip := c.closed || c.m[q] != nil
@@ -63,9 +59,9 @@ func (c *Cache) Prepare(ctx context.Context, queries []string) {
 	}
 }
 
-// Close closes every prepared statement and prepares no more; call it
+// close closes every prepared statement and prepares no more; call it
 // before closing db.
-func (c *Cache) Close() {
+func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
@@ -75,18 +71,17 @@ func (c *Cache) Close() {
 	}
 }
 
-// Tx is a write transaction whose statements run prepared when the cache
-// has them; it notes the others, for Prepare once it is over.
+// Tx is a write transaction (see DB.Write). Its statements run prepared when
+// the writer has them prepared; the others it notes, to be prepared once it
+// is over. Each statement must be one SQL statement: a prepared statement
+// runs only the first of several.
 type Tx struct {
 	*sql.Tx
-	stmts  *Cache
+	stmts  *stmtCache
 	misses []string
 }
 
-// Wrap returns tx running its statements prepared where c has them.
-func (c *Cache) Wrap(tx *sql.Tx) *Tx { return &Tx{Tx: tx, stmts: c} }
-
-// Misses returns the statements tx ran unprepared, for Prepare.
+// Misses returns the statements tx ran unprepared so far.
 func (t *Tx) Misses() []string { return t.misses }
 
 func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
