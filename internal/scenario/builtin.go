@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gameday/gameday/internal/yamlpos"
 	"github.com/gameday/gameday/scenarios"
 )
 
@@ -61,7 +62,7 @@ func Builtins() []string {
 func BuiltinSource(name string) (Source, error) {
 	name = strings.TrimSuffix(name, ".yaml")
 	if !slices.Contains(Builtins(), name) {
-		return Source{}, errors.New(unknown("built-in scenario", name, Builtins()))
+		return Source{}, errors.New(yamlpos.Unknown("built-in scenario", name, Builtins()))
 	}
 	data, err := fs.ReadFile(scenarios.FS, name+".yaml")
 	if err != nil {

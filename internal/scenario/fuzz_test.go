@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/gameday/gameday/internal/yamlpos"
 )
 
 // FuzzParse holds that no input makes the parser panic (it runs without
@@ -23,7 +25,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("load: &a {duration: 1s}\nchecks: [*a, *a]\n"))
 	f.Add([]byte("load: {duration: 10s, rate: 10/500ms}\nchecks: [{metric: 'http_reqs{status: 5xx , code:x}', window: {from: 1s}, count: '>= 1e3'}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := &parser{file: "f.yaml"}
+		p := &parser{Reader: yamlpos.Reader{File: "f.yaml"}}
 		sc, err := p.run(context.Background(), data)
 		if err != nil {
 			var es Errors

@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/yamlpos"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -56,7 +57,7 @@ const ctxEvery = 256
 // ctx.Err() (errors.Is(err, context.Canceled)), not Errors: what was found
 // so far is not the whole story.
 func ParseContext(ctx context.Context, filename string, data []byte) (sc *Scenario, err error) {
-	p := &parser{file: filename}
+	p := &parser{Reader: yamlpos.Reader{File: filename}}
 	defer func() {
 		// A panic in the YAML library must not take a CI run down with it.
 		if r := recover(); r != nil {
@@ -71,11 +72,11 @@ func ParseContext(ctx context.Context, filename string, data []byte) (sc *Scenar
 func (p *parser) run(ctx context.Context, data []byte) (*Scenario, error) {
 	sc, err := p.parse(ctx, data)
 	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", p.file, err)
+		return nil, fmt.Errorf("parse %s: %w", p.File, err)
 	}
-	if len(p.errs) > 0 {
-		p.errs.sort()
-		return nil, p.errs
+	if len(p.Errs) > 0 {
+		yamlpos.Sort(p.Errs)
+		return nil, Errors(p.Errs)
 	}
 	return sc, nil
 }
@@ -113,7 +114,7 @@ func validName(name string) bool {
 }
 
 // parse parses data into p. Its error is ctx's when ctx ended, and nil
-// otherwise: the problems of the file are in p.errs.
+// otherwise: the problems of the file are in p.Errs.
 func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 	dec := yaml.NewDecoder(contextReader(ctx, data))
 	var doc yaml.Node
@@ -122,9 +123,9 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, io.EOF) {
-			p.errAt(nil, "empty file: a scenario needs at least load and checks")
+			p.ErrAt(nil, "empty file: a scenario needs at least load and checks")
 		} else {
-			p.yamlErr(err)
+			p.YAMLErr(err)
 		}
 		return nil, nil
 	}
@@ -137,79 +138,79 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 		if len(extra.Content) > 0 {
 			at = extra.Content[0]
 		}
-		p.errAt(at, "a second YAML document: a file holds one scenario")
+		p.ErrAt(at, "a second YAML document: a file holds one scenario")
 	case !errors.Is(err, io.EOF):
-		p.yamlErr(err)
+		p.YAMLErr(err)
 	}
 	if len(doc.Content) == 0 {
-		p.errAt(nil, "empty file: a scenario needs at least load and checks")
+		p.ErrAt(nil, "empty file: a scenario needs at least load and checks")
 		return nil, nil
 	}
-	root := p.deref(doc.Content[0])
+	root := p.Deref(doc.Content[0])
 	if root == nil {
 		return nil, nil
 	}
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
-		p.errAt(root, "empty file: a scenario needs at least load and checks")
+		p.ErrAt(root, "empty file: a scenario needs at least load and checks")
 		return nil, nil
 	}
-	top, ok := p.mapping(root, "the scenario")
+	top, ok := p.Mapping(root, "the scenario")
 	if !ok {
 		return nil, nil
 	}
-	p.onlyFields(top, "the scenario", topFields)
+	p.OnlyFields(top, "the scenario", topFields)
 
-	sc := &Scenario{File: p.file, Seed: DefaultSeed}
-	sc.Name = strings.TrimSuffix(filepath.Base(p.file), filepath.Ext(p.file))
-	if n, ok := top.get("name"); ok {
+	sc := &Scenario{File: p.File, Seed: DefaultSeed}
+	sc.Name = strings.TrimSuffix(filepath.Base(p.File), filepath.Ext(p.File))
+	if n, ok := top.Get("name"); ok {
 		if v, ok := p.word(n, "name"); ok {
 			if validName(v) {
 				sc.Name = v
 			} else {
-				p.errAt(p.deref(n), "name %q: use letters, digits, '.', '_' and '-' only (it names the run's report directory)", v)
+				p.ErrAt(p.Deref(n), "name %q: use letters, digits, '.', '_' and '-' only (it names the run's report directory)", v)
 			}
 		}
 	}
-	if n, ok := top.get("description"); ok {
+	if n, ok := top.Get("description"); ok {
 		if v, ok := p.str(n, "description"); ok {
 			sc.Description = v
 		}
 	}
-	if n, ok := top.get("guards"); ok {
-		items, _ := p.seq(n, "guards")
+	if n, ok := top.Get("guards"); ok {
+		items, _ := p.Seq(n, "guards")
 		for _, it := range items {
 			v, ok := p.oneOf(it, "feature", featureNames())
 			if !ok {
 				continue
 			}
 			if slices.Contains(sc.Guards, mockstore.Feature(v)) {
-				p.errAt(p.deref(it), "feature %s is listed twice in guards", v)
+				p.ErrAt(p.Deref(it), "feature %s is listed twice in guards", v)
 				continue
 			}
 			sc.Guards = append(sc.Guards, mockstore.Feature(v))
 		}
 	}
-	if n, ok := top.get("seed"); ok {
+	if n, ok := top.Get("seed"); ok {
 		if v, ok := p.integer(n, "seed", 0); ok {
 			sc.Seed = v
 		}
 	}
 
-	if n, ok := top.get("storefront"); ok {
+	if n, ok := top.Get("storefront"); ok {
 		sc.Storefront = p.storefront(n)
 	}
 
-	before := len(p.errs)
-	if n, ok := top.get("load"); ok {
+	before := len(p.Errs)
+	if n, ok := top.Get("load"); ok {
 		sc.Load = p.load(n)
 	} else {
-		p.errAt(root, "missing field load (the shoppers' traffic: duration, rate, shoppers)")
+		p.ErrAt(root, "missing field load (the shoppers' traffic: duration, rate, shoppers)")
 	}
-	t := timeline{dur: sc.Load.Duration, ok: len(p.errs) == before && sc.Load.Duration > 0}
+	t := timeline{dur: sc.Load.Duration, ok: len(p.Errs) == before && sc.Load.Duration > 0}
 
-	before = len(p.errs)
-	if n, ok := top.get("faults"); ok {
-		items, _ := p.seq(n, "faults")
+	before = len(p.Errs)
+	if n, ok := top.Get("faults"); ok {
+		items, _ := p.Seq(n, "faults")
 		for i, it := range items {
 			if i%ctxEvery == 0 && ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -220,11 +221,11 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 		}
 	}
 	p.overlaps(sc.Faults)
-	t.faultsOK = t.ok && len(p.errs) == before
+	t.faultsOK = t.ok && len(p.Errs) == before
 	t.span(sc.Faults)
 
-	if n, ok := top.get("checks"); ok {
-		items, _ := p.seq(n, "checks")
+	if n, ok := top.Get("checks"); ok {
+		items, _ := p.Seq(n, "checks")
 		sc.Checks = make([]Check, 0, len(items))
 		for i, it := range items {
 			if i%ctxEvery == 0 && ctx.Err() != nil {
@@ -235,10 +236,10 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 			}
 		}
 		if len(items) == 0 {
-			p.errAt(p.deref(n), "checks is empty: a scenario must judge something")
+			p.ErrAt(p.Deref(n), "checks is empty: a scenario must judge something")
 		}
 	} else {
-		p.errAt(root, "missing field checks: a scenario must judge something")
+		p.ErrAt(root, "missing field checks: a scenario must judge something")
 	}
 	if err := p.labels(ctx, sc.Checks); err != nil {
 		return nil, err
@@ -248,17 +249,17 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 
 func (p *parser) storefront(n *yaml.Node) Storefront {
 	var s Storefront
-	m, ok := p.mapping(n, "storefront")
+	m, ok := p.Mapping(n, "storefront")
 	if !ok {
 		return s
 	}
-	p.onlyFields(m, "storefront", storefrontFields)
-	if n, ok := m.get("refund_sla"); ok {
+	p.OnlyFields(m, "storefront", storefrontFields)
+	if n, ok := m.Get("refund_sla"); ok {
 		if v, ok := p.positive(n, "refund_sla"); ok {
 			s.RefundSLA = v
 		}
 	}
-	if n, ok := m.get("pending_bound"); ok {
+	if n, ok := m.Get("pending_bound"); ok {
 		if v, ok := p.positive(n, "pending_bound"); ok {
 			s.PendingBound = v
 		}
@@ -268,51 +269,51 @@ func (p *parser) storefront(n *yaml.Node) Storefront {
 
 func (p *parser) load(n *yaml.Node) Traffic {
 	l := Traffic{Journeys: DefaultJourneys, Shoppers: DefaultShoppers, Rate: DefaultRate}
-	m, ok := p.mapping(n, "load")
+	m, ok := p.Mapping(n, "load")
 	if !ok {
 		return l
 	}
-	if _, ok := m.get("script"); ok {
+	if _, ok := m.Get("script"); ok {
 		// Before gameday had its own load engine, scenarios named a k6 script.
-		p.errAt(m.key("script"), "load.script: gameday runs no k6 scripts any more (its own load engine drives the journeys); "+
+		p.ErrAt(m.Key("script"), "load.script: gameday runs no k6 scripts any more (its own load engine drives the journeys); "+
 			"write `journeys: %s` for the storefront's shoppers (what k6/shopper.js did), or `journeys: <file>.yaml` for a journey file", DefaultJourneys)
-		m.keys = slices.DeleteFunc(slices.Clone(m.keys), func(k string) bool { return k == "script" })
+		m.Keys = slices.DeleteFunc(slices.Clone(m.Keys), func(k string) bool { return k == "script" })
 	}
-	p.onlyFields(m, "load", loadFields)
-	if n, ok := m.get("journeys"); ok {
+	p.OnlyFields(m, "load", loadFields)
+	if n, ok := m.Get("journeys"); ok {
 		if v, ok := p.word(n, "journeys"); ok {
 			if v != DefaultJourneys && !strings.HasSuffix(v, ".yaml") && !strings.HasSuffix(v, ".yml") {
-				p.errAt(n, "load.journeys: %q: want %s (the storefront's shoppers) or the path of a journey file ending in .yaml, relative to the scenario", v, DefaultJourneys)
+				p.ErrAt(n, "load.journeys: %q: want %s (the storefront's shoppers) or the path of a journey file ending in .yaml, relative to the scenario", v, DefaultJourneys)
 			} else {
 				l.Journeys = v
 			}
 		}
 	}
-	if n, ok := m.get("shoppers"); ok {
+	if n, ok := m.Get("shoppers"); ok {
 		if v, ok := p.integer(n, "shoppers", 1); ok {
 			l.Shoppers = int(min(v, 1<<31-1))
 		}
 	}
-	if n, ok := m.get("rate"); ok {
+	if n, ok := m.Get("rate"); ok {
 		if v, ok := p.rate(n, "rate"); ok {
 			l.Rate = v
 		}
 	}
-	if n, ok := m.get("duration"); ok {
+	if n, ok := m.Get("duration"); ok {
 		if v, ok := p.positive(n, "duration"); ok {
 			l.Duration = v
 		}
 	} else {
-		p.errAt(m.node, "load: missing field duration (how long the load runs, like 60s)")
+		p.ErrAt(m.Node, "load: missing field duration (how long the load runs, like 60s)")
 	}
-	if n, ok := m.get("vus"); ok {
+	if n, ok := m.Get("vus"); ok {
 		if v, ok := p.integer(n, "vus", 1); ok {
 			l.VUs = int(min(v, 1<<31-1))
 		}
 	}
-	if n, ok := m.get("env"); ok {
+	if n, ok := m.Get("env"); ok {
 		if l.Journeys != DefaultJourneys {
-			p.errAt(m.key("env"), "load.env: only the storefront's journeys read variables (%s); a journey file has its own", strings.Join(StorefrontEnv, ", "))
+			p.ErrAt(m.Key("env"), "load.env: only the storefront's journeys read variables (%s); a journey file has its own", strings.Join(StorefrontEnv, ", "))
 		} else {
 			l.Env = p.env(n)
 		}
@@ -334,24 +335,24 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // env reads load.env: NAME: value, for the script.
 func (p *parser) env(n *yaml.Node) map[string]string {
-	m, ok := p.mapping(n, "load.env")
+	m, ok := p.Mapping(n, "load.env")
 	if !ok {
 		return nil
 	}
 	out := map[string]string{}
-	for _, k := range m.keys {
+	for _, k := range m.Keys {
 		switch {
 		case !envName.MatchString(k):
-			p.errAt(m.key(k), "load.env: %q is not a variable name (letters, digits and _, not starting with a digit)", k)
+			p.ErrAt(m.Key(k), "load.env: %q is not a variable name (letters, digits and _, not starting with a digit)", k)
 			continue
 		case slices.Contains(ReservedEnv, k):
-			p.errAt(m.key(k), "load.env: %s is set by the harness (reserved: %s); set rate, duration or vus of load instead", k, strings.Join(ReservedEnv, ", "))
+			p.ErrAt(m.Key(k), "load.env: %s is set by the harness (reserved: %s); set rate, duration or vus of load instead", k, strings.Join(ReservedEnv, ", "))
 			continue
 		case !slices.Contains(StorefrontEnv, k):
-			p.errAt(m.key(k), "load.env: %s is not a variable of the storefront's journeys; allowed: %s", k, strings.Join(StorefrontEnv, ", "))
+			p.ErrAt(m.Key(k), "load.env: %s is not a variable of the storefront's journeys; allowed: %s", k, strings.Join(StorefrontEnv, ", "))
 			continue
 		}
-		v, _ := m.get(k)
+		v, _ := m.Get(k)
 		if s, ok := p.str(v, "load.env."+k); ok {
 			out[k] = s
 		}
@@ -395,39 +396,39 @@ func (p *parser) within(n *yaml.Node, t timeline, start, end time.Duration) bool
 		return true
 	}
 	if start >= t.dur {
-		p.errAt(n, "fault starts at %s, when the load (%s) is over: a fault must start and end within the run", fmtDur(start), fmtDur(t.dur))
+		p.ErrAt(n, "fault starts at %s, when the load (%s) is over: a fault must start and end within the run", fmtDur(start), fmtDur(t.dur))
 		return false
 	}
 	if end > t.dur {
-		p.errAt(n, "fault ends at %s, after the load (%s): a fault must start and end within the run", fmtDur(end), fmtDur(t.dur))
+		p.ErrAt(n, "fault ends at %s, after the load (%s): a fault must start and end within the run", fmtDur(end), fmtDur(t.dur))
 		return false
 	}
 	return true
 }
 
 func (p *parser) fault(n *yaml.Node, t timeline) (Fault, bool) {
-	before := len(p.errs)
-	m, ok := p.mapping(n, "a fault")
+	before := len(p.Errs)
+	m, ok := p.Mapping(n, "a fault")
 	if !ok {
 		return Fault{}, false
 	}
 	var kinds []string
 	for _, k := range faultKeys {
-		if m.has(k) {
+		if m.Has(k) {
 			kinds = append(kinds, k)
 		}
 	}
-	if len(kinds) == 0 && m.has("toxic") {
+	if len(kinds) == 0 && m.Has("toxic") {
 		kinds = []string{"link"}
 	}
 	switch len(kinds) {
 	case 0:
-		p.errAt(m.node, "a fault needs link and toxic (a toxic on a link), maintenance (the gateway's maintenance switch) or service (a crash)")
+		p.ErrAt(m.Node, "a fault needs link and toxic (a toxic on a link), maintenance (the gateway's maintenance switch) or service (a crash)")
 		return Fault{}, false
 	case 1:
 	default:
 		a, b := lastTwo(m, kinds)
-		p.errAt(m.key(b), "a fault is one of link, maintenance or service, not both %s and %s", a, b)
+		p.ErrAt(m.Key(b), "a fault is one of link, maintenance or service, not both %s and %s", a, b)
 		return Fault{}, false
 	}
 	var f Fault
@@ -439,20 +440,20 @@ func (p *parser) fault(n *yaml.Node, t timeline) (Fault, bool) {
 	case "service":
 		f = p.crashFault(m, t)
 	}
-	if n, ok := m.get("phase"); ok {
+	if n, ok := m.Get("phase"); ok {
 		if v, ok := p.str(n, "phase"); ok {
 			f.Phase = v
 		}
 	}
-	f.Pos = Pos{m.node.Line, m.node.Column}
-	return f, len(p.errs) == before
+	f.Pos = Pos{m.Node.Line, m.Node.Column}
+	return f, len(p.Errs) == before
 }
 
 // lastTwo returns the first of keys in m's order and the one after it: the
 // conflict is reported where the reader added the second.
-func lastTwo(m mapping, keys []string) (string, string) {
+func lastTwo(m yamlpos.Mapping, keys []string) (string, string) {
 	var in []string
-	for _, k := range m.keys {
+	for _, k := range m.Keys {
 		if slices.Contains(keys, k) {
 			in = append(in, k)
 		}
@@ -461,42 +462,42 @@ func lastTwo(m mapping, keys []string) (string, string) {
 }
 
 // startAndDuration reads the span every timed fault has.
-func (p *parser) startAndDuration(m mapping, t timeline) (time.Duration, time.Duration) {
+func (p *parser) startAndDuration(m yamlpos.Mapping, t timeline) (time.Duration, time.Duration) {
 	var start, dur time.Duration
 	okS, okD := false, false
-	if n, ok := m.get("start"); ok {
+	if n, ok := m.Get("start"); ok {
 		start, okS = p.duration(n, "start")
 	} else {
-		p.errAt(m.node, "fault: missing field start (the offset from the load's start, like 15s)")
+		p.ErrAt(m.Node, "fault: missing field start (the offset from the load's start, like 15s)")
 	}
-	if n, ok := m.get("duration"); ok {
+	if n, ok := m.Get("duration"); ok {
 		dur, okD = p.positive(n, "duration")
 	} else {
-		p.errAt(m.node, "fault: missing field duration (how long it lasts, like 20s)")
+		p.ErrAt(m.Node, "fault: missing field duration (how long it lasts, like 20s)")
 	}
 	if okS && okD {
-		p.within(m.node, t, start, start+dur)
+		p.within(m.Node, t, start, start+dur)
 	}
 	return start, dur
 }
 
-func (p *parser) toxicFault(m mapping, t timeline) Fault {
+func (p *parser) toxicFault(m yamlpos.Mapping, t timeline) Fault {
 	f := Fault{Kind: FaultToxic, Stream: Downstream, Toxicity: DefaultToxicity}
-	if n, ok := m.get("link"); ok {
+	if n, ok := m.Get("link"); ok {
 		if v, ok := p.oneOf(n, "link", linkNames()); ok {
 			f.Link = v
 		}
 	} else {
-		p.errAt(m.node, "fault: missing field link %s", allowed(linkNames()))
+		p.ErrAt(m.Node, "fault: missing field link %s", yamlpos.Allowed(linkNames()))
 	}
 	var spec ToxicSpec
 	known := false
-	if n, ok := m.get("toxic"); ok {
+	if n, ok := m.Get("toxic"); ok {
 		if v, ok := p.oneOf(n, "toxic", toxicNames()); ok {
 			spec, known, f.Toxic = mustToxic(v), true, v
 		}
 	} else {
-		p.errAt(m.node, "fault: missing field toxic %s", allowed(toxicNames()))
+		p.ErrAt(m.Node, "fault: missing field toxic %s", yamlpos.Allowed(toxicNames()))
 	}
 	streams := []string{Downstream, Upstream}
 	if known {
@@ -507,7 +508,7 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 		} else {
 			streams, f.Stream = spec.Streams, spec.Streams[0]
 		}
-		p.onlyFields(m, "a "+spec.Name+" fault", fields)
+		p.OnlyFields(m, "a "+spec.Name+" fault", fields)
 	} else {
 		// Still catch what no toxic has ("strat").
 		fields := slices.Clone(toxicFaultFields)
@@ -518,9 +519,9 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 				}
 			}
 		}
-		p.onlyFields(m, "a fault", fields)
+		p.OnlyFields(m, "a fault", fields)
 	}
-	if n, ok := m.get("stream"); ok && (!known || !spec.Proxy) {
+	if n, ok := m.Get("stream"); ok && (!known || !spec.Proxy) {
 		what := "stream"
 		if known {
 			what = "stream of " + spec.Name
@@ -529,13 +530,13 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 			f.Stream = v
 		}
 	}
-	if n, ok := m.get("toxicity"); ok && (!known || !spec.Proxy) {
+	if n, ok := m.Get("toxicity"); ok && (!known || !spec.Proxy) {
 		if v, ok := p.fraction(n, "toxicity"); ok {
 			f.Toxicity = v
 		}
 	}
 	f.Start, f.Duration = p.startAndDuration(m, t)
-	if n, ok := m.get("flap"); ok {
+	if n, ok := m.Get("flap"); ok {
 		f.Flap = p.flap(n, f.Duration)
 	}
 	if !known {
@@ -546,7 +547,7 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 	}
 	attrsOK := true
 	for _, a := range spec.Attrs {
-		if n, ok := m.get(a.Name); ok {
+		if n, ok := m.Get(a.Name); ok {
 			if v, ok := p.attr(n, a); ok {
 				f.Attrs[a.Name] = v
 			} else {
@@ -555,16 +556,16 @@ func (p *parser) toxicFault(m mapping, t timeline) Fault {
 			continue
 		}
 		if a.Required {
-			p.errAt(m.node, "fault: toxic %s needs %s (%s)", spec.Name, a.Name, attrHint(a))
+			p.ErrAt(m.Node, "fault: toxic %s needs %s (%s)", spec.Name, a.Name, attrHint(a))
 			attrsOK = false
 			continue
 		}
 		f.Attrs[a.Name] = a.Default
 	}
 	if attrsOK && !spec.Proxy {
-		p.toxicOK(m.node, f.Toxic, f.Stream, f.Toxicity, f.Attrs)
+		p.toxicOK(m.Node, f.Toxic, f.Stream, f.Toxicity, f.Attrs)
 	}
-	if n, ok := m.get("steps"); ok && !spec.Proxy {
+	if n, ok := m.Get("steps"); ok && !spec.Proxy {
 		f.Steps = p.steps(n, spec, f, attrsOK)
 	}
 	return f
@@ -578,7 +579,7 @@ func (p *parser) toxicOK(n *yaml.Node, typ, stream string, toxicity float64, att
 	t := fault.Toxic{Type: typ, Stream: stream, Toxicity: float32(toxicity), Attributes: ToxicAttributes(typ, attrs)}
 	if err := t.Validate(); err != nil {
 		msg := strings.TrimPrefix(err.Error(), fault.ErrInvalidToxic.Error()+": ")
-		p.errAt(n, "toxic %s", msg)
+		p.ErrAt(n, "toxic %s", msg)
 		return false
 	}
 	return true
@@ -647,7 +648,7 @@ func (p *parser) attr(n *yaml.Node, a AttrSpec) (any, bool) {
 			return nil, false
 		}
 		if unit := durationUnits[a.Unit]; unit > 0 && d%unit != 0 {
-			p.errAt(p.deref(n), "%s: %s is not a whole number of %s, the precision of toxic attribute %s", a.Name, d, unitNames[a.Unit], a.Name)
+			p.ErrAt(p.Deref(n), "%s: %s is not a whole number of %s, the precision of toxic attribute %s", a.Name, d, unitNames[a.Unit], a.Name)
 			return nil, false
 		}
 		v, out = float64(d), d
@@ -675,9 +676,9 @@ func (p *parser) attr(n *yaml.Node, a AttrSpec) (any, bool) {
 			return strconv.FormatFloat(x, 'g', -1, 64)
 		}
 		if a.Max > 0 {
-			p.errAt(p.deref(n), "%s must be between %s and %s, not %s", a.Name, show(a.Min), show(a.Max), show(v))
+			p.ErrAt(p.Deref(n), "%s must be between %s and %s, not %s", a.Name, show(a.Min), show(a.Max), show(v))
 		} else {
-			p.errAt(p.deref(n), "%s must be at least %s, not %s", a.Name, show(a.Min), show(v))
+			p.ErrAt(p.Deref(n), "%s must be at least %s, not %s", a.Name, show(a.Min), show(v))
 		}
 		return nil, false
 	}
@@ -685,17 +686,17 @@ func (p *parser) attr(n *yaml.Node, a AttrSpec) (any, bool) {
 }
 
 func (p *parser) flap(n *yaml.Node, span time.Duration) *Flap {
-	m, ok := p.mapping(n, "flap")
+	m, ok := p.Mapping(n, "flap")
 	if !ok {
 		return nil
 	}
-	p.onlyFields(m, "flap", flapFields)
+	p.OnlyFields(m, "flap", flapFields)
 	var fl Flap
 	good := true
 	for _, k := range flapFields {
-		v, ok := m.get(k)
+		v, ok := m.Get(k)
 		if !ok {
-			p.errAt(m.node, "flap: missing field %s (flap: {on: 5s, off: 5s})", k)
+			p.ErrAt(m.Node, "flap: missing field %s (flap: {on: 5s, off: 5s})", k)
 			good = false
 			continue
 		}
@@ -712,13 +713,13 @@ func (p *parser) flap(n *yaml.Node, span time.Duration) *Flap {
 	}
 	switch {
 	case fl.On < MinFlap || fl.Off < MinFlap:
-		p.errAt(m.node, "flap: on and off must be at least %s each: faults are switched through an API", fmtDur(MinFlap))
+		p.ErrAt(m.Node, "flap: on and off must be at least %s each: faults are switched through an API", fmtDur(MinFlap))
 		return nil
 	case span > 0 && fl.On >= span:
-		p.errAt(m.node, "flap: on (%s) is not shorter than the fault's duration (%s), so it never flaps", fmtDur(fl.On), fmtDur(span))
+		p.ErrAt(m.Node, "flap: on (%s) is not shorter than the fault's duration (%s), so it never flaps", fmtDur(fl.On), fmtDur(span))
 		return nil
 	case span/(fl.On+fl.Off) >= MaxFlaps:
-		p.errAt(m.node, "flap: %s on, %s off flaps more than %d times in %s: flap slower", fmtDur(fl.On), fmtDur(fl.Off), MaxFlaps, fmtDur(span))
+		p.ErrAt(m.Node, "flap: %s on, %s off flaps more than %d times in %s: flap slower", fmtDur(fl.On), fmtDur(fl.Off), MaxFlaps, fmtDur(span))
 		return nil
 	}
 	return &fl
@@ -734,50 +735,50 @@ const (
 // steps reads a toxic fault's steps. When the fault's own settings are good
 // (settingsOK), the settings each step leads to are checked as a whole.
 func (p *parser) steps(n *yaml.Node, spec ToxicSpec, f Fault, settingsOK bool) []Step {
-	items, _ := p.seq(n, "steps")
+	items, _ := p.Seq(n, "steps")
 	fields := slices.Concat(stepFields, spec.attrNames())
 	var out []Step
 	prev := time.Duration(-1)
 	attrs, toxicity := maps.Clone(f.Attrs), f.Toxicity
 	for _, it := range items {
-		m, ok := p.mapping(it, "a step")
+		m, ok := p.Mapping(it, "a step")
 		if !ok {
 			settingsOK = false
 			continue
 		}
-		before := len(p.errs)
-		p.onlyFields(m, "a step of a "+spec.Name+" fault", fields)
+		before := len(p.Errs)
+		p.OnlyFields(m, "a step of a "+spec.Name+" fault", fields)
 		s := Step{Attrs: Attrs{}}
-		if v, ok := m.get("at"); ok {
+		if v, ok := m.Get("at"); ok {
 			if d, ok := p.duration(v, "step at"); ok {
 				s.At = d
 				switch {
 				case d <= prev:
-					p.errAt(p.deref(v), "step at %s: steps must be in time order, each after the one before", fmtDur(d))
+					p.ErrAt(p.Deref(v), "step at %s: steps must be in time order, each after the one before", fmtDur(d))
 				case f.Duration > 0 && d >= f.Duration:
-					p.errAt(p.deref(v), "step at %s: a step must fall within the fault's duration (%s)", fmtDur(d), fmtDur(f.Duration))
+					p.ErrAt(p.Deref(v), "step at %s: a step must fall within the fault's duration (%s)", fmtDur(d), fmtDur(f.Duration))
 				}
 				prev = d
 			}
 		} else {
-			p.errAt(m.node, "a step needs at (the offset from the fault's start, like 10s)")
+			p.ErrAt(m.Node, "a step needs at (the offset from the fault's start, like 10s)")
 		}
-		if v, ok := m.get("toxicity"); ok {
+		if v, ok := m.Get("toxicity"); ok {
 			if x, ok := p.fraction(v, "toxicity"); ok {
 				s.Toxicity = &x
 			}
 		}
 		for _, a := range spec.Attrs {
-			if v, ok := m.get(a.Name); ok {
+			if v, ok := m.Get(a.Name); ok {
 				if x, ok := p.attr(v, a); ok {
 					s.Attrs[a.Name] = x
 				}
 			}
 		}
-		if len(m.keys) == 1 && m.has("at") {
-			p.errAt(m.node, "a step changes nothing: give toxicity or an attribute %s", allowed(spec.attrNames()))
+		if len(m.Keys) == 1 && m.Has("at") {
+			p.ErrAt(m.Node, "a step changes nothing: give toxicity or an attribute %s", yamlpos.Allowed(spec.attrNames()))
 		}
-		if len(p.errs) != before {
+		if len(p.Errs) != before {
 			settingsOK = false
 			continue
 		}
@@ -786,30 +787,30 @@ func (p *parser) steps(n *yaml.Node, spec ToxicSpec, f Fault, settingsOK bool) [
 			toxicity = *s.Toxicity
 		}
 		if settingsOK {
-			settingsOK = p.toxicOK(m.node, spec.Name, f.Stream, toxicity, attrs)
+			settingsOK = p.toxicOK(m.Node, spec.Name, f.Stream, toxicity, attrs)
 		}
 		out = append(out, s)
 	}
 	return out
 }
 
-func (p *parser) maintFault(m mapping, t timeline) Fault {
-	p.onlyFields(m, "a maintenance fault", maintFaultFields)
+func (p *parser) maintFault(m yamlpos.Mapping, t timeline) Fault {
+	p.OnlyFields(m, "a maintenance fault", maintFaultFields)
 	f := Fault{Kind: FaultMaintenance, Maintenance: &Maintenance{RetryAfter: DefaultMaintenanceRetryAfter, Message: DefaultMaintenanceMessage}}
-	n, _ := m.get("maintenance")
-	if n = p.deref(n); n != nil && !(n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
-		if mm, ok := p.mapping(n, "maintenance"); ok {
-			p.onlyFields(mm, "maintenance", maintFields)
-			if v, ok := mm.get("retry_after"); ok {
+	n, _ := m.Get("maintenance")
+	if n = p.Deref(n); n != nil && !(n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
+		if mm, ok := p.Mapping(n, "maintenance"); ok {
+			p.OnlyFields(mm, "maintenance", maintFields)
+			if v, ok := mm.Get("retry_after"); ok {
 				if d, ok := p.seconds(v, "retry_after"); ok {
 					if d == 0 {
-						p.errAt(p.deref(v), "retry_after must be more than 0: shoppers are told when to come back")
+						p.ErrAt(p.Deref(v), "retry_after must be more than 0: shoppers are told when to come back")
 					} else {
 						f.Maintenance.RetryAfter = int(d / time.Second)
 					}
 				}
 			}
-			if v, ok := mm.get("message"); ok {
+			if v, ok := mm.Get("message"); ok {
 				if s, ok := p.word(v, "message"); ok {
 					f.Maintenance.Message = s
 				}
@@ -820,35 +821,35 @@ func (p *parser) maintFault(m mapping, t timeline) Fault {
 	return f
 }
 
-func (p *parser) crashFault(m mapping, t timeline) Fault {
-	p.onlyFields(m, "a crash fault", crashFaultFields)
+func (p *parser) crashFault(m yamlpos.Mapping, t timeline) Fault {
+	p.OnlyFields(m, "a crash fault", crashFaultFields)
 	f := Fault{Kind: FaultCrash}
-	n, _ := m.get("service")
+	n, _ := m.Get("service")
 	if v, ok := p.oneOf(n, "service", mockstore.Services); ok {
 		f.Service = v
 	}
-	if n, ok := m.get("action"); ok {
+	if n, ok := m.Get("action"); ok {
 		if v, ok := p.oneOf(n, "action", crashActions); ok {
 			f.Action = v
 		}
 	} else {
-		p.errAt(m.node, "crash: missing field action %s", allowed(crashActions))
+		p.ErrAt(m.Node, "crash: missing field action %s", yamlpos.Allowed(crashActions))
 	}
 	atOK := false
-	if n, ok := m.get("at"); ok {
+	if n, ok := m.Get("at"); ok {
 		f.Start, atOK = p.duration(n, "at")
 	} else {
-		p.errAt(m.node, "crash: missing field at (the offset from the load's start, like 20s)")
+		p.ErrAt(m.Node, "crash: missing field at (the offset from the load's start, like 20s)")
 	}
-	if n, ok := m.get("duration"); ok {
+	if n, ok := m.Get("duration"); ok {
 		if f.Action != "" && f.Action != CrashStop {
-			p.errAt(m.key("duration"), "duration applies to action stop only (how long the service stays stopped)")
+			p.ErrAt(m.Key("duration"), "duration applies to action stop only (how long the service stays stopped)")
 		} else if d, ok := p.positive(n, "duration"); ok {
 			f.Duration = d
 		}
 	}
 	if atOK {
-		p.within(m.node, t, f.Start, f.Start+f.Duration)
+		p.within(m.Node, t, f.Start, f.Start+f.Duration)
 	}
 	return f
 }
@@ -909,43 +910,43 @@ func (p *parser) overlaps(fs []Fault) {
 		a, b := fs[pr.later], fs[pr.earlier]
 		at := &yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}
 		if a.Kind == FaultMaintenance {
-			p.errAt(at, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
+			p.ErrAt(at, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
 		} else {
-			p.errAt(at, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
+			p.ErrAt(at, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
 		}
 	}
 }
 
 func (p *parser) check(n *yaml.Node, t timeline) (Check, bool) {
-	before := len(p.errs)
-	m, ok := p.mapping(n, "a check")
+	before := len(p.Errs)
+	m, ok := p.Mapping(n, "a check")
 	if !ok {
 		return Check{}, false
 	}
 	var kinds []string
 	for _, k := range checkKinds {
-		if m.has(k) {
+		if m.Has(k) {
 			kinds = append(kinds, k)
 		}
 	}
 	switch len(kinds) {
 	case 0:
-		p.errAt(m.node, "a check needs one of %s", strings.Join(checkKinds, ", "))
+		p.ErrAt(m.Node, "a check needs one of %s", strings.Join(checkKinds, ", "))
 		return Check{}, false
 	case 1:
 	default:
 		a, b := lastTwo(m, kinds)
-		p.errAt(m.key(b), "a check is one of %s, not both %s and %s", strings.Join(checkKinds, ", "), a, b)
+		p.ErrAt(m.Key(b), "a check is one of %s, not both %s and %s", strings.Join(checkKinds, ", "), a, b)
 		return Check{}, false
 	}
-	c := Check{Kind: CheckKind(kinds[0]), Pos: Pos{m.node.Line, m.node.Column}}
-	if v, ok := m.get("name"); ok {
+	c := Check{Kind: CheckKind(kinds[0]), Pos: Pos{m.Node.Line, m.Node.Column}}
+	if v, ok := m.Get("name"); ok {
 		if s, ok := p.word(v, "name"); ok {
 			c.Name = s
 		}
 	}
-	if v, ok := m.get("abort"); ok {
-		if b, ok := p.boolean(v, "abort"); ok {
+	if v, ok := m.Get("abort"); ok {
+		if b, ok := p.Boolean(v, "abort"); ok {
 			c.Abort = b
 		}
 	}
@@ -959,11 +960,11 @@ func (p *parser) check(n *yaml.Node, t timeline) (Check, bool) {
 	case CheckRecovery:
 		p.recovery(m, &c, t)
 	}
-	return c, len(p.errs) == before
+	return c, len(p.Errs) == before
 }
 
-func (p *parser) invariant(m mapping, c *Check, t timeline) {
-	n, _ := m.get("invariant")
+func (p *parser) invariant(m yamlpos.Mapping, c *Check, t timeline) {
+	n, _ := m.Get("invariant")
 	name, ok := p.oneOf(n, "invariant", invariantNames())
 	if !ok {
 		// Still catch what no invariant takes.
@@ -972,37 +973,37 @@ func (p *parser) invariant(m mapping, c *Check, t timeline) {
 			params = append(params, s.Params...)
 		}
 		slices.Sort(params)
-		p.onlyFields(m, "an invariant check", slices.Concat(invariantFields, slices.Compact(params), checkCommonFields))
+		p.OnlyFields(m, "an invariant check", slices.Concat(invariantFields, slices.Compact(params), checkCommonFields))
 		return
 	}
 	c.Subject = name
 	spec, _ := invariantByName(name)
 	fields := slices.Concat(invariantFields, spec.Params, checkCommonFields)
-	for _, k := range m.keys {
+	for _, k := range m.Keys {
 		if slices.Contains(fields, k) {
 			continue
 		}
 		if users := paramUsers(k); len(users) > 0 {
-			p.errAt(m.key(k), "%s does not apply to invariant %s (it applies to: %s)", k, name, strings.Join(users, ", "))
+			p.ErrAt(m.Key(k), "%s does not apply to invariant %s (it applies to: %s)", k, name, strings.Join(users, ", "))
 			continue
 		}
-		p.onlyFields(mapping{keys: []string{k}, m: map[string]entry{k: m.m[k]}}, "an invariant check", fields)
+		p.UnknownField(m.Key(k), "an invariant check", fields)
 	}
-	if v, ok := m.get(ParamAfterFaults); ok && slices.Contains(spec.Params, ParamAfterFaults) {
+	if v, ok := m.Get(ParamAfterFaults); ok && slices.Contains(spec.Params, ParamAfterFaults) {
 		if d, ok := p.duration(v, ParamAfterFaults); ok {
 			c.AfterFaults = &d
 			if t.faultsOK {
 				switch {
 				case t.n == 0:
-					p.errAt(m.key(ParamAfterFaults), "after_faults needs a fault in the timeline")
+					p.ErrAt(m.Key(ParamAfterFaults), "after_faults needs a fault in the timeline")
 				case t.last+d > t.dur:
-					p.errAt(p.deref(v), "after_faults %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
+					p.ErrAt(p.Deref(v), "after_faults %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
 				}
 			}
 		}
 	}
 	for _, k := range []string{ParamSLA, ParamBound} {
-		v, ok := m.get(k)
+		v, ok := m.Get(k)
 		if !ok || !slices.Contains(spec.Params, k) {
 			continue
 		}
@@ -1027,52 +1028,52 @@ func paramUsers(k string) []string {
 	return out
 }
 
-func (p *parser) experience(m mapping, c *Check) {
-	p.onlyFields(m, "an experience check", slices.Concat(experienceFields, checkCommonFields))
-	n, _ := m.get("experience")
+func (p *parser) experience(m yamlpos.Mapping, c *Check) {
+	p.OnlyFields(m, "an experience check", slices.Concat(experienceFields, checkCommonFields))
+	n, _ := m.Get("experience")
 	if name, ok := p.oneOf(n, "experience", experienceNames()); ok {
 		c.Subject = name
 	}
-	if v, ok := m.get("max"); ok {
+	if v, ok := m.Get("max"); ok {
 		if x, ok := p.integer(v, "max", 0); ok {
 			c.Max = int(min(x, 1<<31-1))
 		}
 	}
 }
 
-func (p *parser) metric(m mapping, c *Check, t timeline) {
-	p.onlyFields(m, "a metric check", slices.Concat(metricFields, stats, checkCommonFields))
+func (p *parser) metric(m yamlpos.Mapping, c *Check, t timeline) {
+	p.OnlyFields(m, "a metric check", slices.Concat(metricFields, stats, checkCommonFields))
 	c.Window = Window{Name: WindowRun}
 	c.MinSamples = DefaultMinSamples
-	n, _ := m.get("metric")
+	n, _ := m.Get("metric")
 	spec, okMetric := p.selector(n, c)
-	if v, ok := m.get("window"); ok {
+	if v, ok := m.Get("window"); ok {
 		if w, ok := p.window(v, t); ok {
 			c.Window = w
 		}
 	}
-	if v, ok := m.get("min_samples"); ok {
+	if v, ok := m.Get("min_samples"); ok {
 		if x, ok := p.integer(v, "min_samples", 0); ok {
 			c.MinSamples = int(min(x, 1<<31-1))
 		}
 	}
 	var found []string
 	for _, s := range stats {
-		if m.has(s) {
+		if m.Has(s) {
 			found = append(found, s)
 		}
 	}
 	switch len(found) {
 	case 0:
-		hint := allowed(stats)
+		hint := yamlpos.Allowed(stats)
 		if okMetric {
 			hint = fmt.Sprintf("(for %s metric %s: %s)", spec.Kind, spec.Name, strings.Join(StatsFor(spec.Kind), ", "))
 		}
-		p.errAt(m.node, "a metric check needs one comparison, like rate: \">= 0.6\" or p95: \"<= 400ms\" %s", hint)
+		p.ErrAt(m.Node, "a metric check needs one comparison, like rate: \">= 0.6\" or p95: \"<= 400ms\" %s", hint)
 		return
 	case 1:
 	default:
-		p.errAt(m.key(found[1]), "a metric check has one comparison, not both %s and %s: write two checks", found[0], found[1])
+		p.ErrAt(m.Key(found[1]), "a metric check has one comparison, not both %s and %s: write two checks", found[0], found[1])
 		return
 	}
 	c.Stat = found[0]
@@ -1080,10 +1081,10 @@ func (p *parser) metric(m mapping, c *Check, t timeline) {
 		return
 	}
 	if !slices.Contains(StatsFor(spec.Kind), c.Stat) {
-		p.errAt(m.key(c.Stat), "%s does not apply to %s metric %s %s", c.Stat, spec.Kind, spec.Name, allowed(StatsFor(spec.Kind)))
+		p.ErrAt(m.Key(c.Stat), "%s does not apply to %s metric %s %s", c.Stat, spec.Kind, spec.Name, yamlpos.Allowed(StatsFor(spec.Kind)))
 		return
 	}
-	v, _ := m.get(c.Stat)
+	v, _ := m.Get(c.Stat)
 	if cmp, ok := p.comparison(v, c.Stat, spec); ok {
 		c.Cmp = cmp
 	}
@@ -1097,12 +1098,12 @@ func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
 	if !ok {
 		return MetricSpec{}, false
 	}
-	n = p.deref(n)
+	n = p.Deref(n)
 	name, rest, hasTags := strings.Cut(s, "{")
 	name = strings.TrimSpace(name)
 	spec, known := MetricByName(name)
 	if !known {
-		p.errAt(n, "%s", unknown("metric", name, metricNames()))
+		p.ErrAt(n, "%s", yamlpos.Unknown("metric", name, metricNames()))
 	}
 	c.Subject = name
 	if !hasTags {
@@ -1111,7 +1112,7 @@ func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
 	lead := len(rest) - len(strings.TrimLeft(rest, " "))
 	body, closed := strings.CutSuffix(strings.TrimSpace(rest), "}")
 	if !closed || strings.ContainsAny(body, "{}") {
-		p.errAt(n, "metric %q: tags are written name{key:value,key:value}, like journey_success{journey:checkout}", s)
+		p.ErrAt(n, "metric %q: tags are written name{key:value,key:value}, like journey_success{journey:checkout}", s)
 		return spec, known
 	}
 	base := strings.Index(s, "{") + 1 + lead
@@ -1124,19 +1125,19 @@ func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
 		k, v, ok := strings.Cut(part, ":")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" || v == "" {
-			p.errAt(at, "metric tag %q: want key:value, like journey:checkout", strings.TrimSpace(part))
+			p.ErrAt(at, "metric tag %q: want key:value, like journey:checkout", strings.TrimSpace(part))
 			continue
 		}
 		if !slices.Contains(tags, k) {
-			p.errAt(at, "%s", unknown("tag", k, tags))
+			p.ErrAt(at, "%s", yamlpos.Unknown("tag", k, tags))
 			continue
 		}
 		if _, dup := c.Tags[k]; dup {
-			p.errAt(at, "tag %s given twice", k)
+			p.ErrAt(at, "tag %s given twice", k)
 			continue
 		}
 		if k == "status" && !slices.Contains(statusValues, v) {
-			p.errAt(at, "%s", unknown("status", v, statusValues))
+			p.ErrAt(at, "%s", yamlpos.Unknown("status", v, statusValues))
 			continue
 		}
 		c.Tags[k] = v
@@ -1145,7 +1146,7 @@ func (p *parser) selector(n *yaml.Node, c *Check) (MetricSpec, bool) {
 }
 
 func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Comparison, bool) {
-	s, ok := p.scalar(n, stat)
+	s, ok := p.Scalar(n, stat)
 	if !ok {
 		return Comparison{}, false
 	}
@@ -1166,7 +1167,7 @@ func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Compari
 		}
 	}
 	if op == "" || s.ShortTag() != "!!str" {
-		p.errAt(s, "%s: bad comparison %q: want an operator (%s) and a value, like %s", stat, s.Value, strings.Join(ops, ", "), example)
+		p.ErrAt(s, "%s: bad comparison %q: want an operator (%s) and a value, like %s", stat, s.Value, strings.Join(ops, ", "), example)
 		return Comparison{}, false
 	}
 	val := strings.TrimSpace(text[len(op):])
@@ -1174,11 +1175,11 @@ func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Compari
 	if timed {
 		d, err := time.ParseDuration(val)
 		if err == nil && d < 0 {
-			p.errAt(s, "%s: bad comparison %q: a duration is never negative", stat, s.Value)
+			p.ErrAt(s, "%s: bad comparison %q: a duration is never negative", stat, s.Value)
 			return Comparison{}, false
 		}
 		if err != nil {
-			p.errAt(s, "%s: bad comparison %q: %q is not a duration, want one like %s", stat, s.Value, val, example)
+			p.ErrAt(s, "%s: bad comparison %q: %q is not a duration, want one like %s", stat, s.Value, val, example)
 			return Comparison{}, false
 		}
 		c.Value = float64(d) / float64(time.Millisecond)
@@ -1187,22 +1188,22 @@ func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Compari
 	num, pct := strings.CutSuffix(val, "%")
 	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || v != v || v > 1e15 || v < -1e15 {
-		p.errAt(s, "%s: bad comparison %q: %q is not a number, want one like %s", stat, s.Value, val, example)
+		p.ErrAt(s, "%s: bad comparison %q: %q is not a number, want one like %s", stat, s.Value, val, example)
 		return Comparison{}, false
 	}
 	if pct {
 		if stat != StatRate {
-			p.errAt(s, "%s: bad comparison %q: a percentage is for rates only", stat, s.Value)
+			p.ErrAt(s, "%s: bad comparison %q: a percentage is for rates only", stat, s.Value)
 			return Comparison{}, false
 		}
 		v /= 100
 	}
 	switch {
 	case stat == StatRate && (v < 0 || v > 1):
-		p.errAt(s, "%s: bad comparison %q: a rate is between 0 and 1", stat, s.Value)
+		p.ErrAt(s, "%s: bad comparison %q: a rate is between 0 and 1", stat, s.Value)
 		return Comparison{}, false
 	case v < 0:
-		p.errAt(s, "%s: bad comparison %q: a %s is never negative", stat, s.Value, stat)
+		p.ErrAt(s, "%s: bad comparison %q: a %s is never negative", stat, s.Value, stat)
 		return Comparison{}, false
 	}
 	c.Value = v
@@ -1210,24 +1211,24 @@ func (p *parser) comparison(n *yaml.Node, stat string, spec MetricSpec) (Compari
 }
 
 func (p *parser) window(n *yaml.Node, t timeline) (Window, bool) {
-	n = p.deref(n)
+	n = p.Deref(n)
 	if n == nil {
 		return Window{}, false
 	}
 	if n.Kind == yaml.MappingNode {
-		m, _ := p.mapping(n, "window")
-		p.onlyFields(m, "window", windowFields)
+		m, _ := p.Mapping(n, "window")
+		p.OnlyFields(m, "window", windowFields)
 		w := Window{From: 0, To: t.dur}
 		good := true
-		if len(m.keys) == 0 {
-			p.errAt(n, "window: give from, to or both, like {from: 10s, to: 30s}")
+		if len(m.Keys) == 0 {
+			p.ErrAt(n, "window: give from, to or both, like {from: 10s, to: 30s}")
 			return Window{}, false
 		}
-		if v, ok := m.get("from"); ok {
+		if v, ok := m.Get("from"); ok {
 			w.From, ok = p.duration(v, "window from")
 			good = good && ok
 		}
-		if v, ok := m.get("to"); ok {
+		if v, ok := m.Get("to"); ok {
 			w.To, ok = p.positive(v, "window to")
 			good = good && ok
 		} else if !t.ok {
@@ -1237,11 +1238,11 @@ func (p *parser) window(n *yaml.Node, t timeline) (Window, bool) {
 			return Window{}, false
 		}
 		if w.From >= w.To {
-			p.errAt(n, "window: from (%s) must be before to (%s)", fmtDur(w.From), fmtDur(w.To))
+			p.ErrAt(n, "window: from (%s) must be before to (%s)", fmtDur(w.From), fmtDur(w.To))
 			return Window{}, false
 		}
 		if t.ok && w.To > t.dur {
-			p.errAt(n, "window ends at %s, after the load (%s)", fmtDur(w.To), fmtDur(t.dur))
+			p.ErrAt(n, "window ends at %s, after the load (%s)", fmtDur(w.To), fmtDur(t.dur))
 			return Window{}, false
 		}
 		return w, true
@@ -1263,28 +1264,28 @@ func (p *parser) needs(n *yaml.Node, t timeline, name string) bool {
 	}
 	switch {
 	case t.n == 0:
-		p.errAt(n, "window %s needs a fault in the timeline", name)
+		p.ErrAt(n, "window %s needs a fault in the timeline", name)
 	case name == WindowBaseline && t.first == 0:
-		p.errAt(n, "window baseline is empty: the first fault starts at 0s")
+		p.ErrAt(n, "window baseline is empty: the first fault starts at 0s")
 	case name == WindowFault && !t.withSpans:
-		p.errAt(n, "window fault is empty: no fault lasts more than an instant")
+		p.ErrAt(n, "window fault is empty: no fault lasts more than an instant")
 	case name == WindowRecovery && t.last >= t.dur:
-		p.errAt(n, "window recovery is empty: the last fault ends with the load")
+		p.ErrAt(n, "window recovery is empty: the last fault ends with the load")
 	default:
 		return true
 	}
 	return false
 }
 
-func (p *parser) recovery(m mapping, c *Check, t timeline) {
-	p.onlyFields(m, "a recovery check", slices.Concat(recoveryFields, checkCommonFields))
-	n, _ := m.get("recovery")
+func (p *parser) recovery(m yamlpos.Mapping, c *Check, t timeline) {
+	p.OnlyFields(m, "a recovery check", slices.Concat(recoveryFields, checkCommonFields))
+	n, _ := m.Get("recovery")
 	if s, ok := p.word(n, "recovery"); ok {
 		c.Subject = s
 	}
-	v, ok := m.get("within")
+	v, ok := m.Get("within")
 	if !ok {
-		p.errAt(m.node, "recovery: missing field within (the time allowed after the last fault ends, like 10s)")
+		p.ErrAt(m.Node, "recovery: missing field within (the time allowed after the last fault ends, like 10s)")
 		return
 	}
 	d, ok := p.positive(v, "within")
@@ -1292,12 +1293,12 @@ func (p *parser) recovery(m mapping, c *Check, t timeline) {
 		return
 	}
 	c.Within = d
-	key := m.key("recovery")
+	key := m.Key("recovery")
 	if !p.needs(key, t, WindowBaseline) || !p.needs(key, t, WindowRecovery) {
 		return
 	}
 	if t.faultsOK && t.last+d > t.dur {
-		p.errAt(p.deref(v), "within %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
+		p.ErrAt(p.Deref(v), "within %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
 	}
 }
 
@@ -1314,7 +1315,7 @@ func (p *parser) labels(ctx context.Context, cs []Check) error {
 			continue
 		}
 		if line, ok := given[cs[i].Name]; ok {
-			p.errAt(&yaml.Node{Line: cs[i].Pos.Line, Column: cs[i].Pos.Col}, "check name %q already used at line %d", cs[i].Name, line)
+			p.ErrAt(&yaml.Node{Line: cs[i].Pos.Line, Column: cs[i].Pos.Col}, "check name %q already used at line %d", cs[i].Name, line)
 		}
 		given[cs[i].Name] = cs[i].Pos.Line
 	}

@@ -560,26 +560,6 @@ func TestErrorsFormat(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	values := []string{"latency", "down", "bandwidth", "reset_peer"}
-	tests := []struct{ got, want string }{
-		{"latncy", "latency"},
-		{"Latency", "latency"},
-		{"dwon", "down"},
-		{"reset-peer", "reset_peer"},
-		{"x", ""},
-		{"latency", ""},
-		{"completely_different", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.got, func(t *testing.T) {
-			if got := suggest(tt.got, values); got != tt.want {
-				t.Errorf("suggest(%q) = %q, want %q", tt.got, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestLoad(t *testing.T) {
 	sc, err := Load("testdata/full.yaml")
 	if err != nil || sc.Name != "full-example" {

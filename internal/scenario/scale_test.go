@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/yamlpos"
 	"gopkg.in/yaml.v3"
 )
 
@@ -182,7 +183,7 @@ func TestParseLinear(t *testing.T) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
-				p := &parser{file: "large.yaml"}
+				p := &parser{Reader: yamlpos.Reader{File: "large.yaml"}}
 				_, err := p.run(context.Background(), data)
 				runtime.ReadMemStats(&after)
 				if err != nil && sh != badChecks {
@@ -323,7 +324,7 @@ func (p *parser) naiveLabels(cs []Check) {
 			continue
 		}
 		if line, ok := given[cs[i].Name]; ok {
-			p.errAt(&yaml.Node{Line: cs[i].Pos.Line, Column: cs[i].Pos.Col}, "check name %q already used at line %d", cs[i].Name, line)
+			p.ErrAt(&yaml.Node{Line: cs[i].Pos.Line, Column: cs[i].Pos.Col}, "check name %q already used at line %d", cs[i].Name, line)
 		}
 		given[cs[i].Name] = cs[i].Pos.Line
 	}
@@ -355,14 +356,14 @@ func TestLabelsSameAsNaive(t *testing.T) {
 		for i := range cs {
 			cs[i] = Check{Kind: CheckInvariant, Pos: Pos{i + 6, 5}, Subject: subjects[rng.IntN(len(subjects))], Name: names[rng.IntN(len(names))]}
 		}
-		want, got := &parser{file: "t.yaml"}, &parser{file: "t.yaml"}
+		want, got := &parser{Reader: yamlpos.Reader{File: "t.yaml"}}, &parser{Reader: yamlpos.Reader{File: "t.yaml"}}
 		wantCs := slices.Clone(cs)
 		want.naiveLabels(wantCs)
 		if err := got.labels(context.Background(), cs); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(cs, wantCs) || !reflect.DeepEqual(got.errs, want.errs) {
-			t.Fatalf("round %d:\ngot  %q %v\nwant %q %v", round, checkNames(cs), got.errs, checkNames(wantCs), want.errs)
+		if !reflect.DeepEqual(cs, wantCs) || !reflect.DeepEqual(got.Errs, want.Errs) {
+			t.Fatalf("round %d:\ngot  %q %v\nwant %q %v", round, checkNames(cs), got.Errs, checkNames(wantCs), want.Errs)
 		}
 	}
 }
@@ -377,9 +378,9 @@ func (p *parser) naiveOverlaps(fs []Fault) {
 			}
 			switch {
 			case a.Kind == FaultMaintenance && b.Kind == FaultMaintenance:
-				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
+				p.ErrAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "maintenance overlaps the maintenance at line %d: the switch is on or off", b.Pos.Line)
 			case a.Kind == FaultToxic && b.Kind == FaultToxic && a.Toxic == "down" && b.Toxic == "down" && a.Link == b.Link:
-				p.errAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
+				p.ErrAt(&yaml.Node{Line: a.Pos.Line, Column: a.Pos.Col}, "down on %s overlaps the down at line %d: a link is down or not", a.Link, b.Pos.Line)
 			}
 		}
 	}
@@ -410,11 +411,11 @@ func TestOverlapsSameAsNaive(t *testing.T) {
 			}
 			fs[i] = f
 		}
-		want, got := &parser{file: "t.yaml"}, &parser{file: "t.yaml"}
+		want, got := &parser{Reader: yamlpos.Reader{File: "t.yaml"}}, &parser{Reader: yamlpos.Reader{File: "t.yaml"}}
 		want.naiveOverlaps(fs)
 		got.overlaps(fs)
-		if !reflect.DeepEqual(got.errs, want.errs) {
-			t.Fatalf("round %d, faults %+v:\ngot\n%v\nwant\n%v", round, fs, got.errs, want.errs)
+		if !reflect.DeepEqual(got.Errs, want.Errs) {
+			t.Fatalf("round %d, faults %+v:\ngot\n%v\nwant\n%v", round, fs, got.Errs, want.Errs)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
+	"github.com/gameday/gameday/internal/yamlpos"
 	"gopkg.in/yaml.v3"
 )
 
@@ -126,7 +127,7 @@ func unknownName(name string, sc scope) string {
 	if !sc.answer && slices.Contains(answerNames, name) {
 		return fmt.Sprintf("%s is part of the answer: checks and captures see it, a request does not (capture what a later request needs)", name)
 	}
-	return unknown("name", name, sc.names())
+	return yamlpos.Unknown("name", name, sc.names())
 }
 
 // runeOffset returns the byte offset of rune i of s.
@@ -418,12 +419,12 @@ const maxBodyDepth = 100
 // bodyValue compiles one value of a body; dynamic reports an interpolation
 // in it. A value without one is encoded at once.
 func (p *parser) bodyValue(n *yaml.Node, what string, sc scope, depth int) (node *bodyNode, dynamic, ok bool) {
-	n = p.deref(n)
+	n = p.Deref(n)
 	if n == nil {
 		return nil, false, false
 	}
 	if depth > maxBodyDepth {
-		p.errAt(n, "%s: nested deeper than %d", what, maxBodyDepth)
+		p.ErrAt(n, "%s: nested deeper than %d", what, maxBodyDepth)
 		return nil, false, false
 	}
 	node = &bodyNode{}
@@ -433,18 +434,18 @@ func (p *parser) bodyValue(n *yaml.Node, what string, sc scope, depth int) (node
 		node.isMap = true
 		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := p.deref(n.Content[i])
+			k := p.Deref(n.Content[i])
 			if k == nil {
 				ok = false
 				continue
 			}
 			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
-				p.errAt(k, "%s: a key must be text, not %s", what, describe(k))
+				p.ErrAt(k, "%s: a key must be text, not %s", what, yamlpos.Describe(k))
 				ok = false
 				continue
 			}
 			if l, dup := seen[k.Value]; dup {
-				p.errAt(k, "%s: duplicate key %q (first at line %d)", what, k.Value, l)
+				p.ErrAt(k, "%s: duplicate key %q (first at line %d)", what, k.Value, l)
 				ok = false
 				continue
 			}
@@ -472,7 +473,7 @@ func (p *parser) bodyValue(n *yaml.Node, what string, sc scope, depth int) (node
 	case yaml.ScalarNode:
 		return p.bodyScalar(n, what, sc)
 	default:
-		p.errAt(n, "%s: unexpected %s", what, describe(n))
+		p.ErrAt(n, "%s: unexpected %s", what, yamlpos.Describe(n))
 		return nil, false, false
 	}
 	if !ok {
@@ -481,7 +482,7 @@ func (p *parser) bodyValue(n *yaml.Node, what string, sc scope, depth int) (node
 	if !dynamic {
 		var buf bytes.Buffer
 		if err := node.encode(&buf, nil); err != nil {
-			p.errAt(n, "%s: %v", what, err)
+			p.ErrAt(n, "%s: %v", what, err)
 			return nil, false, false
 		}
 		node = &bodyNode{raw: buf.Bytes()}
@@ -505,7 +506,7 @@ func (p *parser) bodyScalar(n *yaml.Node, what string, sc scope) (*bodyNode, boo
 		if n.Decode(&i) == nil {
 			return &bodyNode{raw: strconv.AppendInt(nil, i, 10)}, false, true
 		}
-		p.errAt(n, "%s: %s is not a whole number that fits in 64 bits: quote it to send text", what, n.Value)
+		p.ErrAt(n, "%s: %s is not a whole number that fits in 64 bits: quote it to send text", what, n.Value)
 		return nil, false, false
 	case "!!float":
 		var f float64
@@ -513,11 +514,11 @@ func (p *parser) bodyScalar(n *yaml.Node, what string, sc scope) (*bodyNode, boo
 			raw, _ := marshal(f)
 			return &bodyNode{raw: raw}, false, true
 		}
-		p.errAt(n, "%s: %s is not a number JSON can carry: quote it to send text", what, n.Value)
+		p.ErrAt(n, "%s: %s is not a number JSON can carry: quote it to send text", what, n.Value)
 		return nil, false, false
 	case "!!str", "!!timestamp", "!!binary":
 	default:
-		p.errAt(n, "%s: YAML read %s as a tag: quote the text", what, n.Tag)
+		p.ErrAt(n, "%s: YAML read %s as a tag: quote the text", what, n.Tag)
 		return nil, false, false
 	}
 	t := p.template(n, what, sc, false)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/yamlpos"
 	"gopkg.in/yaml.v3"
 )
 
@@ -42,10 +43,10 @@ func Parse(name string, data []byte) (f *File, err error) {
 // parse is Parse without its safety net, so that the fuzz test sees every
 // panic.
 func parse(name string, data []byte) (*File, error) {
-	p := &parser{file: name}
+	p := &parser{Reader: yamlpos.Reader{File: name}}
 	f := p.parseFile(data)
-	if len(p.errs) > 0 {
-		return nil, join(p.errs)
+	if len(p.Errs) > 0 {
+		return nil, join(p.Errs)
 	}
 	return f, nil
 }
@@ -57,9 +58,9 @@ func (p *parser) parseFile(data []byte) *File {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.errAt(nil, emptyFile)
+			p.ErrAt(nil, emptyFile)
 		} else {
-			p.yamlErr(err)
+			p.YAMLErr(err)
 		}
 		return nil
 	}
@@ -70,42 +71,42 @@ func (p *parser) parseFile(data []byte) *File {
 		if len(extra.Content) > 0 {
 			at = extra.Content[0]
 		}
-		p.errAt(at, "a second YAML document: a file holds one set of journeys")
+		p.ErrAt(at, "a second YAML document: a file holds one set of journeys")
 	case !errors.Is(err, io.EOF):
-		p.yamlErr(err)
+		p.YAMLErr(err)
 	}
 	if len(doc.Content) == 0 {
-		p.errAt(nil, emptyFile)
+		p.ErrAt(nil, emptyFile)
 		return nil
 	}
-	root := p.deref(doc.Content[0])
+	root := p.Deref(doc.Content[0])
 	if root == nil {
 		return nil
 	}
-	if isNull(root) {
-		p.errAt(root, emptyFile)
+	if yamlpos.IsNull(root) {
+		p.ErrAt(root, emptyFile)
 		return nil
 	}
-	top, ok := p.mapping(root, "the file")
+	top, ok := p.Mapping(root, "the file")
 	if !ok {
 		return nil
 	}
 	p.onlyFields(top, "the file", fileFields)
-	f := &File{Name: p.file}
-	if n, ok := top.get("think"); ok {
+	f := &File{Name: p.File}
+	if n, ok := top.Get("think"); ok {
 		f.Think, _ = p.duration(n, "think")
 	}
-	n, ok := top.get("journeys")
+	n, ok := top.Get("journeys")
 	if !ok {
-		p.errAt(root, "missing field journeys: the file needs at least one journey")
+		p.ErrAt(root, "missing field journeys: the file needs at least one journey")
 		return nil
 	}
-	items, ok := p.seq(n, "journeys")
+	items, ok := p.Seq(n, "journeys")
 	if !ok {
 		return nil
 	}
 	if len(items) == 0 {
-		p.errAt(p.deref(n), "journeys: the file needs at least one journey")
+		p.ErrAt(p.Deref(n), "journeys: the file needs at least one journey")
 	}
 	names := map[string]int{}
 	for _, it := range items {
@@ -124,44 +125,44 @@ func (p *parser) parseFile(data []byte) *File {
 }
 
 func (p *parser) journey(n *yaml.Node, think time.Duration) *Journey {
-	m, ok := p.mapping(n, "a journey")
+	m, ok := p.Mapping(n, "a journey")
 	if !ok {
 		return nil
 	}
 	p.onlyFields(m, "a journey", journeyFields)
-	j := &Journey{Weight: 1, Line: m.node.Line}
+	j := &Journey{Weight: 1, Line: m.Node.Line}
 	good := true
-	if v, ok := m.get("name"); ok {
+	if v, ok := m.Get("name"); ok {
 		j.Name, good = p.name(v, "journey name")
 	} else {
-		p.errAt(m.node, "a journey needs a name")
+		p.ErrAt(m.Node, "a journey needs a name")
 		good = false
 	}
 	what := "journey " + j.Name
 	if j.Name == "" {
 		what = "a journey"
 	}
-	if v, ok := m.get("weight"); ok {
+	if v, ok := m.Get("weight"); ok {
 		w, ok := p.integer(v, what+": weight", 1, MaxWeight)
 		j.Weight = int(w)
 		good = good && ok
 	}
-	if v, ok := m.get("think"); ok {
+	if v, ok := m.Get("think"); ok {
 		var tok bool
 		think, tok = p.duration(v, what+": think")
 		good = good && tok
 	}
-	v, ok := m.get("steps")
+	v, ok := m.Get("steps")
 	if !ok {
-		p.errAt(m.node, "%s needs steps: a list of requests", what)
+		p.ErrAt(m.Node, "%s needs steps: a list of requests", what)
 		return nil
 	}
-	items, ok := p.seq(v, what+": steps")
+	items, ok := p.Seq(v, what+": steps")
 	if !ok {
 		return nil
 	}
 	if len(items) == 0 {
-		p.errAt(p.deref(v), "%s: steps is empty: a journey needs at least one request", what)
+		p.ErrAt(p.Deref(v), "%s: steps is empty: a journey needs at least one request", what)
 		return nil
 	}
 	// Where each name is first captured, for the message about a name
@@ -221,16 +222,16 @@ func captureLines(n *yaml.Node) map[string]int {
 }
 
 func (p *parser) step(n *yaml.Node, journey string, think time.Duration, captured []string, later map[string]int) *Step {
-	m, ok := p.mapping(n, journey+": a step")
+	m, ok := p.Mapping(n, journey+": a step")
 	if !ok {
 		return nil
 	}
 	p.onlyFields(m, journey+": a step", stepFields)
-	st := &Step{Method: http.MethodGet, Line: m.node.Line, Think: think}
+	st := &Step{Method: http.MethodGet, Line: m.Node.Line, Think: think}
 	good := true // each field below may clear it
 	check := func(ok bool) { good = good && ok }
 	what := journey + ", a step"
-	if v, found := m.get("name"); found {
+	if v, found := m.Get("name"); found {
 		var nok bool
 		st.Name, nok = p.name(v, journey+": step name")
 		check(nok)
@@ -238,65 +239,65 @@ func (p *parser) step(n *yaml.Node, journey string, think time.Duration, capture
 			what = journey + ", step " + st.Name
 		}
 	} else {
-		p.errAt(m.node, "%s: a step needs a name", journey)
+		p.ErrAt(m.Node, "%s: a step needs a name", journey)
 		check(false)
 	}
 	st.Endpoint = st.Name
-	if v, found := m.get("tags"); found {
+	if v, found := m.Get("tags"); found {
 		var tok bool
 		st.Endpoint, tok = p.tags(v, what, st.Name)
 		check(tok)
 	}
-	if v, found := m.get("method"); found {
-		if s, sok := p.scalar(v, what+": method"); sok {
+	if v, found := m.Get("method"); found {
+		if s, sok := p.Scalar(v, what+": method"); sok {
 			if slices.Contains(Methods, s.Value) {
 				st.Method = s.Value
 			} else {
-				p.errAt(s, "%s: %s", what, unknown("method", s.Value, Methods))
+				p.ErrAt(s, "%s: %s", what, yamlpos.Unknown("method", s.Value, Methods))
 				check(false)
 			}
 		} else {
 			check(false)
 		}
 	}
-	if v, found := m.get("timeout"); found {
+	if v, found := m.Get("timeout"); found {
 		var tok bool
 		st.Timeout, tok = p.positive(v, what+": timeout")
 		check(tok)
 	}
-	if v, found := m.get("think"); found {
+	if v, found := m.Get("think"); found {
 		var tok bool
 		st.Think, tok = p.duration(v, what+": think")
 		check(tok)
 	}
-	if v, found := m.get("continue_on_failure"); found {
+	if v, found := m.Get("continue_on_failure"); found {
 		var bok bool
-		st.ContinueOnFailure, bok = p.boolean(v, what+": continue_on_failure")
+		st.ContinueOnFailure, bok = p.Boolean(v, what+": continue_on_failure")
 		check(bok)
 	}
 	request := scope{captures: captured, later: later}
-	if v, found := m.get("url"); found {
+	if v, found := m.Get("url"); found {
 		st.url = p.path(v, what, request)
 		check(st.url != nil)
 		if st.url != nil {
-			st.URL = p.deref(v).Value
+			st.URL = p.Deref(v).Value
 		}
 	} else {
-		p.errAt(m.node, "%s needs a url: a path starting with /", what)
+		p.ErrAt(m.Node, "%s needs a url: a path starting with /", what)
 		check(false)
 	}
-	if v, found := m.get("headers"); found {
+	if v, found := m.Get("headers"); found {
 		var hok bool
 		st.headers, hok = p.headers(v, what, request)
 		check(hok)
 	}
-	if v, found := m.get("body"); found && !isNull(v) {
+	if v, found := m.Get("body"); found && !yamlpos.IsNull(v) {
 		st.body = p.body(v, what, request)
 		check(st.body != nil)
 	}
 	answer := scope{answer: true, captures: captured, later: later}
-	if v, found := m.get("checks"); found {
-		items, sok := p.seq(v, what+": checks")
+	if v, found := m.Get("checks"); found {
+		items, sok := p.Seq(v, what+": checks")
 		check(sok)
 		for i, it := range items {
 			label := fmt.Sprintf("%s: check %d", what, i+1)
@@ -311,17 +312,18 @@ func (p *parser) step(n *yaml.Node, journey string, think time.Duration, capture
 			st.reads.add(pr)
 		}
 	}
-	if v, found := m.get("captures"); found {
-		cm, cok := p.mapping(v, what+": captures")
+	if v, found := m.Get("captures"); found {
+		cm, cok := p.Mapping(v, what+": captures")
 		check(cok)
-		for _, name := range cm.keys {
-			key := cm.key(name)
+		for _, name := range cm.Keys {
+			key := cm.Key(name)
 			if !p.captureName(key, what) {
 				check(false)
 				continue
 			}
 			label := what + ": capture " + name
-			s, tok := p.text(cm.m[name].val, label)
+			v, _ := cm.Get(name)
+			s, tok := p.text(v, label)
 			if !tok {
 				check(false)
 				continue
@@ -340,18 +342,18 @@ func (p *parser) step(n *yaml.Node, journey string, think time.Duration, capture
 
 // tags reads a step's tags: only the endpoint may be set.
 func (p *parser) tags(n *yaml.Node, what, def string) (string, bool) {
-	m, ok := p.mapping(n, what+": tags")
+	m, ok := p.Mapping(n, what+": tags")
 	if !ok {
 		return def, false
 	}
-	for _, k := range m.keys {
+	for _, k := range m.Keys {
 		if k != "endpoint" {
-			p.errAt(m.key(k), "%s: tag %q cannot be set: journey is the journey's name, name the step's, status comes from the answer %s",
-				what, k, allowed(fieldNames(tagFields)))
+			p.ErrAt(m.Key(k), "%s: tag %q cannot be set: journey is the journey's name, name the step's, status comes from the answer %s",
+				what, k, yamlpos.Allowed(fieldNames(tagFields)))
 			ok = false
 		}
 	}
-	if v, found := m.get("endpoint"); found {
+	if v, found := m.Get("endpoint"); found {
 		e, eok := p.name(v, what+": tags.endpoint")
 		if !eok {
 			return def, false
@@ -369,10 +371,10 @@ func (p *parser) path(n *yaml.Node, what string, sc scope) *template {
 	}
 	switch v := s.Value; {
 	case strings.HasPrefix(v, "//") || strings.Contains(strings.SplitN(v, "/", 2)[0], ":"):
-		p.errAt(s, "%s: url %q is absolute: write the path only, like /api/items (it is sent to the load's target)", what, v)
+		p.ErrAt(s, "%s: url %q is absolute: write the path only, like /api/items (it is sent to the load's target)", what, v)
 		return nil
 	case !strings.HasPrefix(v, "/"):
-		p.errAt(s, "%s: url %q must start with /: it is a path relative to the load's target", what, v)
+		p.ErrAt(s, "%s: url %q must start with /: it is a path relative to the load's target", what, v)
 		return nil
 	}
 	t := p.template(s, what+": url", sc, true)
@@ -392,7 +394,7 @@ func (p *parser) path(n *yaml.Node, what string, sc scope) *template {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		p.errAt(s, "%s: url %q: %v", what, s.Value, err)
+		p.ErrAt(s, "%s: url %q: %v", what, s.Value, err)
 		return nil
 	}
 	return t
@@ -400,34 +402,35 @@ func (p *parser) path(n *yaml.Node, what string, sc scope) *template {
 
 // headers reads a step's request headers.
 func (p *parser) headers(n *yaml.Node, what string, sc scope) ([]header, bool) {
-	m, ok := p.mapping(n, what+": headers")
+	m, ok := p.Mapping(n, what+": headers")
 	if !ok {
 		return nil, false
 	}
 	var hs []header
 	seen := map[string]int{}
-	for _, k := range m.keys {
-		key := m.key(k)
+	for _, k := range m.Keys {
+		key := m.Key(k)
 		if !headerNameRe.MatchString(k) {
-			p.errAt(key, "%s: %q is not a header name: use letters, digits and - only", what, k)
+			p.ErrAt(key, "%s: %q is not a header name: use letters, digits and - only", what, k)
 			ok = false
 			continue
 		}
 		canon := http.CanonicalHeaderKey(k)
 		if l, dup := seen[canon]; dup {
-			p.errAt(key, "%s: header %s is set twice (first at line %d)", what, canon, l)
+			p.ErrAt(key, "%s: header %s is set twice (first at line %d)", what, canon, l)
 			ok = false
 			continue
 		}
 		seen[canon] = key.Line
 		label := what + ": header " + canon
-		s, tok := p.text(m.m[k].val, label)
+		v, _ := m.Get(k)
+		s, tok := p.text(v, label)
 		if !tok {
 			ok = false
 			continue
 		}
 		if strings.ContainsAny(s.Value, "\r\n") {
-			p.errAt(s, "%s: a header value must be one line", label)
+			p.ErrAt(s, "%s: a header value must be one line", label)
 			ok = false
 			continue
 		}
@@ -447,14 +450,14 @@ func (p *parser) captureName(key *yaml.Node, what string) bool {
 	name := key.Value
 	switch {
 	case !identRe.MatchString(name):
-		p.errAt(key, "%s: capture name %q: use letters, digits and _, not starting with a digit (expressions name it)", what, name)
+		p.ErrAt(key, "%s: capture name %q: use letters, digits and _, not starting with a digit (expressions name it)", what, name)
 		return false
 	case slices.Contains(answerNames, name) || slices.Contains(iterationNames, name):
-		p.errAt(key, "%s: capture name %q shadows a name every expression sees %s", what, name,
+		p.ErrAt(key, "%s: capture name %q shadows a name every expression sees %s", what, name,
 			"(taken: "+strings.Join(slices.Concat(answerNames, iterationNames), ", ")+")")
 		return false
 	case slices.Contains(reservedNames(), name):
-		p.errAt(key, "%s: capture name %q is a word of the expression language (a keyword or built-in function): choose another", what, name)
+		p.ErrAt(key, "%s: capture name %q is a word of the expression language (a keyword or built-in function): choose another", what, name)
 		return false
 	}
 	return true
