@@ -15,8 +15,13 @@ import (
 // TestMain lets the tests run this test binary as gameday itself: a child
 // started with GAMEDAY_TEST_MAIN=1 runs main with its arguments, so the
 // signal handling and exit codes of the real process are under test.
+//
+// The harness's load children (`gameday load --config FILE`, this binary
+// re-executed) are told apart by their arguments, never a test flag, so
+// the tests that run loads need no environment variable and may run side
+// by side.
 func TestMain(m *testing.M) {
-	if os.Getenv("GAMEDAY_TEST_MAIN") == "1" {
+	if os.Getenv("GAMEDAY_TEST_MAIN") == "1" || (len(os.Args) == 4 && os.Args[1] == "load" && os.Args[2] == "--config") {
 		main()
 		return
 	}
@@ -207,7 +212,7 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the headline scenario runs the load")
 	}
-	asChild(t)
+	t.Parallel() // a run waits on its timeline more than it computes
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -68,17 +68,11 @@ func TestRunBadInput(t *testing.T) {
 	}
 }
 
-// asChild makes the harness's load children (this test binary re-executed
-// with `load --config FILE`) run main, and so `gameday load`.
-func asChild(tb testing.TB) {
-	tb.Setenv("GAMEDAY_TEST_MAIN", "1")
-}
-
 func TestRunScenarioFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two short scenarios runs the load")
 	}
-	asChild(t)
+	t.Parallel() // a run waits on its timeline more than it computes
 	path := writeScenario(t, short)
 	for _, tt := range []struct {
 		profile string
@@ -128,7 +122,7 @@ func TestRunInterrupted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the load")
 	}
-	asChild(t)
+	t.Parallel() // a run waits on its timeline more than it computes
 	path := writeScenario(t, short)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout := &cancelOnWrite{after: "fault", cancel: cancel}
@@ -165,7 +159,7 @@ func TestRunParallel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two short scenarios runs the load")
 	}
-	asChild(t)
+	t.Parallel() // a run waits on its timeline more than it computes
 	a := writeScenario(t, short)
 	b := writeScenario(t, strings.Replace(short, "name: short", "name: short-two", 1))
 	out := t.TempDir()
