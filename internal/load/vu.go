@@ -197,7 +197,7 @@ func (vu *VU) Do(req *http.Request, tags Tags) Response {
 		r = Response{Err: err}
 	}
 	r.Duration = end.Sub(start)
-	tags.Status = statusOf(r.Status)
+	tags.Status = StatusClass(r.Status)
 	vu.rec.Add(end, MetricReqs, series.KindCounter, tags, 1)
 	vu.rec.Add(end, MetricReqFailed, series.KindRate, tags, boolValue(r.Status == 0 || r.Status >= 400))
 	vu.rec.Add(end, MetricReqDuration, series.KindTrend, tags, float64(r.Duration)/float64(time.Millisecond))
@@ -226,9 +226,9 @@ func boolValue(ok bool) float64 {
 	return 0
 }
 
-// statusOf folds an HTTP status into its class: 503 is "5xx"; 0 (no
-// answer) is "0".
-func statusOf(status int) string {
+// StatusClass folds an HTTP status into the class the series keep in the
+// status tag: 503 is "5xx"; 0 (no answer) is "0".
+func StatusClass(status int) string {
 	if status >= 100 && status <= 599 {
 		return strconv.Itoa(status/100) + "xx"
 	}

@@ -208,7 +208,7 @@ func (p *person) call(ctx context.Context, method, path string, payload any, o c
 			a.expected = true
 			return a, nil
 		}
-		p.vu.Count(MetricShopperError, load.Tags{Endpoint: o.endpoint, Journey: o.journey, Code: a.code, Status: statusClass(a.status)}, 1)
+		p.vu.Count(MetricShopperError, load.Tags{Endpoint: o.endpoint, Journey: o.journey, Code: a.code, Status: load.StatusClass(a.status)}, 1)
 		if _, hasRetryAfter := a.header["Retry-After"]; a.status >= 500 && (a.envelope.code == "" || !hasRetryAfter) {
 			p.vu.Count(MetricBare5xx, tags, 1)
 		}
@@ -291,13 +291,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 // list must not be empty.
 func pick[T any](p *person, list []T) T {
 	return list[p.vu.Rand.IntN(len(list))]
-}
-
-// statusClass folds a status into the class the series keep: 503 is
-// "5xx", no answer is "0".
-func statusClass(status int) string {
-	if status >= 100 && status <= 599 {
-		return strconv.Itoa(status/100) + "xx"
-	}
-	return "0"
 }
