@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/gateway"
 )
@@ -42,7 +43,19 @@ type Options struct {
 	// GatewayTimeouts bound each call of the gateway to an upstream (each
 	// attempt, when retried); zero fields mean the gateway's defaults.
 	GatewayTimeouts gateway.Timeouts
-	Logger          *slog.Logger
+	// Topology is the system to start; nil means the storefront
+	// (topology.Default). Its builtin services are configured from these
+	// options (Configure).
+	Topology *topology.Topology
+	Logger   *slog.Logger
+}
+
+// topology returns the topology o starts.
+func (o Options) topology() *topology.Topology {
+	if o.Topology != nil {
+		return o.Topology
+	}
+	return topology.Default()
 }
 
 // Validate reports options that cannot work.
@@ -71,17 +84,24 @@ func (o Options) Validate() error {
 // Info is what an environment tells its users: where everything is.
 // `gameday up --json` prints it.
 type Info struct {
-	Runtime     string            `json:"runtime"`
-	Profile     string            `json:"profile"`
-	Features    string            `json:"features"` // name=on|off,...
-	Seed        int64             `json:"seed"`
-	Shoppers    int               `json:"shoppers"`
-	Dir         string            `json:"dir"`
-	Gateway     string            `json:"gateway"`   // public API base URL, through the client->gateway proxy
-	Toxiproxy   string            `json:"toxiproxy"` // Toxiproxy API URL
-	OTPInbox    string            `json:"otp_inbox"` // OTP provider base URL: GET {otp_inbox}/inbox/{phone}
-	Audit       map[string]string `json:"audit"`     // service -> audit base URL (loopback, never proxied)
-	Links       map[string]string `json:"links"`     // link name ("gateway->auth") -> Toxiproxy proxy name
+	Runtime   string            `json:"runtime"`
+	Profile   string            `json:"profile"`
+	Features  string            `json:"features"` // name=on|off,...
+	Seed      int64             `json:"seed"`
+	Shoppers  int               `json:"shoppers"`
+	Dir       string            `json:"dir"`
+	Gateway   string            `json:"gateway"`   // public API base URL, through the client->gateway proxy
+	Toxiproxy string            `json:"toxiproxy"` // Toxiproxy API URL
+	OTPInbox  string            `json:"otp_inbox"` // OTP provider base URL: GET {otp_inbox}/inbox/{phone}
+	Audit     map[string]string `json:"audit"`     // service -> audit base URL (loopback, never proxied)
+	Links     map[string]string `json:"links"`     // link name ("gateway->auth") -> Toxiproxy proxy name
+	// Topology names the system that runs ("storefront", or a topology
+	// file's name); Services maps each of its services to the base URL of
+	// its API (loopback, never proxied: for probes and inboxes), and Entries
+	// each link from client to the URL of its proxy, where the load enters.
+	Topology    string            `json:"topology,omitempty"`
+	Services    map[string]string `json:"services,omitempty"`
+	Entries     map[string]string `json:"entries,omitempty"`
 	SamplePhone string            `json:"sample_phone"`
 	Direct      bool              `json:"direct,omitempty"`
 	// Run is the value of the DockerLabelRun label on everything the docker

@@ -9,27 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
-	"github.com/gameday/gameday/mockstore/auth"
-	"github.com/gameday/gameday/mockstore/checkout"
-	"github.com/gameday/gameday/mockstore/food"
-	"github.com/gameday/gameday/mockstore/gateway"
-	"github.com/gameday/gameday/mockstore/otp"
-	"github.com/gameday/gameday/mockstore/sessions"
-	"github.com/gameday/gameday/mockstore/wallet"
 )
-
-// service is what every storefront service offers the environment.
-type service interface {
-	Handler() http.Handler
-	AuditHandler() http.Handler
-	Close() error
-}
 
 // Inproc is the in-process runtime.
 type Inproc struct {
@@ -42,8 +28,9 @@ type Inproc struct {
 	closers []func() error // run in reverse order at Close
 }
 
-// StartInproc starts every service, a Toxiproxy proxy per link and the
-// Toxiproxy API in this process. Every listener is open before anything is
+// StartInproc starts every service of the topology (Options.Topology, the
+// storefront by default), a Toxiproxy proxy per link and the Toxiproxy API
+// in this process; each builtin service is configured by Configure. Every listener is open before anything is
 // served, so the environment is ready when StartInproc returns; on failure
 // everything started so far is stopped again.
 func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
@@ -80,14 +67,24 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		return nil, fmt.Errorf("make run directory: %w", err)
 	}
 
+	topo := opts.topology()
+	if err := topology.CheckRuntime(topo, topology.RuntimeInproc); err != nil {
+		return nil, err
+	}
+	for _, svc := range topo.Services {
+		if svc.Kind != topology.KindBuiltin {
+			return nil, fmt.Errorf("start %s: %s services do not run in-process yet", svc.Name, svc.Kind)
+		}
+	}
+
 	// Listeners first: every address is known before any service is built.
 	main := map[string]net.Listener{}
 	audit := map[string]net.Listener{}
-	for _, name := range mockstore.Services {
-		if main[name], err = e.listen(); err != nil {
+	for _, svc := range topo.Services {
+		if main[svc.Name], err = e.listen(); err != nil {
 			return nil, err
 		}
-		if audit[name], err = e.listen(); err != nil {
+		if audit[svc.Name], err = e.listen(); err != nil {
 			return nil, err
 		}
 	}
@@ -105,76 +102,49 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 	}
 	linkURL := map[string]string{} // link name -> URL the caller uses
 	links := map[string]string{}
-	for _, l := range mockstore.Links() {
-		links[l.Name] = l.Proxy
+	for _, l := range topo.Links {
+		links[l.Name()] = l.Proxy()
 		upstream := main[l.To].Addr().String()
 		if opts.Direct {
-			linkURL[l.Name] = "http://" + upstream
+			linkURL[l.Name()] = "http://" + upstream
 			continue
 		}
-		addr, err := tp.AddProxy(l.Proxy, "127.0.0.1:0", upstream)
+		addr, err := tp.AddProxy(l.Proxy(), "127.0.0.1:0", upstream)
 		if err != nil {
-			return nil, fmt.Errorf("add proxy %s: %w", l.Name, err)
+			return nil, fmt.Errorf("add proxy %s: %w", l.Name(), err)
 		}
-		linkURL[l.Name] = "http://" + addr
+		linkURL[l.Name()] = "http://" + addr
 	}
-	to := func(from, to string) string { return linkURL[from+"->"+to] }
+	proxyURL := func(l topology.Link) string { return linkURL[l.Name()] }
 
-	db := func(name string) string { return filepath.Join(dir, name+".db") }
-	log := func(name string) *slog.Logger { return logger.With("service", name) }
 	ds := e.dataset
-	starts := []struct {
-		name  string
-		start func() (service, error)
-	}{
-		{mockstore.ServiceSessions, func() (service, error) {
-			return sessions.New(ctx, sessions.Config{DBPath: db("sessions"), Features: feats, Logger: log("sessions")})
-		}},
-		{mockstore.ServiceOTP, func() (service, error) {
-			return otp.New(ctx, otp.Config{DBPath: db("otp"), Features: feats, Logger: log("otp")})
-		}},
-		{mockstore.ServiceWallet, func() (service, error) {
-			return wallet.New(ctx, wallet.Config{DBPath: db("wallet"), Dataset: ds, Features: feats, Logger: log("wallet")})
-		}},
-		{mockstore.ServiceAuth, func() (service, error) {
-			return auth.New(ctx, auth.Config{
-				DBPath: db("auth"), SessionsURL: to("auth", "sessions"), OTPURL: to("auth", "otp"),
-				OTPTimeout: opts.OTPTimeout, FallbackAfter: opts.OTPFallbackAfter,
-				Dataset: ds, Features: feats, Logger: log("auth"),
-			})
-		}},
-		{mockstore.ServiceCheckout, func() (service, error) {
-			return checkout.New(ctx, checkout.Config{
-				DBPath: db("checkout"), WalletURL: to("checkout", "wallet"), Dataset: ds, Features: feats,
-				RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound, Logger: log("checkout"),
-			})
-		}},
-		{mockstore.ServiceFood, func() (service, error) {
-			return food.New(ctx, food.Config{DBPath: db("food"), Dataset: ds, Features: feats, Logger: log("food")})
-		}},
-		{mockstore.ServiceGateway, func() (service, error) {
-			return gateway.New(ctx, gateway.Config{
-				AuthURL: to("gateway", "auth"), CheckoutURL: to("gateway", "checkout"), WalletURL: to("gateway", "wallet"),
-				FoodURL:  to("gateway", "food"),
-				Timeouts: opts.GatewayTimeouts, Features: feats, Logger: log("gateway"),
-			})
-		}},
-	}
-	svcs := map[string]service{}
-	for _, st := range starts {
-		s, err := st.start()
+	svcs := map[string]Service{}
+	for _, svc := range topo.Services {
+		cfg, err := Configure(topo, svc, opts, dir, proxyURL)
 		if err != nil {
-			return nil, fmt.Errorf("start %s: %w", st.name, err)
+			return nil, err
 		}
-		svcs[st.name] = s
+		cfg.Features, cfg.Dataset = feats, &ds
+		s, err := cfg.Start(ctx, logger.With("service", svc.Name))
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", svc.Name, err)
+		}
+		svcs[svc.Name] = s
 		e.onClose(s.Close)
 	}
 
 	auditURL := map[string]string{}
-	for _, name := range mockstore.Services {
-		e.serve(main[name], svcs[name].Handler(), log(name))
-		e.serve(audit[name], svcs[name].AuditHandler(), log(name))
-		auditURL[name] = "http://" + audit[name].Addr().String()
+	serviceURL := map[string]string{}
+	for _, svc := range topo.Services {
+		log := logger.With("service", svc.Name)
+		e.serve(main[svc.Name], svcs[svc.Name].Handler(), log)
+		e.serve(audit[svc.Name], svcs[svc.Name].AuditHandler(), log)
+		auditURL[svc.Name] = "http://" + audit[svc.Name].Addr().String()
+		serviceURL[svc.Name] = "http://" + main[svc.Name].Addr().String()
+	}
+	entries := map[string]string{}
+	for _, l := range topo.Entries() {
+		entries[l.Name()] = linkURL[l.Name()]
 	}
 	e.info = Info{
 		Runtime:     "inproc",
@@ -183,11 +153,14 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		Seed:        opts.Seed,
 		Shoppers:    len(ds.Users),
 		Dir:         dir,
-		Gateway:     to("client", "gateway"),
+		Gateway:     linkURL[topo.Entries()[0].Name()],
 		Toxiproxy:   apiURL,
-		OTPInbox:    "http://" + main[mockstore.ServiceOTP].Addr().String(),
+		OTPInbox:    serviceURL[mockstore.ServiceOTP],
 		Audit:       auditURL,
 		Links:       links,
+		Topology:    topo.Name,
+		Services:    serviceURL,
+		Entries:     entries,
 		SamplePhone: samplePhone(ds),
 		Direct:      opts.Direct,
 	}
