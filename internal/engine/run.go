@@ -135,7 +135,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	e, err := startEnvFor(ctx, sc, opts.Runtime, env.Options{
 		Features: feats, Profile: opts.Profile, Seed: seed, Shoppers: sc.Load.Shoppers,
 		Dir: filepath.Join(opts.Dir, "stores"), RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
-		Logger: svcLog,
+		Topology: sc.Topology, Logger: svcLog,
 	})
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/internal/topology"
 )
 
 // Runtimes a storefront runs in.
@@ -24,10 +25,16 @@ func Runtimes() []string { return []string{RuntimeInproc, RuntimeDocker} }
 var ErrCrashInproc = errors.New("crash faults need --runtime docker (in-process, a service is no process of its own to kill)")
 
 // CheckRuntime returns nil when sc can run in runtime ("" is inproc). It
-// refuses an unknown runtime, and a scenario with crash faults in a runtime
-// whose services cannot crash; the error wraps ErrScenario and names the
+// refuses an unknown runtime, a topology with a service the runtime cannot
+// run (topology.CheckRuntime), and a scenario with crash faults in a
+// runtime whose services cannot crash; the error wraps ErrScenario and names the
 // first crash fault.
 func CheckRuntime(sc *scenario.Scenario, runtime string) error {
+	if sc.Topology != nil && (runtime == "" || runtime == RuntimeInproc || runtime == RuntimeDocker) {
+		if err := topology.CheckRuntime(sc.Topology, runtime); err != nil {
+			return fmt.Errorf("%w: %w", ErrScenario, err)
+		}
+	}
 	switch runtime {
 	case "", RuntimeInproc:
 		for _, f := range sc.Faults {

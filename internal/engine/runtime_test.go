@@ -15,6 +15,7 @@ import (
 	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -32,6 +33,12 @@ checks:
 func TestCheckRuntime(t *testing.T) {
 	crash := parse(t, crashing)
 	plain := parse(t, ambiguous)
+	withImage := parse(t, ambiguous)
+	img, err := topology.Parse("img.yaml", []byte("services: [{name: a, kind: image, image: x, health: {tcp: true}}]\nlinks: [{from: client, to: a}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withImage.Topology = img
 	for _, tc := range []struct {
 		name    string
 		sc      *scenario.Scenario
@@ -45,6 +52,8 @@ func TestCheckRuntime(t *testing.T) {
 		{"crash inproc", crash, RuntimeInproc, []string{"test.yaml:6", "kill wallet", "crash faults need --runtime docker"}},
 		{"crash default", crash, "", []string{"crash faults need --runtime docker"}},
 		{"unknown", plain, "vm", []string{`"vm"`, "inproc, docker"}},
+		{"image inproc", withImage, RuntimeInproc, []string{"img.yaml:1: service a is an image", "--runtime docker"}},
+		{"image docker", withImage, RuntimeDocker, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckRuntime(tc.sc, tc.runtime)

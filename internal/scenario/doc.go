@@ -20,6 +20,7 @@
 //	description: The wallet takes the money but checkout never hears back.
 //	guards: [idempotent_payments]         # mockstore features this scenario proves
 //	seed: 7                               # default 1
+//	topology: storefront                  # default; or a topology file (.yaml) relative to the scenario
 //	load:
 //	  journeys: storefront                # default; or a journey file (.yaml) beside the scenario
 //	  shoppers: 300                       # seeded shoppers, default 100
@@ -28,7 +29,7 @@
 //	  vus: 50                             # optional
 //	  env: {GAMEDAY_LOGOUT: 0.3}          # variables of the storefront's journeys
 //	faults:                               # the timeline; offsets from the load's start
-//	  - link: checkout->wallet            # a toxic on a link (mockstore.Links)
+//	  - link: checkout->wallet            # a toxic on a link of the topology
 //	    toxic: reset_peer                 # see Toxics
 //	    stream: downstream                # or upstream; default downstream
 //	    toxicity: 0.3                     # share of connections, default 1
@@ -64,6 +65,21 @@
 //
 // Quote comparisons: a YAML value cannot start with ">". Trend comparisons
 // take a duration ("<= 400ms"); rates a fraction (">= 0.6", or ">= 60%").
+//
+// # Topology
+//
+// topology names the system the scenario runs on (see internal/topology):
+// a built-in topology ("storefront", the default) or the path of a
+// topology file, relative to the scenario. Faults name its links, crash
+// faults its services; a name that is not there is refused with the
+// allowed ones, and a topology file's own problems with their places in
+// it. The storefront's journeys, its service levels (storefront:),
+// invariant and experience checks and the maintenance switch need the
+// storefront: on a topology that lacks one of its services or links they
+// are refused, at their line, before anything starts. A storefront with
+// one service replaced (the same name, kind process or image) is still the
+// storefront: its checks are allowed, and a check whose audit the
+// replacement does not serve is judged unknown.
 //
 // # Faults
 //
