@@ -418,12 +418,6 @@ func (d *Docker) requests(opts Options, feats mockstore.Features, netName string
 		proxyArgs = append(proxyArgs, "--proxy", fmt.Sprintf("%s=0.0.0.0:%d=%s:%d", l.Proxy, port, l.To, dockerServePort))
 	}
 	to := func(from, to string) string { return proxyURL[from+"->"+to] }
-	dur := func(flag string, v time.Duration) []string {
-		if v == 0 {
-			return nil
-		}
-		return []string{"--" + flag, v.String()}
-	}
 
 	bind := dockernetwork.PortBinding{}
 	if loopback {
@@ -431,33 +425,9 @@ func (d *Docker) requests(opts Options, feats mockstore.Features, netName string
 	}
 	reqs := map[string]testcontainers.ContainerRequest{}
 	for _, svc := range mockstore.Services {
-		args := []string{"serve", svc,
-			"--listen", fmt.Sprintf("0.0.0.0:%d", dockerServePort),
-			"--audit-listen", fmt.Sprintf("0.0.0.0:%d", dockerAuditPort),
-			"--seed", strconv.FormatInt(opts.Seed, 10), "--shoppers", strconv.Itoa(len(d.dataset.Users)),
-			"--profile", mockstore.ProfileNaive, "--feature", feats.String(), // the exact set, whatever its profile
-			"--log-level", "warn",
-		}
-		switch svc {
-		case mockstore.ServiceAuth:
-			args = append(args, "--sessions-url", to("auth", "sessions"), "--otp-url", to("auth", "otp"))
-			args = append(args, dur("otp-timeout", opts.OTPTimeout)...)
-			args = append(args, dur("otp-fallback-after", opts.OTPFallbackAfter)...)
-		case mockstore.ServiceCheckout:
-			args = append(args, "--wallet-url", to("checkout", "wallet"))
-			args = append(args, dur("refund-sla", opts.RefundSLA)...)
-			args = append(args, dur("pending-bound", opts.PendingBound)...)
-		case mockstore.ServiceGateway:
-			args = append(args, "--auth-url", to("gateway", "auth"), "--checkout-url", to("gateway", "checkout"),
-				"--wallet-url", to("gateway", "wallet"), "--food-url", to("gateway", "food"))
-			args = append(args, dur("auth-timeout", opts.GatewayTimeouts.Auth)...)
-			args = append(args, dur("checkout-timeout", opts.GatewayTimeouts.Checkout)...)
-			args = append(args, dur("wallet-timeout", opts.GatewayTimeouts.Wallet)...)
-			args = append(args, dur("food-timeout", opts.GatewayTimeouts.Food)...)
-		}
-		if svc != mockstore.ServiceGateway {
-			args = append(args, "--db", dockerDataDir+"/"+svc+".db")
-		}
+		args := append([]string{"serve"}, serveArgs(svc, opts, feats, len(d.dataset.Users),
+			fmt.Sprintf("0.0.0.0:%d", dockerServePort), fmt.Sprintf("0.0.0.0:%d", dockerAuditPort),
+			dockerDataDir+"/"+svc+".db", func(up string) string { return to(svc, up) })...)
 		ports := map[int]dockernetwork.PortBinding{dockerAuditPort: bind}
 		if svc == mockstore.ServiceOTP {
 			ports[dockerServePort] = bind // the test inbox, as a phone would read it

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -39,13 +40,17 @@ type Inproc struct {
 
 	mu      sync.Mutex
 	closed  bool
-	closers []func() error // run in reverse order at Close
+	closers []func() error      // run in reverse order at Close
+	procs   map[string]*Process // the services that run as processes of their own
 }
 
 // StartInproc starts every service, a Toxiproxy proxy per link and the
-// Toxiproxy API in this process. Every listener is open before anything is
-// served, so the environment is ready when StartInproc returns; on failure
-// everything started so far is stopped again.
+// Toxiproxy API in this process, except the services named in
+// opts.Crashable and opts.Processes, which run as child processes behind
+// the same proxies (see Process). Every listener is open before anything is
+// served, and each child answers its health check, so the environment is
+// ready when StartInproc returns; on failure everything started so far is
+// stopped again.
 func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -63,8 +68,11 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		profile = "custom"
 	}
 	e := &Inproc{logger: logger, dataset: mockstore.Seed(opts.Seed, opts.Shoppers)}
+	started := func() error { return nil } // waits for the children to start
 	defer func() {
 		if err != nil {
+			_ = started() // a child still starting would be missed by Close
+
 			err = errors.Join(err, e.Close())
 		}
 	}()
@@ -80,10 +88,31 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		return nil, fmt.Errorf("make run directory: %w", err)
 	}
 
+	// Services run as processes of their own: those a scenario crashes as
+	// `gameday serve`, and those replaced by the caller's.
+	children := map[string]ProcessSpec{}
+	for _, name := range opts.Crashable {
+		children[name] = serveSpec(name, opts, feats, len(e.dataset.Users), opts.Serve)
+	}
+	maps.Copy(children, opts.Processes)
+
 	// Listeners first: every address is known before any service is built.
+	// A child's addresses are held by a listener until it starts, so that
+	// no proxy takes its port meanwhile.
 	main := map[string]net.Listener{}
 	audit := map[string]net.Listener{}
 	for _, name := range mockstore.Services {
+		if spec, ok := children[name]; ok {
+			if main[name], err = e.listen(); err != nil {
+				return nil, err
+			}
+			if spec.Audit {
+				if audit[name], err = e.listen(); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		if main[name], err = e.listen(); err != nil {
 			return nil, err
 		}
@@ -119,6 +148,7 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		linkURL[l.Name] = "http://" + addr
 	}
 	to := func(from, to string) string { return linkURL[from+"->"+to] }
+	started = e.startChildren(ctx, children, main, audit, linkURL, dir)
 
 	db := func(name string) string { return filepath.Join(dir, name+".db") }
 	log := func(name string) *slog.Logger { return logger.With("service", name) }
@@ -162,6 +192,9 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 	}
 	svcs := map[string]service{}
 	for _, st := range starts {
+		if _, ok := children[st.name]; ok {
+			continue
+		}
 		s, err := st.start()
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", st.name, err)
@@ -172,9 +205,18 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 
 	auditURL := map[string]string{}
 	for _, name := range mockstore.Services {
+		if _, ok := children[name]; ok {
+			if audit[name] != nil {
+				auditURL[name] = "http://" + audit[name].Addr().String()
+			}
+			continue
+		}
 		e.serve(main[name], svcs[name].Handler(), log(name))
 		e.serve(audit[name], svcs[name].AuditHandler(), log(name))
 		auditURL[name] = "http://" + audit[name].Addr().String()
+	}
+	if err := started(); err != nil {
+		return nil, err
 	}
 	e.info = Info{
 		Runtime:     "inproc",
@@ -192,6 +234,77 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 		Direct:      opts.Direct,
 	}
 	return e, nil
+}
+
+// startChildren starts the services that run as processes of their own,
+// each on the addresses its listeners in main and audit hold until then,
+// and returns at once; the function it returns waits until each is healthy
+// (or has failed) and returns what failed.
+func (e *Inproc) startChildren(ctx context.Context, children map[string]ProcessSpec, main, audit map[string]net.Listener, linkURL map[string]string, dir string) func() error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	e.procs = map[string]*Process{}
+	for name, spec := range children {
+		w := Wiring{Service: name, Addr: main[name].Addr().String(), Links: map[string]string{}, Dir: dir}
+		if audit[name] != nil {
+			w.AuditAddr = audit[name].Addr().String()
+		}
+		for _, l := range mockstore.Links() {
+			if l.From == name {
+				w.Links[l.To] = linkURL[l.Name]
+			}
+		}
+		cmd, err := spec.Command(w)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("start %s: resolve its command: %w", name, err))
+			continue
+		}
+		wg.Go(func() {
+			_ = main[name].Close() // the child listens there now
+			if audit[name] != nil {
+				_ = audit[name].Close()
+			}
+			p, err := StartProcess(ctx, ProcessConfig{
+				Service: name, Command: cmd, Addr: w.Addr, Health: spec.Health,
+				LogPath: filepath.Join(dir, name+".log"), Logger: e.logger,
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			e.procs[name] = p
+			e.onClose(p.Close)
+		})
+	}
+	return func() error {
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+}
+
+// Crash carries out action on service when it runs as a process of its own
+// (Options.Crashable, Options.Processes; see Crasher and Process.Crash); a
+// service that runs inside the harness cannot crash, and Crash says so.
+func (e *Inproc) Crash(ctx context.Context, service, action string) error {
+	e.mu.Lock()
+	p, ok := e.procs[service]
+	closed := e.closed
+	e.mu.Unlock()
+	switch {
+	case closed:
+		return fmt.Errorf("%s %s: the environment is closed", action, service)
+	case !ok:
+		return fmt.Errorf("%s %s: the service runs inside the harness, not as a process of its own (in-process, only the services a scenario crashes are)", action, service)
+	}
+	if err := p.Crash(ctx, action); err != nil {
+		return fmt.Errorf("%s %s: %w", action, service, err)
+	}
+	return nil
 }
 
 // Info describes where everything is.
