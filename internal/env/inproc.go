@@ -269,7 +269,7 @@ func (e *Inproc) startChildren(ctx context.Context, children map[string]ProcessS
 			}
 			p, err := StartProcess(ctx, ProcessConfig{
 				Service: name, Command: cmd, Addr: w.Addr, Health: spec.Health,
-				LogPath: filepath.Join(dir, name+".log"), Logger: e.logger,
+				LogPath: filepath.Join(dir, name+".log"), RestartDelay: spec.RestartDelay, Logger: e.logger,
 			})
 			mu.Lock()
 			defer mu.Unlock()

@@ -72,7 +72,12 @@ type ProcessConfig struct {
 	// StopGrace is how long a stop waits after SIGTERM before the process
 	// group is killed; default DefaultProcessGrace.
 	StopGrace time.Duration
-	Logger    *slog.Logger // nil discards
+	// RestartDelay is how long a killed or restarted service stays down
+	// before it is started again, as a supervisor's restart delay keeps a
+	// real one down (systemd's RestartSec, Kubernetes' back-off); 0 starts
+	// it again at once.
+	RestartDelay time.Duration
+	Logger       *slog.Logger // nil discards
 }
 
 // Process supervises a service that runs as a child process: in a process
@@ -205,6 +210,13 @@ func (p *Process) Crash(ctx context.Context, action string) error {
 	}
 	if action != CrashStart {
 		p.log.Info("service down", "action", action)
+		t := time.NewTimer(p.cfg.RestartDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("start again: %w", context.Cause(ctx))
+		}
 	}
 	if err := p.start(ctx); err != nil {
 		return fmt.Errorf("start again: %w", err)
@@ -408,6 +420,9 @@ type ProcessSpec struct {
 	Command func(w Wiring) (Command, error)
 	// Health is checked on Wiring.Addr after each start.
 	Health Health
+	// RestartDelay is how long a kill or a restart keeps the service down
+	// (ProcessConfig.RestartDelay).
+	RestartDelay time.Duration
 	// Audit says that the service serves the storefront's audit endpoints
 	// (mockstore/API.md) on Wiring.AuditAddr; Info.Audit names that
 	// address. Without it the service has no audit in Info.

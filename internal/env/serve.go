@@ -53,14 +53,22 @@ func serveArgs(svc string, opts Options, feats mockstore.Features, shoppers int,
 	return args
 }
 
+// serveRestartDelay keeps a killed or restarted storefront service down as
+// long as the docker runtime's does while its container starts again
+// (about a second measured here), so that a crash fault means the same
+// outage in both runtimes: a `gameday serve` child alone is back in ~20 ms,
+// less than one shopper's request apart.
+const serveRestartDelay = time.Second
+
 // serveSpec runs the storefront service svc as `gameday serve svc`, a child
 // process, with its store in the run directory (so that it survives a
 // crash) and its audit on a second address. serve is the command that runs
 // `gameday serve` (nil: this executable's).
 func serveSpec(svc string, opts Options, feats mockstore.Features, shoppers int, serve []string) ProcessSpec {
 	return ProcessSpec{
-		Health: Health{HTTP: "/healthz"}, // the service's own health answer, on its API
-		Audit:  true,
+		Health:       Health{HTTP: "/healthz"}, // the service's own health answer, on its API
+		RestartDelay: serveRestartDelay,
+		Audit:        true,
 		Command: func(w Wiring) (Command, error) {
 			cmd := serve
 			if len(cmd) == 0 {
