@@ -446,3 +446,59 @@ func (l *syncLog) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestInprocCrashable runs the wallet as `gameday serve wallet`
+// (Options.Crashable): a kill takes it down for a moment and brings it
+// back on the same address and store (the shopper's balance is the same
+// through the gateway), its audit is where Info says, and the services that
+// run inside the harness cannot crash.
+func TestInprocCrashable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a gameday binary, built once")
+	}
+	bin, err := dockerBinary(ctxFor(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEnv(t, Options{Crashable: []string{mockstore.ServiceWallet}, Serve: []string{bin.path, "serve"}})
+	ctx := ctxFor(t)
+	s := loggedIn(t, e, 0)
+	// A top-up the store holds: a wallet started on a fresh store would
+	// show the seeded balance.
+	if _, err := s.Topup(ctx, 1234, "before-the-kill"); err != nil {
+		t.Fatalf("top up: %v", err)
+	}
+	before, err := s.Wallet(ctx)
+	if err != nil {
+		t.Fatalf("wallet before the kill: %v", err)
+	}
+	p := e.procs[mockstore.ServiceWallet]
+	pid, addr := p.PID(), p.Addr()
+	if err := e.Crash(ctx, mockstore.ServiceWallet, CrashKill); err != nil {
+		t.Fatalf("kill the wallet: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the killed wallet %d is still there: %v", pid, err)
+	}
+	if p.PID() == pid || p.Addr() != addr {
+		t.Errorf("after the kill: pid %d on %s; want a new process on %s", p.PID(), p.Addr(), addr)
+	}
+	after, err := s.Wallet(ctx)
+	if err != nil {
+		t.Fatalf("wallet after the kill: %v", err)
+	}
+	if after.Balance != before.Balance {
+		t.Errorf("balance %d after the kill; want %d, from the same store", after.Balance, before.Balance)
+	}
+	resp, err := healthClient.Get(e.Info().Audit[mockstore.ServiceWallet] + "/healthz")
+	if err != nil {
+		t.Fatalf("the wallet's audit address: %v", err)
+	}
+	resp.Body.Close()
+	if _, err := os.Stat(filepath.Join(e.Info().Dir, "wallet.db")); err != nil {
+		t.Errorf("the wallet's store is not in the run directory: %v", err)
+	}
+	if err := e.Crash(ctx, mockstore.ServiceCheckout, CrashKill); err == nil {
+		t.Error("an in-process checkout was killed")
+	}
+}
