@@ -137,7 +137,7 @@ func (in *Injector) doToxic(ctx context.Context, ev scenario.Event) error {
 // service that may be left down is tracked, for Clear to start it again.
 func (in *Injector) doCrash(ctx context.Context, ev scenario.Event) error {
 	if in.crasher == nil {
-		return errors.New("crash faults need --runtime docker")
+		return errors.New("this environment cannot crash services")
 	}
 	svc, action := ev.Fault.Service, ev.Fault.Action
 	if ev.Action == scenario.ActionRemove {

@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gameday/gameday/internal/topology"
@@ -43,6 +46,21 @@ type Options struct {
 	// GatewayTimeouts bound each call of the gateway to an upstream (each
 	// attempt, when retried); zero fields mean the gateway's defaults.
 	GatewayTimeouts gateway.Timeouts
+	// Crashable names storefront services that the inproc runtime runs as
+	// child processes (`gameday serve <service>`, its store in Dir) rather
+	// than inside the harness, so that crash faults reach them (see
+	// Inproc.Crash); a scenario that crashes a service names it here. The
+	// docker runtime runs every service as a process already and ignores it.
+	Crashable []string
+	// Processes replace storefront services (by name) with processes of
+	// their own in the inproc runtime: the links to and from such a service
+	// go through the same proxies, and crash faults reach it. A name may not
+	// be both here and in Crashable.
+	Processes map[string]ProcessSpec
+	// Serve is the command that runs `gameday serve` for Crashable
+	// services; nil means this executable's serve command. Tests whose own
+	// binary is not gameday name one that is.
+	Serve []string
 	// Topology is the system to start; nil means the storefront
 	// (topology.Default). Its builtin services are configured from these
 	// options (Configure).
@@ -72,6 +90,20 @@ func (o Options) Validate() error {
 	}
 	if t := o.GatewayTimeouts; t.Auth < 0 || t.Checkout < 0 || t.Wallet < 0 || t.Food < 0 {
 		errs = append(errs, errors.New("gateway timeouts must not be negative"))
+	}
+	for _, name := range o.Crashable { // StartInproc holds them to the topology's services
+		switch {
+		case o.Processes[name].Command != nil:
+			errs = append(errs, fmt.Errorf("service %s: both crashable and replaced by a process", name))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Processes)) {
+		switch {
+		case !slices.Contains(mockstore.Services, name):
+			errs = append(errs, fmt.Errorf("process service %q: allowed values: %s", name, strings.Join(mockstore.Services, ", ")))
+		case o.Processes[name].Command == nil:
+			errs = append(errs, fmt.Errorf("process service %s: no command", name))
+		}
 	}
 	for f := range o.Features {
 		if !f.Known() {
@@ -130,7 +162,9 @@ const (
 )
 
 // Crasher is an environment that can crash its services, each a process of
-// its own: the docker runtime. The inproc runtime is not one.
+// its own: the docker runtime (every service), and the inproc runtime for
+// the services it runs as child processes (Options.Crashable and
+// Options.Processes).
 type Crasher interface {
 	// Crash carries out action (CrashKill, CrashStop, CrashRestart,
 	// CrashStart) on service, one of mockstore.Services, and returns once

@@ -48,7 +48,7 @@
 //	  - maintenance: {retry_after: 30s, message: "Back soon"}  # the gateway's switch
 //	    start: 40s
 //	    duration: 5s
-//	  - {service: wallet, action: kill, at: 20s}   # a crash (--runtime docker)
+//	  - {service: wallet, action: kill, at: 20s}   # a crash (both runtimes)
 //	checks:
 //	  - invariant: no_stuck_pending
 //	    after_faults: 10s                 # params per invariant: after_faults, sla, bound
@@ -99,12 +99,11 @@
 // a service's process: kill is SIGKILL with the runtime starting the
 // service again at once, restart a graceful restart, stop a graceful stop
 // for duration (default: until the load ends; the service is started again
-// for the audits). The service comes back on its own store. Only the docker
-// runtime can do this, a container per service; the inproc runtime, where a
-// service is no process of its own, refuses a scenario with a crash fault
-// before anything starts (exit code 2, "crash faults need --runtime
-// docker") rather than pretend. The fault's actual interval is the time the
-// service was down.
+// for the audits). The service comes back on its own store, on the same
+// address. The docker runtime runs a container per service; the inproc
+// runtime runs each service a scenario crashes as a child process (`gameday
+// serve`) behind the same proxies, and really kills it. The fault's actual
+// interval is the time the service was down.
 //
 // # Windows
 //

@@ -208,9 +208,9 @@ func faultSchema() obj {
 				"duration": ref("positiveDuration"),
 			},
 		},
-		crashSchema("crash", "a service killed or restarted (--runtime docker; the inproc runtime refuses it)",
+		crashSchema("crash", "a service killed or restarted (in-process, the service runs as a child process)",
 			[]string{CrashKill, CrashRestart}, false),
-		crashSchema("crash stop", "a service stopped, for duration or until the end (--runtime docker; the inproc runtime refuses it)",
+		crashSchema("crash stop", "a service stopped, for duration or until the end (in-process, the service runs as a child process)",
 			[]string{CrashStop}, true),
 	)
 	return obj{"oneOf": variants}

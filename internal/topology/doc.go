@@ -39,8 +39,10 @@
 // learns its own address and its upstreams' through placeholders in its
 // command, args, env values and dir: {port} (the port it must listen on),
 // {addr} (host:port it must listen on), {dir} (the run directory, where
-// stores go) and {link.NAME} (the base URL, "http://127.0.0.1:PORT", of the
-// proxy of its link to service NAME). A placeholder that names no link of
+// stores go), {link.NAME} (the base URL, "http://127.0.0.1:PORT", of the
+// proxy of its link to service NAME) and {audit_addr} (host:port where a
+// replacement of a storefront service serves the storefront's audit
+// endpoints, mockstore/API.md; naming it says the service serves them). A placeholder that names no link of
 // the service is an error with its file:line and the allowed placeholders;
 // "{{" is a literal "{", and a brace not followed by a name is text.
 //

@@ -496,7 +496,7 @@ func (p *parser) placeholders(t *Topology) {
 		ups := t.Upstreams(v.service)
 		for _, name := range placeholdersOf(v.node.Value) {
 			switch {
-			case name == PlaceholderPort, name == PlaceholderAddr, name == PlaceholderDir:
+			case name == PlaceholderPort, name == PlaceholderAddr, name == PlaceholderDir, name == PlaceholderAuditAddr:
 			case strings.HasPrefix(name, placeholderLink) && slices.Contains(ups, strings.TrimPrefix(name, placeholderLink)):
 			default:
 				p.ErrAt(v.node, "service %s: %s: %s", v.service, v.what, unknownPlaceholder(v.service, name, ups))

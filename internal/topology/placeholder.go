@@ -2,7 +2,9 @@ package topology
 
 import (
 	"fmt"
+	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,7 +17,11 @@ const (
 	PlaceholderPort = "port" // the port the service must listen on (gameday picks it)
 	PlaceholderAddr = "addr" // host:port the service must listen on
 	PlaceholderDir  = "dir"  // the run directory: stores go there
-	placeholderLink = "link."
+	// PlaceholderAuditAddr is host:port where a replacement of a storefront
+	// service serves the storefront's audit endpoints (mockstore/API.md);
+	// a service that names it is taken to serve them there.
+	PlaceholderAuditAddr = "audit_addr"
+	placeholderLink      = "link."
 )
 
 // Values are what the placeholders of one service stand for.
@@ -23,6 +29,8 @@ type Values struct {
 	Port int    // {port}
 	Addr string // {addr}
 	Dir  string // {dir}
+	// AuditAddr is {audit_addr}.
+	AuditAddr string
 	// Links maps an upstream service U to the base URL
 	// ("http://127.0.0.1:PORT") of the proxy of the link from this service
 	// to U: {link.U}.
@@ -56,6 +64,8 @@ func Expand(s string, v Values) (string, error) {
 			b.WriteString(v.Addr)
 		case name == PlaceholderDir:
 			b.WriteString(v.Dir)
+		case name == PlaceholderAuditAddr && v.AuditAddr != "":
+			b.WriteString(v.AuditAddr)
 		case strings.HasPrefix(name, placeholderLink) && v.Links[strings.TrimPrefix(name, placeholderLink)] != "":
 			b.WriteString(v.Links[strings.TrimPrefix(name, placeholderLink)])
 		default:
@@ -125,7 +135,7 @@ func placeholdersOf(s string) []string {
 // allowedPlaceholders are the placeholders a service with links to
 // upstreams may use, as written: "{port}", "{link.wallet}".
 func allowedPlaceholders(upstreams []string) []string {
-	out := []string{"{" + PlaceholderPort + "}", "{" + PlaceholderAddr + "}", "{" + PlaceholderDir + "}"}
+	out := []string{"{" + PlaceholderPort + "}", "{" + PlaceholderAddr + "}", "{" + PlaceholderDir + "}", "{" + PlaceholderAuditAddr + "}"}
 	for _, u := range upstreams {
 		out = append(out, "{"+placeholderLink+u+"}")
 	}
@@ -140,4 +150,35 @@ func unknownPlaceholder(service, name string, upstreams []string) string {
 			name, service, up, service, up, yamlpos.Allowed(allowedPlaceholders(upstreams)))
 	}
 	return yamlpos.Unknown("placeholder", "{"+name+"}", allowedPlaceholders(upstreams))
+}
+
+// ServesAudit reports whether s names {audit_addr} in its command, args,
+// env or dir: it serves the storefront's audit endpoints there.
+func (s Service) ServesAudit() bool {
+	all := append([]string{s.Command, s.Dir}, s.Args...)
+	for _, v := range s.Env {
+		all = append(all, v)
+	}
+	for _, v := range all {
+		if slices.Contains(placeholdersOf(v), PlaceholderAuditAddr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ValuesFor returns the values of the placeholders of a service told to
+// listen on addr (and to serve audits on auditAddr, "" for none), with its
+// run directory dir and its links' proxies (upstream -> base URL). It
+// returns an error when addr is not host:port.
+func ValuesFor(addr, auditAddr, dir string, links map[string]string) (Values, error) {
+	_, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return Values{}, fmt.Errorf("address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return Values{}, fmt.Errorf("address %q: port %q", addr, portText)
+	}
+	return Values{Port: port, Addr: addr, Dir: dir, AuditAddr: auditAddr, Links: links}, nil
 }
