@@ -101,7 +101,7 @@ func TestParseErrors(t *testing.T) {
 		{"process without health", svc("  - {name: db, kind: process, command: ./db}\n"), 3,
 			[]string{"service db: missing field health"}},
 		{"placeholder names no link", svc("  - name: db\n    kind: process\n    command: ./db\n    args: [--up, \"{link.cache}\"]\n    health: {tcp: true}\n"), 6,
-			[]string{"placeholder {link.cache}: service db has no link to cache", "(allowed: {port}, {addr}, {dir})"}},
+			[]string{"placeholder {link.cache}: service db has no link to cache", "(allowed: {port}, {addr}, {dir}, {audit_addr})"}},
 		{"unknown placeholder", svc("  - name: db\n    kind: process\n    command: ./db\n    env: {P: \"{prot}\"}\n    health: {tcp: true}\n"), 6,
 			[]string{`env.P: unknown placeholder "{prot}": did you mean "{port}"?`}},
 		{"unknown builtin", svc("  - {name: ledger, kind: builtin}\n"), 3,
