@@ -252,3 +252,47 @@ func TestExpand(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceFlag(t *testing.T) {
+	sf := Default()
+	tests := []struct {
+		flag string
+		want string // in the error; "" for none
+	}{
+		{"wallet=process:./my-wallet --listen {addr} --db {dir}/w.db --audit {audit_addr}", ""},
+		{"checkout=process:./co --wallet {link.wallet}", ""},
+		{"wallet=image:my-wallet:dev --port {port}", ""},
+		{"checkout=process:./co --auth {link.auth}", "placeholder {link.auth}: service checkout has no link to auth"},
+		{"wallet=process:./w {prot}", `unknown placeholder "{prot}": did you mean "{port}"?`},
+		{"walet=process:./w", `unknown service "walet": did you mean "wallet"?`},
+		{"wallet=proces:./w", `unknown service kind "proces": did you mean "process"?`},
+		{"wallet=process:", "want NAME=process:COMMAND"},
+		{"wallet", "want NAME=process:COMMAND"},
+		{"Wallet=process:./w", `name "Wallet"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			svc, err := ParseServiceFlag(tt.flag)
+			var tp *Topology
+			if err == nil {
+				tp, err = sf.Replace(svc)
+			}
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("got %v, want an error with %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := tp.Service(svc.Name)
+			if got.Kind == KindBuiltin || !tp.IsStorefront() || !slices.Equal(tp.Replaced(), []string{svc.Name}) || !got.Health.TCP {
+				t.Errorf("replaced %+v; replaced %v", got, tp.Replaced())
+			}
+			if orig, _ := sf.Service(svc.Name); orig.Kind != KindBuiltin {
+				t.Errorf("Replace changed the original topology")
+			}
+		})
+	}
+}

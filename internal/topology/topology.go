@@ -198,8 +198,12 @@ func (t *Topology) Replaced() []string {
 	return out
 }
 
-// where renders "file:line" for a position of t, for errors.
+// where renders "file:line" for a position of t, for errors; a service
+// given by a flag (line 0) is "--service".
 func (t *Topology) where(line int) string {
+	if line == 0 {
+		return "--service"
+	}
 	f := t.File
 	if f == "" {
 		f = path.Join(BuiltinDir, t.Name+".yaml")
