@@ -173,11 +173,6 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 	if err := topology.CheckRuntime(topo, topology.RuntimeDocker); err != nil {
 		return nil, err
 	}
-	for _, svc := range topo.Services {
-		if svc.Kind != topology.KindBuiltin {
-			return nil, fmt.Errorf("start %s: %s services do not run in the docker runtime yet", svc.Name, svc.Kind)
-		}
-	}
 	apiBind, err := dockerAPIBinding(opts.ToxiproxyAddr)
 	if err != nil {
 		return nil, err
@@ -222,6 +217,9 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 		madeNetwork <- err
 	}()
 	d.image, _, err = dockerEnsureImage(ctx, p, logger)
+	if err == nil {
+		err = dockerImagesPresent(ctx, p.Client(), topo)
+	}
 	if nerr := <-madeNetwork; nerr != nil {
 		err = errors.Join(err, fmt.Errorf("create network: %w", nerr))
 	}
@@ -290,8 +288,10 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 	info.Toxiproxy, e = url(dockerProxyAlias, dockerAPIPort)
 	errs = append(errs, e)
 	for _, svc := range topo.Services {
-		info.Audit[svc.Name], e = url(svc.Name, dockerAuditPort)
-		errs = append(errs, e)
+		if svc.Kind == topology.KindBuiltin || svc.ServesAudit() {
+			info.Audit[svc.Name], e = url(svc.Name, dockerAuditPort)
+			errs = append(errs, e)
+		}
 		info.Services[svc.Name], e = url(svc.Name, dockerServePort)
 		errs = append(errs, e)
 	}
@@ -448,6 +448,14 @@ func (d *Docker) requests(topo *topology.Topology, opts Options, feats mockstore
 	opts.Features, opts.Shoppers = feats, len(d.dataset.Users)
 	reqs := map[string]testcontainers.ContainerRequest{}
 	for _, svc := range topo.Services {
+		if svc.Kind == topology.KindImage {
+			req, err := d.imageRequest(topo, svc, proxyURL, netName, bind, loopback, opts.Dir)
+			if err != nil {
+				return nil, err
+			}
+			reqs[svc.Name] = req
+			continue
+		}
 		cfg, err := Configure(topo, svc, opts, dockerDataDir, func(l topology.Link) string { return proxyURL[l.Name()] })
 		if err != nil {
 			return nil, err
@@ -469,6 +477,53 @@ func (d *Docker) requests(topo *topology.Topology, opts Options, feats mockstore
 	}
 	reqs[dockerProxyAlias] = d.request(dockerProxyAlias, proxyArgs, netName, ports, false, "", dockerAPIPort, "/version")
 	return reqs, nil
+}
+
+// imageRequest is the container of svc, an image service of topo: its own
+// image (present on the engine: never pulled) with its args and env, the
+// placeholders resolved inside the run's network ({addr} 0.0.0.0:8080,
+// {audit_addr} 0.0.0.0:8081, {dir} the stores' directory, {link.NAME} the
+// Toxiproxy container's proxy of its link), ready when its health check
+// passes on the mapped port.
+func (d *Docker) imageRequest(topo *topology.Topology, svc topology.Service, proxyURL map[string]string, netName string, bind dockernetwork.PortBinding, pin bool, dir string) (testcontainers.ContainerRequest, error) {
+	links := map[string]string{}
+	for _, u := range topo.Upstreams(svc.Name) {
+		links[u] = proxyURL[topology.Link{From: svc.Name, To: u}.Name()]
+	}
+	v := topology.Values{Port: dockerServePort, Addr: fmt.Sprintf("0.0.0.0:%d", dockerServePort), Dir: dockerDataDir, Links: links}
+	ports := map[int]dockernetwork.PortBinding{dockerServePort: bind}
+	if svc.ServesAudit() {
+		v.AuditAddr = fmt.Sprintf("0.0.0.0:%d", dockerAuditPort)
+		ports[dockerAuditPort] = bind
+	}
+	x, err := svc.Expand(v)
+	if err != nil {
+		return testcontainers.ContainerRequest{}, fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	req := d.request(svc.Name, x.Args, netName, ports, pin, dir, dockerServePort, svc.Health.HTTP)
+	req.Image, req.Env = svc.Image, x.Env
+	if svc.Health.HTTP == "" {
+		req.WaitingFor = dockerWait{host: d.host, Strategy: wait.ForListeningPort(fmt.Sprintf("%d/tcp", dockerServePort)).
+			SkipInternalCheck().WithPollInterval(dockerPoll).WithStartupTimeout(dockerStartTimeout)}
+	}
+	return req, nil
+}
+
+// dockerImagesPresent returns an error naming every image service of topo
+// whose image the engine does not have: gameday never pulls one.
+func dockerImagesPresent(ctx context.Context, c client.APIClient, topo *topology.Topology) error {
+	var errs []error
+	for _, svc := range topo.Services {
+		if svc.Kind != topology.KindImage {
+			continue
+		}
+		if _, err := c.ImageInspect(ctx, svc.Image); cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("service %s: image %s is not on the engine: build it (docker build -t %s .); gameday never pulls", svc.Name, svc.Image, svc.Image))
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: inspect image %s: %w", svc.Name, svc.Image, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // request is one container: name (a service, or dockerProxyAlias) is its
