@@ -86,9 +86,12 @@ func parseServices(flags []string) ([]topology.Service, error) {
 	return out, nil
 }
 
-// replaceServices returns t with each of svcs in place of the service of
-// its name.
+// replaceServices returns t (nil: the storefront) with each of svcs in
+// place of the service of its name.
 func replaceServices(t *topology.Topology, svcs []topology.Service) (*topology.Topology, error) {
+	if t == nil {
+		t = topology.Default()
+	}
 	for _, svc := range svcs {
 		var err error
 		if t, err = t.Replace(svc); err != nil {

@@ -22,7 +22,8 @@ type Scenario struct {
 	Seed        int64
 	// Topology is the system the scenario runs on: the file's topology
 	// (a built-in's name or a path relative to the file), the storefront
-	// by default. Faults name its links and services.
+	// by default. Faults name its links and services. It is shared by
+	// clones and never modified (topology.Topology.Replace makes a copy).
 	Topology *topology.Topology
 	Load     Traffic // the file's load
 	// Storefront holds the service levels the storefront runs with; zero
