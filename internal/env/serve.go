@@ -55,7 +55,13 @@ func topologySpec(topo *topology.Topology, svc topology.Service) ProcessSpec {
 		Health: Health{HTTP: svc.Health.HTTP, TCP: svc.Health.TCP},
 		Audit:  svc.ServesAudit(),
 		Command: func(w Wiring) (Command, error) {
-			v, err := topology.ValuesFor(w.Addr, w.AuditAddr, w.Dir, w.Links)
+			// {dir} must name the run directory from the service's own
+			// working directory too, which is not the harness's.
+			runDir, err := filepath.Abs(w.Dir)
+			if err != nil {
+				return Command{}, fmt.Errorf("service %s: run directory: %w", svc.Name, err)
+			}
+			v, err := topology.ValuesFor(w.Addr, w.AuditAddr, runDir, w.Links)
 			if err != nil {
 				return Command{}, err
 			}
