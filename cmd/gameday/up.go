@@ -30,7 +30,8 @@ type envConfig struct {
 	ProxyAddr string
 	Verbose   bool
 	Services  featureList        // --service (up only)
-	topology  *topology.Topology // the storefront with Services in place; set by Validate
+	Topology  string             // --topology (up only): a built-in's name or a topology file; "" the storefront
+	topology  *topology.Topology // Topology with Services in place; set by Validate
 }
 
 // The range of --shoppers; the upper bound is env.Options.Validate's.
@@ -77,7 +78,13 @@ func (c *envConfig) Validate() (mockstore.Features, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.topology, err = replaceServices(topology.Default(), svcs); err != nil {
+	base := topology.Default()
+	if c.Topology != "" {
+		if base, err = topology.Resolve(c.Topology, ""); err != nil {
+			return nil, fmt.Errorf("--topology %s: %w", c.Topology, err)
+		}
+	}
+	if c.topology, err = replaceServices(base, svcs); err != nil {
 		return nil, err
 	}
 	if err := topology.CheckRuntime(c.topology, c.Runtime); err != nil {
@@ -110,6 +117,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object describing the environment once it is ready")
 	fs.Var(&cfg.Services, "service", serviceUsage)
+	fs.StringVar(&cfg.Topology, "topology", "", "the system to start: a built-in topology's name or a topology file (default: the storefront)")
 	if code, ok := parseFlags(fs, args, "up", false, stderr); !ok {
 		return code
 	}
@@ -120,7 +128,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	e, err := engine.StartEnv(ctx, cfg.Runtime, cfg.options(feats, stderr))
 	if err != nil {
-		fmt.Fprintf(stderr, "gameday up: start the storefront: %v\n", err)
+		fmt.Fprintf(stderr, "gameday up: start %s: %v\n", cfg.topology.Name, err)
 		if ctx.Err() != nil {
 			return exitInterrupted // and whatever had started is gone
 		}
@@ -128,11 +136,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	info := e.Info()
 	if *asJSON {
-		if err := json.NewEncoder(stdout).Encode(info); err != nil {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false) // "client->shop", not "client-\u003eshop"
+		if err := enc.Encode(info); err != nil {
 			fmt.Fprintf(stderr, "gameday up: %v\n", err)
 		}
 	} else {
-		printInfo(stdout, info)
+		printInfo(stdout, info, cfg.topology)
 		fmt.Fprintln(stdout, "\nReady. Break it with toxiproxy-cli (or its HTTP API); Ctrl-C stops everything.")
 	}
 	<-ctx.Done()
@@ -144,16 +154,33 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func printInfo(w io.Writer, info env.Info) {
+// printInfo writes info as a table: the storefront's addresses for a
+// storefront (its gateway, OTP inbox and a sample phone), every system's
+// entries, services and links in topo's order.
+func printInfo(w io.Writer, info env.Info, topo *topology.Topology) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "topology\t%s\n", cmp.Or(info.Topology, topo.Name))
 	fmt.Fprintf(tw, "runtime\t%s (profile %s, seed %d, %d shoppers)\n", info.Runtime, info.Profile, info.Seed, info.Shoppers)
-	fmt.Fprintf(tw, "gateway\t%s\n", info.Gateway)
+	storefront := topo.IsStorefront()
+	if storefront {
+		fmt.Fprintf(tw, "gateway\t%s\n", info.Gateway)
+	}
 	fmt.Fprintf(tw, "toxiproxy API\t%s\n", info.Toxiproxy)
-	fmt.Fprintf(tw, "otp inbox\t%s/inbox/{phone}\n", info.OTPInbox)
-	fmt.Fprintf(tw, "sample phone\t%s\n", info.SamplePhone)
+	if storefront {
+		fmt.Fprintf(tw, "otp inbox\t%s/inbox/{phone}\n", info.OTPInbox)
+		fmt.Fprintf(tw, "sample phone\t%s\n", info.SamplePhone)
+	}
 	fmt.Fprintf(tw, "stores\t%s\n", cmp.Or(info.Dir, "in the containers"))
 	if info.Run != "" {
 		fmt.Fprintf(tw, "containers\tlabelled %s=%s\n", env.DockerLabelRun, info.Run)
+	}
+	for _, l := range topo.Entries() {
+		fmt.Fprintf(tw, "entry %s\t%s\n", l.Name(), info.Entries[l.Name()])
+	}
+	for _, svc := range topo.Services {
+		if u := info.Services[svc.Name]; u != "" && !storefront {
+			fmt.Fprintf(tw, "service %s\t%s (direct, not proxied)\n", svc.Name, u)
+		}
 	}
 	names := make([]string, 0, len(info.Audit))
 	for n := range info.Audit {
@@ -163,8 +190,8 @@ func printInfo(w io.Writer, info env.Info) {
 	for _, n := range names {
 		fmt.Fprintf(tw, "audit %s\t%s\n", n, info.Audit[n])
 	}
-	for _, l := range mockstore.Links() {
-		fmt.Fprintf(tw, "link %s\tproxy %s\n", l.Name, info.Links[l.Name])
+	for _, l := range topo.Links {
+		fmt.Fprintf(tw, "link %s\tproxy %s\n", l.Name(), info.Links[l.Name()])
 	}
 	tw.Flush()
 }

@@ -41,6 +41,9 @@ func TestUpBadFlags(t *testing.T) {
 		{"unknown runtime", []string{"--runtime", "k8s"}, []string{`"k8s"`, "inproc"}},
 		{"unknown flag", []string{"--color"}, []string{"-color"}},
 		{"stray argument", []string{"now"}, []string{`"now"`}},
+		{"unknown topology", []string{"--topology", "storfront"}, []string{`"storfront"`, "storefront"}},
+		{"no topology file", []string{"--topology", "none.topology.yaml"}, []string{"none.topology.yaml", "no such file"}},
+		{"topology with problems", []string{"--topology", "testdata/broken.topology.yaml"}, []string{`broken.topology.yaml:5:`, `"proces"`, `did you mean "process"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A bad flag must be refused before anything starts: a context
