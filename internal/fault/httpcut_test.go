@@ -1,0 +1,90 @@
+package fault
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Shopify/toxiproxy/v2/stream"
+	"github.com/Shopify/toxiproxy/v2/toxics"
+)
+
+// TestFramerCut: a cut response is dropped with everything after it, in
+// whatever chunks it comes; the responses before it pass, and so do
+// interim ones.
+func TestFramerCut(t *testing.T) {
+	first := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+	interim := "HTTP/1.1 100 Continue\r\n\r\n"
+	hit := "HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nhello"
+	after := "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
+	n := 0
+	cutSecond := func(h *msgHead) verdict {
+		if !h.Final {
+			return verdict{}
+		}
+		n++
+		return verdict{cut: n == 2}
+	}
+	for i, chunks := range splits(first + interim + hit + after) {
+		n = 0
+		f := newFramer(responses, cutSecond)
+		var out strings.Builder
+		for _, c := range chunks {
+			f.feed(&stream.StreamChunk{Data: c, Timestamp: time.Now()})
+			f.step()
+			for _, c := range f.out {
+				out.WriteString(string(c.Data))
+			}
+			f.out = f.out[:0]
+		}
+		if !f.cut {
+			t.Fatalf("split %d: the second final response was not cut", i)
+		}
+		if got, want := out.String(), first+interim; got != want {
+			t.Fatalf("split %d: passed %q, want %q", i, got, want)
+		}
+	}
+}
+
+// TestPipeCut: on a real stub, a cut closes the output after what came
+// before it, and the toxic goes on reading its input (so the toxic before
+// it is never left blocked) until that ends.
+func TestPipeCut(t *testing.T) {
+	input := make(chan *stream.StreamChunk)
+	output := make(chan *stream.StreamChunk, 64)
+	stub := toxics.NewToxicStub(input, output)
+	tox := &toxics.ToxicWrapper{Toxic: new(HTTPCutToxic), Toxicity: 1}
+	done := make(chan struct{})
+	go func() { stub.Run(tox); close(done) }()
+
+	input <- &stream.StreamChunk{Data: []byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"), Timestamp: time.Now()}
+	for range output { // ends when the cut closes the output
+		t.Fatal("a response passed a toxic that cuts every one")
+	}
+	// Still read: the previous toxic can hand on what it holds.
+	input <- &stream.StreamChunk{Data: []byte("HTTP/1.1 200 OK\r\n\r\n"), Timestamp: time.Now()}
+	close(input)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the toxic did not return once its input ended")
+	}
+}
+
+// TestHTTPCutAttributes: the rate is a share; anything else is refused.
+func TestHTTPCutAttributes(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		ok   bool
+	}{{`{"rate":0.3}`, true}, {`{}`, true}, {`{"rate":1.5}`, false}, {`{"rate":-0.1}`, false}, {`{"status":503}`, false}} {
+		var tox HTTPCutToxic
+		err := tox.UnmarshalJSON([]byte(tt.json))
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err %v, want ok %v", tt.json, err, tt.ok)
+		}
+	}
+	var tox HTTPCutToxic
+	if err := tox.UnmarshalJSON([]byte(`{"rate":0.25}`)); err != nil || tox.settings().Rate != 0.25 {
+		t.Errorf("rate 0.25: %+v, %v", tox.settings(), err)
+	}
+}
