@@ -148,7 +148,8 @@ var catalogue = []ToxicSpec{
 			"the request was served, its response is dropped and the client's connection closed",
 		Streams: []string{Downstream},
 		Attributes: []AttributeSpec{
-			{Name: "rate", Kind: KindFloat, Default: 1.0, Min: 0, Max: 1, Description: "fraction of responses cut, drawn per response"},
+			{Name: "status", Kind: KindInt, Default: int64(0), Min: 0, Max: 599, Description: "cut only responses with this status (201: what created something); 0 means any"},
+			{Name: "rate", Kind: KindFloat, Default: 1.0, Min: 0, Max: 1, Description: "fraction of those responses cut, drawn per response"},
 		},
 	},
 	{

@@ -71,12 +71,35 @@ func TestPipeCut(t *testing.T) {
 	}
 }
 
+// TestHTTPCutStatus: with a status, only the responses with it are cut.
+func TestHTTPCutStatus(t *testing.T) {
+	var tox HTTPCutToxic
+	if err := tox.UnmarshalJSON([]byte(`{"status":201}`)); err != nil {
+		t.Fatal(err)
+	}
+	input := make(chan *stream.StreamChunk)
+	output := make(chan *stream.StreamChunk, 64)
+	stub := toxics.NewToxicStub(input, output)
+	go stub.Run(&toxics.ToxicWrapper{Toxic: &tox, Toxicity: 1})
+	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	input <- &stream.StreamChunk{Data: []byte(ok + "HTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx"), Timestamp: time.Now()}
+	var got strings.Builder
+	for c := range output { // ends when the cut closes the output
+		got.Write(c.Data)
+	}
+	if got.String() != ok {
+		t.Fatalf("passed %q, want only the 200 %q", got.String(), ok)
+	}
+	close(input)
+}
+
 // TestHTTPCutAttributes: the rate is a share; anything else is refused.
 func TestHTTPCutAttributes(t *testing.T) {
 	for _, tt := range []struct {
 		json string
 		ok   bool
-	}{{`{"rate":0.3}`, true}, {`{}`, true}, {`{"rate":1.5}`, false}, {`{"rate":-0.1}`, false}, {`{"status":503}`, false}} {
+	}{{`{"rate":0.3}`, true}, {`{}`, true}, {`{"status":201,"rate":0.5}`, true}, {`{"rate":1.5}`, false},
+		{`{"rate":-0.1}`, false}, {`{"status":99}`, false}, {`{"status":600}`, false}, {`{"latency":5}`, false}} {
 		var tox HTTPCutToxic
 		err := tox.UnmarshalJSON([]byte(tt.json))
 		if (err == nil) != tt.ok {

@@ -227,9 +227,11 @@ func (t *HTTPLatencyToxic) Pipe(stub *toxics.ToxicStub) {
 // the client learns nothing of how (a phone losing its network while the
 // answer is on its way). The responses before it on the connection pass.
 //
-// Attributes (JSON): rate (fraction of responses hit, drawn per response,
-// default 1; toxicity still picks the connections). Unknown attributes and
-// a rate outside 0..1 are refused by the API (400). Interim (1xx)
+// Attributes (JSON): status (only responses with this status may be hit,
+// e.g. 201 for what created something; default 0: any); rate (fraction of
+// those responses hit, drawn per response, default 1; toxicity still picks
+// the connections). Unknown attributes, a status outside 100..599 (but 0)
+// and a rate outside 0..1 are refused by the API (400). Interim (1xx)
 // responses pass. On the upstream stream it finds no responses and changes
 // nothing. Removing it leaves a connection it cut closed.
 type HTTPCutToxic struct {
@@ -237,7 +239,8 @@ type HTTPCutToxic struct {
 }
 
 type httpCutSettings struct {
-	Rate float64 `json:"rate"`
+	Status int     `json:"status"`
+	Rate   float64 `json:"rate"`
 }
 
 func (t *HTTPCutToxic) settings() httpCutSettings {
@@ -262,6 +265,9 @@ func (t *HTTPCutToxic) UnmarshalJSON(b []byte) error {
 	if !(s.Rate >= 0 && s.Rate <= 1) {
 		return fmt.Errorf("%s attributes: rate %v not within 0..1", HTTPCutType, s.Rate)
 	}
+	if s.Status != 0 && (s.Status < 100 || s.Status > 599) {
+		return fmt.Errorf("%s attributes: status %d not within 100..599 (or 0 for any)", HTTPCutType, s.Status)
+	}
 	t.s.Store(&s)
 	return nil
 }
@@ -270,7 +276,7 @@ func (t *HTTPCutToxic) UnmarshalJSON(b []byte) error {
 func (t *HTTPCutToxic) Pipe(stub *toxics.ToxicStub) {
 	pipeHTTP(stub, responses, func(h *msgHead) verdict {
 		s := t.settings()
-		if s.Rate <= 0 || (s.Rate < 1 && rand.Float64() >= s.Rate) {
+		if (s.Status != 0 && h.Status != s.Status) || s.Rate <= 0 || (s.Rate < 1 && rand.Float64() >= s.Rate) {
 			return verdict{}
 		}
 		return verdict{cut: true}
