@@ -418,7 +418,7 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 // lists them.
 var (
 	topFields         = []string{"name", "description", "guards", "seed", "storefront", "load", "faults", "checks"}
-	storefrontFields  = []string{"refund_sla", "pending_bound"}
+	storefrontFields  = []string{"refund_sla", "pending_bound", "otp_lifetime"}
 	loadFields        = []string{"journeys", "shoppers", "rate", "duration", "vus", "env"}
 	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "phase", "flap", "steps"} // + the toxic's attributes
 	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "phase", "flap"}

@@ -264,6 +264,15 @@ func (p *parser) storefront(n *yaml.Node) Storefront {
 			s.PendingBound = v
 		}
 	}
+	if n, ok := m.Get("otp_lifetime"); ok {
+		if v, ok := p.duration(n, "otp_lifetime"); ok {
+			if v < MinOTPLifetime || v > MaxOTPLifetime {
+				p.ErrAt(p.Deref(n), "otp_lifetime must be %s to %s (auth's most), not %s", fmtDur(MinOTPLifetime), fmtDur(MaxOTPLifetime), fmtDur(v))
+			} else {
+				s.OTPLifetime = v
+			}
+		}
+	}
 	return s
 }
 

@@ -96,6 +96,7 @@ func Schema() []byte {
 				"properties": obj{
 					"refund_sla":    withDoc(ref("positiveDuration"), "how soon a charged failed order must be refunded (the outbox keeps it, the judge holds it to it); default 10s"),
 					"pending_bound": withDoc(ref("positiveDuration"), "how long an order may stay payment_pending before it fails; default 30s"),
+					"otp_lifetime":  withDoc(ref("positiveDuration"), "how long a login code lives from its issue (auth keeps it, the judge holds it to it); 1s to 5m, default 5m"),
 				},
 			},
 			"load":   ref("load"),
