@@ -20,6 +20,13 @@ const (
 	MetricCrossUserData    = "cross_user_data"    // counter: an answer about another user than the one logged in
 	MetricZeroBalanceShown = "zero_balance_shown" // counter: a wallet shown as 0 (not stale) that must hold money
 	MetricOrdersPaid       = "orders_paid"        // counter: orders that settled paid
+	// The OTP rules as shoppers saw them (Settings.OTPLate, OTPReuse): every
+	// code entered after its lifetime or entered again, with the answer's
+	// status and code as tags, and those of them that were accepted.
+	MetricOTPLateEntered   = "otp_late_entered"   // counter: codes entered after their lifetime
+	MetricOTPLateAccepted  = "otp_late_accepted"  // counter: of them, accepted (a session opened)
+	MetricOTPReuseEntered  = "otp_reuse_entered"  // counter: accepted codes entered again
+	MetricOTPReuseAccepted = "otp_reuse_accepted" // counter: of them, accepted again
 )
 
 // Journeys, the values of the journey tag.
