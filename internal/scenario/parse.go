@@ -1012,6 +1012,14 @@ func (p *parser) invariant(m yamlpos.Mapping, c *Check, t timeline) {
 			}
 		}
 	}
+	if slices.Contains(spec.Params, ParamMinSamples) {
+		c.MinSamples = DefaultMinSamples
+		if v, ok := m.Get(ParamMinSamples); ok {
+			if x, ok := p.integer(v, ParamMinSamples, 1); ok {
+				c.MinSamples = int(min(x, 1<<31-1))
+			}
+		}
+	}
 	for _, k := range []string{ParamSLA, ParamBound} {
 		v, ok := m.Get(k)
 		if !ok || !slices.Contains(spec.Params, k) {

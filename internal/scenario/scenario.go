@@ -252,7 +252,7 @@ type Check struct {
 	Window     Window
 	Stat       string // one of Stats()
 	Cmp        Comparison
-	MinSamples int // fewer samples than this in the window: unknown
+	MinSamples int // fewer samples than this in the window (for an invariant, items judged): unknown
 
 	// Recovery.
 	Within time.Duration

@@ -339,6 +339,8 @@ func paramSchema(k string) obj {
 		return withDoc(ref("duration"), "judge the state this long after the last fault ended")
 	case ParamSLA:
 		return withDoc(ref("positiveDuration"), "refund deadline after an order failed")
+	case ParamMinSamples:
+		return obj{"description": fmt.Sprintf("the least items the check must judge; fewer: the verdict is unknown; default %d", DefaultMinSamples), "type": "integer", "minimum": 1}
 	}
 	return withDoc(ref("positiveDuration"), "how long an order may stay pending")
 }
