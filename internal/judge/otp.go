@@ -73,9 +73,9 @@ func otpRefused(r *Run, c scenario.Check, entered, accepted, codes string) Verdi
 			v.Evidence.First = fmt.Sprintf("%s answered 2xx", formatValue(ok2xx, UnitCount))
 			v.Evidence.Worst = v.Evidence.First
 		}
-	case int(answered) < c.MinSamples:
+	case int(answered) < otpLeast(c):
 		v.Status, v.Measured, v.Got = Unknown, false, 0
-		v.Reason = fmt.Sprintf("%s: fewer than the least of %d to judge", seen, c.MinSamples)
+		v.Reason = fmt.Sprintf("%s: fewer than the least of %d to judge", seen, otpLeast(c))
 	default:
 		v.Status, v.Reason = Pass, "all refused: "+seen
 	}
@@ -107,7 +107,7 @@ func otpWithinLifetime(r *Run, c scenario.Check) Verdict {
 				vr.LoginID, r.at(vr.IssuedAt), r.at(vr.At), over.Round(time.Millisecond))
 		}
 	}
-	return otpTruthVerdict(&t, want, late, c.MinSamples, len(r.Audit.Auth.Verifies), "verifies came at or after their code's issue + lifetime")
+	return otpTruthVerdict(&t, want, late, otpLeast(c), len(r.Audit.Auth.Verifies), "verifies came at or after their code's issue + lifetime")
 }
 
 // otpUsedOnce: no code — a login and the issue of its code — accepted more
@@ -141,7 +141,17 @@ func otpUsedOnce(r *Run, c scenario.Check) Verdict {
 				vr.LoginID, r.at(vr.IssuedAt), n+1, r.at(vr.At))
 		}
 	}
-	return otpTruthVerdict(&t, want, again, c.MinSamples, len(r.Audit.Auth.Verifies), "verifies came for a code already accepted")
+	return otpTruthVerdict(&t, want, again, otpLeast(c), len(r.Audit.Auth.Verifies), "verifies came for a code already accepted")
+}
+
+// otpLeast is the least an OTP rule's check must judge: its min_samples,
+// scenario.DefaultMinSamples when it has none (a check not made by the
+// parser). Nothing judged is never a pass.
+func otpLeast(c scenario.Check) int {
+	if c.MinSamples < 1 {
+		return scenario.DefaultMinSamples
+	}
+	return c.MinSamples
 }
 
 // otpTruthVerdict turns the offences of an OTP rule found in auth's
