@@ -23,7 +23,7 @@ const (
 	// (Settings.OTPLate), counted from the answer that issued it: a code
 	// is issued before that answer leaves, so the entry is at least this
 	// late by auth's own clock.
-	OTPLateMargin = time.Second
+	OTPLateMargin = 500 * time.Millisecond
 )
 
 // OTP channels.
