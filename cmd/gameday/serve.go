@@ -173,6 +173,9 @@ func (c *serveConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("--%s is for %s only", d.name, d.service))
 		}
 	}
+	if c.OTPLifetime > auth.MaxCodeTTL {
+		errs = append(errs, fmt.Errorf("--otp-lifetime %v: want at most %v (a login code lives at most 5 minutes)", c.OTPLifetime, auth.MaxCodeTTL))
+	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
 		errs = append(errs, fmt.Errorf("--log-level %q: allowed values: debug, info, warn, error", c.LogLevel))
 	}
