@@ -54,7 +54,7 @@
 //	  - {service: wallet, action: kill, at: 20s}   # a crash (--runtime docker)
 //	checks:
 //	  - invariant: no_stuck_pending
-//	    after_faults: 10s                 # params per invariant: after_faults, sla, bound
+//	    after_faults: 10s                 # params per invariant: after_faults, sla, bound, min_samples
 //	  - experience: forced_logouts
 //	    max: 0
 //	  - metric: journey_success{journey:checkout}
