@@ -3,6 +3,7 @@ package storefront
 import (
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,4 +260,49 @@ func TestLoginOTPRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoginLateUnsureOfIssue: a late share's login whose resend got no
+// clear answer does not know when its code was issued (auth may have issued
+// one behind the answer); its code is entered at once and counted as no
+// late entry.
+func TestLoginLateUnsureOfIssue(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.on(loginRoute, reply(202, `{"login_id":"L1","expires_in_s":5,"resend_after_s":1}`))
+	f.on(resendRoute, reply(500, `{"error":{"code":"internal"}}`))
+	var mu sync.Mutex
+	var first time.Time
+	code := reply(200, `[{"channel":"sms","code":"123456","login_id":"L1"}]`)
+	f.on(inboxRoute, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if first.IsZero() {
+			first = time.Now()
+		}
+		late := time.Since(first) > 1500*time.Millisecond // past the resend time
+		mu.Unlock()
+		if !late {
+			reply(200, `[]`)(w, r)
+			return
+		}
+		code(w, r)
+	})
+	s := quick()
+	s.OTPLate = 1
+	rec := newRecorder()
+	u := fakeShopper(t, f, s, rec)
+	if err := u.login(ctxFor(t)); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if len(f.requests(resendRoute)) == 0 {
+		t.Fatal("no resend was asked for: the test does not reach the unsure path")
+	}
+	v := f.requests(verifyRoute)
+	if len(v) != 1 {
+		t.Fatalf("%d verifies, want one", len(v))
+	}
+	if after := v[0].at.Sub(f.requests(inboxRoute)[0].at); after > 5*time.Second {
+		t.Errorf("the code was entered %v after the first look at the inbox: late, though its issue was unsure", after)
+	}
+	wantCount(t, rec, MetricOTPLateEntered, load.Tags{}, 0)
 }
