@@ -320,7 +320,29 @@ type AuthAudit struct {
 	SessionsRejected map[string]int `json:"sessions_rejected"` // by reason: unknown, expired, revoked, store_error
 	Logouts          int            `json:"logouts"`
 	SendsByChannel   map[string]int `json:"sends_by_channel"`
+	// Verifies is every verify of a code of a known login, oldest first:
+	// when the code it was checked against was issued, when the verify
+	// came, and how it ended. The judge holds them to the OTP rules (a code
+	// accepted only before issue + lifetime, and at most once); auth
+	// records the times, not its own judgement of them.
+	Verifies []VerifyRecord `json:"verifies"`
 }
+
+// VerifyRecord is one verify of a login's code in AuthAudit.Verifies.
+type VerifyRecord struct {
+	LoginID string `json:"login_id"`
+	// IssuedAt is when the login's current code was issued (its start, or
+	// its last resend) as the verify came: for an accepted verify, the
+	// issue of the code accepted.
+	IssuedAt time.Time `json:"issued_at"`
+	At       time.Time `json:"at"` // when auth decided the verify
+	// Outcome is VerifyAccepted, or the error code the verify was answered
+	// with (code_expired, invalid_code, login_locked, …).
+	Outcome string `json:"outcome"`
+}
+
+// VerifyAccepted is VerifyRecord.Outcome of a verify that opened a session.
+const VerifyAccepted = "accepted"
 
 // GatewayAudit is GET /audit/gateway: what shoppers were told.
 type GatewayAudit struct {

@@ -69,7 +69,7 @@ type serveConfig struct {
 	SessionsURL, OTPURL, WalletURL, AuthURL, CheckoutURL, FoodURL string
 
 	RefundSLA, PendingBound                     time.Duration // checkout
-	OTPTimeout, OTPFallbackAfter                time.Duration // auth
+	OTPTimeout, OTPFallbackAfter, OTPLifetime   time.Duration // auth
 	AuthTimeout, CheckoutTimeout, WalletTimeout time.Duration // gateway, per upstream call
 	FoodTimeout                                 time.Duration // gateway, per call to food
 	LogLevel                                    string
@@ -107,6 +107,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PendingBound, "pending-bound", 0, "checkout's bound on an unresolved payment (0: its default)")
 	fs.DurationVar(&c.OTPTimeout, "otp-timeout", 0, "auth's bound on each send to the OTP provider (0: its default)")
 	fs.DurationVar(&c.OTPFallbackAfter, "otp-fallback-after", 0, "auth's wait for an SMS before the WhatsApp fallback (0: its default)")
+	fs.DurationVar(&c.OTPLifetime, "otp-lifetime", 0, "auth's lifetime of a login code from its issue, at most 5m (0: its default, 5m)")
 	fs.DurationVar(&c.AuthTimeout, "auth-timeout", 0, "gateway's bound on each call to auth (0: its default)")
 	fs.DurationVar(&c.CheckoutTimeout, "checkout-timeout", 0, "gateway's bound on each call to checkout (0: its default)")
 	fs.DurationVar(&c.WalletTimeout, "wallet-timeout", 0, "gateway's bound on each call to the wallet (0: its default)")
@@ -159,6 +160,7 @@ func (c *serveConfig) Validate() error {
 		{"pending-bound", c.PendingBound, mockstore.ServiceCheckout},
 		{"otp-timeout", c.OTPTimeout, mockstore.ServiceAuth},
 		{"otp-fallback-after", c.OTPFallbackAfter, mockstore.ServiceAuth},
+		{"otp-lifetime", c.OTPLifetime, mockstore.ServiceAuth},
 		{"auth-timeout", c.AuthTimeout, mockstore.ServiceGateway},
 		{"checkout-timeout", c.CheckoutTimeout, mockstore.ServiceGateway},
 		{"wallet-timeout", c.WalletTimeout, mockstore.ServiceGateway},
@@ -170,6 +172,9 @@ func (c *serveConfig) Validate() error {
 		case d.d > 0 && c.Service != d.service:
 			errs = append(errs, fmt.Errorf("--%s is for %s only", d.name, d.service))
 		}
+	}
+	if c.OTPLifetime > auth.MaxCodeTTL {
+		errs = append(errs, fmt.Errorf("--otp-lifetime %v: want at most %v (a login code lives at most 5 minutes)", c.OTPLifetime, auth.MaxCodeTTL))
 	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
 		errs = append(errs, fmt.Errorf("--log-level %q: allowed values: debug, info, warn, error", c.LogLevel))
@@ -357,7 +362,7 @@ func newService(ctx context.Context, cfg serveConfig, db string, logger *slog.Lo
 	case mockstore.ServiceAuth:
 		return auth.New(ctx, auth.Config{
 			DBPath: db, SessionsURL: cfg.SessionsURL, OTPURL: cfg.OTPURL,
-			OTPTimeout: cfg.OTPTimeout, FallbackAfter: cfg.OTPFallbackAfter,
+			OTPTimeout: cfg.OTPTimeout, FallbackAfter: cfg.OTPFallbackAfter, CodeTTL: cfg.OTPLifetime,
 			Dataset: ds, Features: feats, Logger: logger,
 		})
 	case mockstore.ServiceCheckout:

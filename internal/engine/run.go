@@ -23,6 +23,7 @@ import (
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/auth"
 )
 
 // Errors Run's error wraps, for the exit code.
@@ -68,7 +69,14 @@ type Options struct {
 	OnLoadEnd   func()
 	// RefundSLA and PendingBound are checkout's; 0 means its defaults.
 	RefundSLA, PendingBound time.Duration
-	Logger                  *slog.Logger
+	// OTPLifetime is auth's lifetime of a login code; 0 means the
+	// scenario's (storefront: otp_lifetime), else auth's default.
+	OTPLifetime time.Duration
+	// NewAuth builds the storefront's auth in place of auth.New
+	// (env.Options.NewAuth): a seam for tests, in-process only; no flag or
+	// scenario sets it.
+	NewAuth func(ctx context.Context, cfg auth.Config) (*auth.Service, error)
+	Logger  *slog.Logger
 }
 
 // Run runs one scenario: a fresh environment, the load with the fault
@@ -97,6 +105,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	}
 	if opts.PendingBound == 0 {
 		opts.PendingBound = sc.Storefront.PendingBound
+	}
+	if opts.OTPLifetime == 0 {
+		opts.OTPLifetime = sc.Storefront.OTPLifetime
 	}
 	feats := opts.Features
 	if feats == nil {
@@ -135,7 +146,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	e, err := startEnvFor(ctx, sc, opts.Runtime, env.Options{
 		Features: feats, Profile: opts.Profile, Seed: seed, Shoppers: sc.Load.Shoppers,
 		Dir: filepath.Join(opts.Dir, "stores"), RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
-		Logger: svcLog,
+		OTPLifetime: opts.OTPLifetime, NewAuth: opts.NewAuth, Logger: svcLog,
 	})
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)
@@ -307,6 +318,7 @@ func (r *run) verdicts(ctx context.Context, auditURLs map[string]string, loadEnd
 	jr := &judge.Run{
 		Timeline: judge.Timeline{Start: res.LoadStart, Duration: sc.Load.Duration, Faults: res.Intervals},
 		Series:   res.Series, RefundSLA: r.opts.RefundSLA, PendingBound: r.opts.PendingBound,
+		OTPLifetime: r.opts.OTPLifetime,
 	}
 	if res.Aborted == "" {
 		// What the checks give the storefront time to do, before the audits.

@@ -156,6 +156,9 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 	if opts.Direct {
 		return nil, errors.New("the docker runtime has no direct mode: every link goes through Toxiproxy")
 	}
+	if opts.NewAuth != nil {
+		return nil, errors.New("the docker runtime runs auth as gameday serve auth: it takes no auth of a test's own (NewAuth)")
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -443,6 +446,7 @@ func (d *Docker) requests(opts Options, feats mockstore.Features, netName string
 			args = append(args, "--sessions-url", to("auth", "sessions"), "--otp-url", to("auth", "otp"))
 			args = append(args, dur("otp-timeout", opts.OTPTimeout)...)
 			args = append(args, dur("otp-fallback-after", opts.OTPFallbackAfter)...)
+			args = append(args, dur("otp-lifetime", opts.OTPLifetime)...)
 		case mockstore.ServiceCheckout:
 			args = append(args, "--wallet-url", to("checkout", "wallet"))
 			args = append(args, dur("refund-sla", opts.RefundSLA)...)

@@ -1,6 +1,7 @@
 package env
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gameday/gameday/internal/fault"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/checkout"
 	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/gateway"
@@ -533,6 +535,9 @@ func TestOptionsRefuseNegativeKnobs(t *testing.T) {
 		{"negative OTP timeout", Options{OTPTimeout: -time.Second}, false},
 		{"negative fallback", Options{OTPFallbackAfter: -time.Second}, false},
 		{"negative gateway timeout", Options{GatewayTimeouts: gateway.Timeouts{Wallet: -time.Second}}, false},
+		{"OTP lifetime", Options{OTPLifetime: 8 * time.Second}, true},
+		{"negative OTP lifetime", Options{OTPLifetime: -time.Second}, false},
+		{"OTP lifetime over auth's most", Options{OTPLifetime: 6 * time.Minute}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -540,6 +545,41 @@ func TestOptionsRefuseNegativeKnobs(t *testing.T) {
 				t.Errorf("Validate() = %v, want ok=%t", err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestDockerRefusesNewAuth: an auth of a test's own runs in-process only;
+// the docker runtime says so before it looks for an engine.
+func TestDockerRefusesNewAuth(t *testing.T) {
+	_, err := StartDocker(ctxFor(t), Options{NewAuth: auth.New})
+	if err == nil || !strings.Contains(err.Error(), "NewAuth") {
+		t.Fatalf("StartDocker with NewAuth: %v, want it refused", err)
+	}
+}
+
+// TestOTPLifetime: the lifetime Options gives reaches auth (the login
+// start answers it), built by Options.NewAuth when that is set.
+func TestOTPLifetime(t *testing.T) {
+	var got auth.Config
+	newAuth := func(ctx context.Context, cfg auth.Config) (*auth.Service, error) {
+		got = cfg
+		return auth.New(ctx, cfg)
+	}
+	e, err := StartInproc(ctxFor(t), Options{OTPLifetime: 2 * time.Second, Shoppers: 5, NewAuth: newAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CodeTTL != 2*time.Second {
+		t.Errorf("NewAuth was given CodeTTL %v, want the 2s of Options", got.CodeTTL)
+	}
+	t.Cleanup(func() { e.Close() })
+	phone := e.Info().SamplePhone
+	r := api(t, e, nil, "POST", "/api/v1/login", "", map[string]string{"phone": phone})
+	wantStatus(t, "login", r, http.StatusAccepted, "")
+	var ls auth.LoginStarted
+	r.decode(t, &ls)
+	if ls.ExpiresInS != 2 {
+		t.Fatalf("login start %+v: expires_in_s, want 2", ls)
 	}
 }
 

@@ -137,9 +137,13 @@ func StartInproc(ctx context.Context, opts Options) (_ *Inproc, err error) {
 			return wallet.New(ctx, wallet.Config{DBPath: db("wallet"), Dataset: ds, Features: feats, Logger: log("wallet")})
 		}},
 		{mockstore.ServiceAuth, func() (service, error) {
-			return auth.New(ctx, auth.Config{
+			newAuth := auth.New
+			if opts.NewAuth != nil {
+				newAuth = opts.NewAuth
+			}
+			return newAuth(ctx, auth.Config{
 				DBPath: db("auth"), SessionsURL: to("auth", "sessions"), OTPURL: to("auth", "otp"),
-				OTPTimeout: opts.OTPTimeout, FallbackAfter: opts.OTPFallbackAfter,
+				OTPTimeout: opts.OTPTimeout, FallbackAfter: opts.OTPFallbackAfter, CodeTTL: opts.OTPLifetime,
 				Dataset: ds, Features: feats, Logger: log("auth"),
 			})
 		}},

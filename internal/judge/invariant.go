@@ -96,6 +96,14 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 		return chatMessagesOnce(r)
 	case scenario.InvFoodOrdersDispatched:
 		return foodOrdersDispatched(r, c)
+	case scenario.InvOTPLateRefused:
+		return otpRefused(r, c, metricOTPLateEntered, metricOTPLateAccepted, "login code entered after its lifetime")
+	case scenario.InvOTPReuseRefused:
+		return otpRefused(r, c, metricOTPReuseEntered, metricOTPReuseAccepted, "accepted login code entered again")
+	case scenario.InvOTPWithinLifetime:
+		return otpWithinLifetime(r, c)
+	case scenario.InvOTPUsedOnce:
+		return otpUsedOnce(r, c)
 	}
 	return unknown("the judge has no invariant %q", c.Subject)
 }

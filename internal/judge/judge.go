@@ -174,6 +174,7 @@ func (tl Timeline) at(t time.Time) string { return formatOffset(tl.offset(t)) }
 const (
 	DefaultRefundSLA    = 10 * time.Second
 	DefaultPendingBound = 30 * time.Second
+	DefaultOTPLifetime  = 5 * time.Minute // auth's default code lifetime
 	// PendingGrace is added to the run's pending bound when a no_stuck_pending
 	// check gives no bound of its own: the reconciler fails an order once it
 	// has been pending for the bound, but only at its next pass and after one
@@ -192,6 +193,16 @@ type Run struct {
 	// defaults.
 	RefundSLA    time.Duration
 	PendingBound time.Duration
+	// OTPLifetime is the lifetime of a login code the run set (the
+	// scenario's otp_lifetime); 0 means auth's default, DefaultOTPLifetime.
+	OTPLifetime time.Duration
+}
+
+func (r *Run) otpLifetime() time.Duration {
+	if r.OTPLifetime > 0 {
+		return r.OTPLifetime
+	}
+	return DefaultOTPLifetime
 }
 
 func (r *Run) refundSLA(c scenario.Check) time.Duration {

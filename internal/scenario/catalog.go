@@ -184,6 +184,10 @@ var metrics = []MetricSpec{
 	{Name: "cross_user_data", Kind: KindCounter, Doc: "answers carrying another user's data"},
 	{Name: "zero_balance_shown", Kind: KindCounter, Doc: "wallet balances shown as 0 though the account had money"},
 	{Name: "checkout_retry", Kind: KindCounter, Doc: "checkouts the shoppers sent again after a lost answer, by name: same_key or new_key (the Idempotency-Key)"},
+	{Name: "otp_late_entered", Kind: KindCounter, Doc: "login codes entered after their lifetime (load.env GAMEDAY_OTP_LATE), by the answer's status and code"},
+	{Name: "otp_late_accepted", Kind: KindCounter, Doc: "login codes entered after their lifetime that were accepted"},
+	{Name: "otp_reuse_entered", Kind: KindCounter, Doc: "accepted login codes entered again from another device (load.env GAMEDAY_OTP_REUSE), by the answer's status and code"},
+	{Name: "otp_reuse_accepted", Kind: KindCounter, Doc: "accepted login codes entered again that were accepted again"},
 }
 
 // Metrics returns the known metrics in a fixed order.
@@ -276,6 +280,10 @@ const (
 	InvFoodOrdersOnce       = "food_orders_once"
 	InvChatMessagesOnce     = "chat_messages_once"
 	InvFoodOrdersDispatched = "food_orders_dispatched"
+	InvOTPLateRefused       = "otp_late_refused"
+	InvOTPReuseRefused      = "otp_reuse_refused"
+	InvOTPWithinLifetime    = "otp_within_lifetime"
+	InvOTPUsedOnce          = "otp_used_once"
 )
 
 // Invariant parameters.
@@ -283,6 +291,7 @@ const (
 	ParamAfterFaults = "after_faults" // judge the state this long after the last fault ended
 	ParamSLA         = "sla"          // refund deadline after an order failed
 	ParamBound       = "bound"        // how long an order may stay pending
+	ParamMinSamples  = "min_samples"  // the least the check must judge; fewer: unknown (default DefaultMinSamples)
 )
 
 // InvariantSpec describes one invariant check and the parameters it takes.
@@ -307,6 +316,14 @@ var invariants = []InvariantSpec{
 	{Name: InvFoodOrdersOnce, Doc: "no food order placed twice for one Idempotency-Key of its shopper"},
 	{Name: InvChatMessagesOnce, Doc: "no chat message stored twice for one Idempotency-Key of its sender"},
 	{Name: InvFoodOrdersDispatched, Doc: "no food order still waiting for its merchant or a driver, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
+	{Name: InvOTPLateRefused, Params: []string{ParamMinSamples},
+		Doc: "every login code the shoppers entered after its lifetime (load.env GAMEDAY_OTP_LATE) was refused, as the shoppers saw it; min_samples: the least late codes answered"},
+	{Name: InvOTPReuseRefused, Params: []string{ParamMinSamples},
+		Doc: "every accepted login code the shoppers entered again (load.env GAMEDAY_OTP_REUSE) was refused, as the shoppers saw it; min_samples: the least codes entered again and answered"},
+	{Name: InvOTPWithinLifetime, Params: []string{ParamMinSamples},
+		Doc: "no login code accepted at or after its issue + the lifetime (storefront: otp_lifetime), from auth's record of every verify; min_samples: the least verifies that came that late"},
+	{Name: InvOTPUsedOnce, Params: []string{ParamMinSamples},
+		Doc: "no login code accepted twice, from auth's record of every verify; min_samples: the least verifies of a code already accepted"},
 	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)"},
 }
 
@@ -421,7 +438,7 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 // lists them.
 var (
 	topFields         = []string{"name", "description", "guards", "seed", "storefront", "load", "faults", "checks"}
-	storefrontFields  = []string{"refund_sla", "pending_bound"}
+	storefrontFields  = []string{"refund_sla", "pending_bound", "otp_lifetime"}
 	loadFields        = []string{"journeys", "shoppers", "rate", "duration", "vus", "env"}
 	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "phase", "flap", "steps"} // + the toxic's attributes
 	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "phase", "flap"}

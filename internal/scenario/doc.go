@@ -20,6 +20,10 @@
 //	description: The wallet takes the money but checkout never hears back.
 //	guards: [idempotent_payments]         # mockstore features this scenario proves
 //	seed: 7                               # default 1
+//	storefront:                           # the storefront's own service levels (quick does not scale them)
+//	  refund_sla: 10s                     # default 10s
+//	  pending_bound: 30s                  # default 30s
+//	  otp_lifetime: 5m                    # a login code's lifetime from its issue, 1s..5m; default 5m
 //	load:
 //	  journeys: storefront                # default; or a journey file (.yaml) beside the scenario
 //	  shoppers: 300                       # seeded shoppers, default 100
@@ -50,7 +54,7 @@
 //	  - {service: wallet, action: kill, at: 20s}   # a crash (--runtime docker)
 //	checks:
 //	  - invariant: no_stuck_pending
-//	    after_faults: 10s                 # params per invariant: after_faults, sla, bound
+//	    after_faults: 10s                 # params per invariant: after_faults, sla, bound, min_samples
 //	  - experience: forced_logouts
 //	    max: 0
 //	  - metric: journey_success{journey:checkout}

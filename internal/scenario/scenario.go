@@ -48,13 +48,23 @@ type Traffic struct {
 }
 
 // Storefront is what a scenario sets of the storefront's own service levels:
-// the refund SLA the refund outbox keeps and the judge holds it to, and how
-// long an order may stay payment_pending before it fails. Quick does not
-// scale them: they describe the system, not the timeline.
+// the refund SLA the refund outbox keeps and the judge holds it to, how
+// long an order may stay payment_pending before it fails, and how long a
+// login code lives from its issue (auth keeps it, the judge holds auth to
+// it). Quick does not scale them: they describe the system, not the
+// timeline.
 type Storefront struct {
 	RefundSLA    time.Duration
 	PendingBound time.Duration
+	OTPLifetime  time.Duration // MinOTPLifetime..MaxOTPLifetime; 0: auth's default (the most)
 }
+
+// Bounds of Storefront.OTPLifetime. The most is auth's own bound on a
+// code's lifetime (auth.MaxCodeTTL, DESIGN.md's "≤ 5 min").
+const (
+	MinOTPLifetime = time.Second
+	MaxOTPLifetime = 5 * time.Minute
+)
 
 // Rate is an arrival rate: N iterations per Per.
 type Rate struct {
@@ -242,7 +252,7 @@ type Check struct {
 	Window     Window
 	Stat       string // one of Stats()
 	Cmp        Comparison
-	MinSamples int // fewer samples than this in the window: unknown
+	MinSamples int // fewer samples than this in the window (for an invariant, items judged): unknown
 
 	// Recovery.
 	Within time.Duration

@@ -96,6 +96,7 @@ func Schema() []byte {
 				"properties": obj{
 					"refund_sla":    withDoc(ref("positiveDuration"), "how soon a charged failed order must be refunded (the outbox keeps it, the judge holds it to it); default 10s"),
 					"pending_bound": withDoc(ref("positiveDuration"), "how long an order may stay payment_pending before it fails; default 30s"),
+					"otp_lifetime":  withDoc(ref("positiveDuration"), "how long a login code lives from its issue (auth keeps it, the judge holds it to it); 1s to 5m, default 5m"),
 				},
 			},
 			"load":   ref("load"),
@@ -338,6 +339,8 @@ func paramSchema(k string) obj {
 		return withDoc(ref("duration"), "judge the state this long after the last fault ended")
 	case ParamSLA:
 		return withDoc(ref("positiveDuration"), "refund deadline after an order failed")
+	case ParamMinSamples:
+		return obj{"description": fmt.Sprintf("the least items the check must judge; fewer: the verdict is unknown; default %d", DefaultMinSamples), "type": "integer", "minimum": 1}
 	}
 	return withDoc(ref("positiveDuration"), "how long an order may stay pending")
 }

@@ -171,11 +171,16 @@ func (s *Service) resend(ctx context.Context, loginID, channel string) (LoginSta
 }
 
 // verify checks code for the login and, when right, opens a session in the
-// store. See Client.Verify for the answers.
+// store. See Client.Verify for the answers. Every verify of a known login
+// is recorded for the audit (AuthAudit.Verifies) with the issue time of
+// the login's code and how it ended.
 func (s *Service) verify(ctx context.Context, loginID, code string) (Verified, error) {
 	mu := s.lockLogin(loginID)
 	mu.Lock()
 	defer mu.Unlock()
+	if s.verifying != nil {
+		s.verifying(ctx, loginID, s.codeHash(loginID, code))
+	}
 	l, ok, err := s.st.login(ctx, loginID)
 	if err != nil {
 		return Verified{}, err
@@ -184,6 +189,20 @@ func (s *Service) verify(ctx context.Context, loginID, code string) (Verified, e
 		return Verified{}, errWrongCode
 	}
 	now := s.now()
+	out, err := s.check(ctx, l, code, now)
+	if err != nil {
+		outcome := string(mockstore.ErrorCode(err))
+		if rerr := s.st.refusedVerify(context.WithoutCancel(ctx), loginID, l.IssuedAt, now, outcome); rerr != nil {
+			s.log.Error("record verify", "login_id", loginID, "err", rerr)
+		}
+	}
+	return out, err
+}
+
+// check decides a verify of code for login l at now, under the login's
+// lock: the answer, and on success the consumed code and the session.
+func (s *Service) check(ctx context.Context, l login, code string, now time.Time) (Verified, error) {
+	loginID := l.ID
 	switch {
 	case l.Locked:
 		return Verified{}, errLocked
@@ -232,7 +251,7 @@ func (s *Service) verify(ctx context.Context, loginID, code string) (Verified, e
 		// %v, not %w: the naive side hides the store's answer behind a bare 500.
 		return Verified{}, fmt.Errorf("create session: %v", err)
 	}
-	if err := s.st.completeLogin(wctx, loginID, tokenHash(token), l.UserID, now, now.Add(s.cfg.SessionTTL)); err != nil {
+	if err := s.st.completeLogin(wctx, loginID, l.IssuedAt, tokenHash(token), l.UserID, now, now.Add(s.cfg.SessionTTL)); err != nil {
 		return Verified{}, err
 	}
 	return Verified{Token: token, UserID: l.UserID, ExpiresInS: ceilSeconds(s.cfg.SessionTTL)}, nil
@@ -371,8 +390,12 @@ func (s *Service) sendOne(ctx context.Context, j sendJob, channel string) error 
 	if err != nil {
 		return fmt.Errorf("send %s: %w", channel, err)
 	}
-	if err := s.st.delivered(context.WithoutCancel(ctx), j.loginID, s.codeHash(j.loginID, j.code), channel); err != nil {
+	h := s.codeHash(j.loginID, j.code)
+	if err := s.st.delivered(context.WithoutCancel(ctx), j.loginID, h, channel); err != nil {
 		s.log.Error("count delivery", "err", err)
+	}
+	if s.sent != nil {
+		s.sent(context.WithoutCancel(ctx), j.loginID, h)
 	}
 	return nil
 }

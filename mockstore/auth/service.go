@@ -135,6 +135,15 @@ type Service struct {
 
 	loginMu [64]sync.Mutex // per-login serialization of verify and resend, by hash
 
+	// Test seams, nil in every Service that New returns: only auth's own
+	// tests set them (export_test.go), to build the rule-breaking auths
+	// that prove scenarios/otp-rules.yaml can fail. No Config field, flag
+	// or scenario reaches them. sent is called once the provider
+	// acknowledged a send of a login's code (by its hash); verifying as a
+	// verify of a code begins, under the login's lock.
+	sent      func(ctx context.Context, loginID string, codeHash []byte)
+	verifying func(ctx context.Context, loginID string, codeHash []byte)
+
 	jobs    chan sendJob
 	pending atomic.Int64 // queued or running send jobs (tests wait on it)
 	baseCtx context.Context

@@ -49,6 +49,7 @@ type callOpts struct {
 	base      string // base URL; "" means the gateway
 	key       string // Idempotency-Key, the same on every attempt; "" for none
 	anonymous bool   // the call carries no session token
+	noCookies bool   // the call is sent from another device: none of the person's cookies
 	safe      bool   // the call may be sent again when no answer came
 	once      bool   // one attempt: a partner's next round is its retry
 	expected  int    // a status (besides 2xx) that is a normal answer, not an error; 0 for none
@@ -186,7 +187,12 @@ func (p *person) call(ctx context.Context, method, path string, payload any, o c
 		if p.token != "" && !o.anonymous {
 			req.Header.Set("Authorization", "Bearer "+p.token)
 		}
-		res := p.vu.Do(req, tags)
+		var res load.Response
+		if o.noCookies {
+			res = p.vu.DoWithoutCookies(req, tags)
+		} else {
+			res = p.vu.Do(req, tags)
+		}
 		if res.Status == 0 && ctx.Err() != nil {
 			return answer{}, errCancelled // cut short by us, not left unanswered
 		}

@@ -24,10 +24,13 @@ const (
 	EnvFoodWait = "GAMEDAY_FOOD_WAIT" // longest wait of a food visit for its driver, seconds
 	EnvQR       = "GAMEDAY_QR"        // share of visits that pay a restaurant by QR code
 	EnvNewKey   = "GAMEDAY_NEW_KEY"   // share of apps that retry a checkout whose answer was lost under a new Idempotency-Key
+	EnvOTPLate  = "GAMEDAY_OTP_LATE"  // share of logins whose code is entered after its lifetime
+	EnvOTPReuse = "GAMEDAY_OTP_REUSE" // share of logins whose code is entered again after it was accepted
 )
 
-// envNames is the source of EnvNames, in the order of shopper.js.
-var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR, EnvNewKey}
+// envNames is the source of EnvNames, in the order of shopper.js, then
+// the variables added since.
+var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR, EnvNewKey, EnvOTPLate, EnvOTPReuse}
 
 // EnvNames returns the names of the variables ParseEnv accepts, in a fixed
 // order; the result is a fresh copy.
@@ -48,6 +51,14 @@ type Settings struct {
 	// as an app that makes a key per tap does; the others retry under the
 	// same key.
 	NewKey float64
+	// OTPLate is the share of logins (0..1) whose code is entered after its
+	// lifetime: OTPLateMargin past expires_in_s counted from the answer
+	// that issued the code (the login start's, or a resend's). OTPReuse is
+	// the share of logins whose code, once accepted, is entered again from
+	// another device. Both must be refused; the shoppers count what they
+	// were answered (MetricOTPLateEntered, MetricOTPReuseEntered, …).
+	OTPLate  float64
+	OTPReuse float64
 	// Timeout bounds one request. The shoppers do not apply it: it is for
 	// the VUs' load.VUConfig.Timeout (0 there means load.DefaultTimeout).
 	Timeout time.Duration
@@ -116,6 +127,10 @@ func ParseEnv(vars map[string]string) (Settings, error) {
 			s.QR, err = share(name, v, "visits")
 		case EnvNewKey:
 			s.NewKey, err = share(name, v, "apps")
+		case EnvOTPLate:
+			s.OTPLate, err = share(name, v, "logins")
+		case EnvOTPReuse:
+			s.OTPReuse, err = share(name, v, "logins")
 		case EnvTimeout:
 			s.Timeout, err = timeout(name, v)
 		}
@@ -196,7 +211,7 @@ func (s Settings) Validate() error {
 	for _, sh := range []struct {
 		name string
 		v    float64
-	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}, {"new key", s.NewKey}} {
+	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}, {"new key", s.NewKey}, {"otp late", s.OTPLate}, {"otp reuse", s.OTPReuse}} {
 		if !(sh.v >= 0 && sh.v <= 1) {
 			errs = append(errs, fmt.Errorf("%s share %v: want a share from 0 to 1", sh.name, sh.v))
 		}

@@ -32,6 +32,16 @@ const (
 	RetryNewKey  = "new_key"
 )
 
+const (
+	// The OTP rules as shoppers saw them (Settings.OTPLate, OTPReuse): every
+	// code entered after its lifetime or entered again, with the answer's
+	// status and code as tags, and those of them that were accepted.
+	MetricOTPLateEntered   = "otp_late_entered"   // counter: codes entered after their lifetime
+	MetricOTPLateAccepted  = "otp_late_accepted"  // counter: of them, accepted (a session opened)
+	MetricOTPReuseEntered  = "otp_reuse_entered"  // counter: accepted codes entered again
+	MetricOTPReuseAccepted = "otp_reuse_accepted" // counter: of them, accepted again
+)
+
 // Journeys, the values of the journey tag.
 const (
 	JourneyLogin        = "login"
