@@ -23,10 +23,11 @@ const (
 	EnvFood     = "GAMEDAY_FOOD"      // share of visits that order food; above 0 the partners work too
 	EnvFoodWait = "GAMEDAY_FOOD_WAIT" // longest wait of a food visit for its driver, seconds
 	EnvQR       = "GAMEDAY_QR"        // share of visits that pay a restaurant by QR code
+	EnvFlood    = "GAMEDAY_FLOOD"     // share of virtual users that are attackers flooding a few phones with login codes
 )
 
 // envNames is the source of EnvNames, in the order of shopper.js.
-var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR}
+var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR, EnvFlood}
 
 // EnvNames returns the names of the variables ParseEnv accepts, in a fixed
 // order; the result is a fresh copy.
@@ -42,6 +43,10 @@ type Settings struct {
 	Food     float64       // share of visits (0..1) that order food; above 0 the partners work too
 	FoodWait time.Duration // longest wait of a food visit for a driver
 	QR       float64       // share of visits (0..1) that pay a restaurant by QR code
+	// Flood is the share of virtual users (0..1) that are attackers: instead
+	// of shopping they ask for login codes for a few phones (FloodPhones),
+	// over and over (SMS pumping).
+	Flood float64
 	// Timeout bounds one request. The shoppers do not apply it: it is for
 	// the VUs' load.VUConfig.Timeout (0 there means load.DefaultTimeout).
 	Timeout time.Duration
@@ -108,6 +113,8 @@ func ParseEnv(vars map[string]string) (Settings, error) {
 			s.Food, err = share(name, v, "visits")
 		case EnvQR:
 			s.QR, err = share(name, v, "visits")
+		case EnvFlood:
+			s.Flood, err = share(name, v, "virtual users")
 		case EnvTimeout:
 			s.Timeout, err = timeout(name, v)
 		}
@@ -188,7 +195,7 @@ func (s Settings) Validate() error {
 	for _, sh := range []struct {
 		name string
 		v    float64
-	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}} {
+	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}, {"flood", s.Flood}} {
 		if !(sh.v >= 0 && sh.v <= 1) {
 			errs = append(errs, fmt.Errorf("%s share %v: want a share from 0 to 1", sh.name, sh.v))
 		}
