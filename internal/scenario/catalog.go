@@ -336,6 +336,7 @@ const (
 	ExpNoLockoutByFault     = "no_lockout_by_fault"
 	ExpUndeliveredCodes     = "undelivered_codes"
 	ExpNoFalseRefusal       = "no_false_refusal"
+	ExpFloodCodesBounded    = "flood_codes_bounded"
 )
 
 // ExperienceSpec describes one shopper-experience check. Each takes max (the
@@ -353,6 +354,7 @@ var experiences = []ExperienceSpec{
 	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure"},
 	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true (an outage shown as \"payment method not supported\" or \"address not served\")"},
 	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max"},
+	{Name: ExpFloodCodesBounded, Doc: "each phone the load's attackers flooded (GAMEDAY_FLOOD) received at most max login codes, as the OTP provider's own record counts them; unknown below 30 flood attempts"},
 }
 
 // Experiences returns the shopper-experience checks in a fixed order.
