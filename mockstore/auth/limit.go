@@ -28,6 +28,7 @@ type sendLimiter struct {
 	phones  map[string][]sendMark // by phone, oldest first
 	clients map[string][]sendMark // by client, oldest first
 	seq     uint64                // numbers the marks
+	swept   time.Time             // when every key was last pruned
 }
 
 // sendMark is one send that counts.
@@ -50,6 +51,17 @@ func (l *sendLimiter) reserve(now time.Time, phone, client string) (release func
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	from := now.Add(-l.window)
+	if now.Sub(l.swept) >= l.window {
+		// Keys nobody asks for again (an attacker's made-up numbers) would
+		// otherwise stay for good.
+		for k := range l.phones {
+			l.prune(l.phones, k, from)
+		}
+		for k := range l.clients {
+			l.prune(l.clients, k, from)
+		}
+		l.swept = now
+	}
 	ps := l.prune(l.phones, phone, from)
 	cs := l.prune(l.clients, client, from)
 	if len(ps) >= l.perPhone {

@@ -165,3 +165,21 @@ func TestSendLimitOff(t *testing.T) {
 		t.Errorf("provider audit %v, want 30 sms", s)
 	}
 }
+
+// TestSendLimiterForgets: the limiter keeps no phone or client whose sends
+// have all left the window, even one nobody asks for again.
+func TestSendLimiterForgets(t *testing.T) {
+	l := newSendLimiter(time.Minute, 2, 10)
+	t0 := time.Date(2023, 2, 6, 12, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		if _, _, ok := l.reserve(t0, "+62899000"+strconv.Itoa(10000+i), "203.0.113.7"); !ok && i < 10 {
+			t.Fatalf("send %d refused under the limits", i+1)
+		}
+	}
+	if _, _, ok := l.reserve(t0.Add(2*time.Minute), "+6281100000001", "198.51.100.1"); !ok {
+		t.Fatal("a send after the window refused")
+	}
+	if len(l.phones) != 1 || len(l.clients) != 1 {
+		t.Errorf("after the window the limiter holds %d phones and %d clients, want only the last send's", len(l.phones), len(l.clients))
+	}
+}
