@@ -183,6 +183,7 @@ var metrics = []MetricSpec{
 	{Name: "bare_5xx", Kind: KindCounter, Doc: "5xx answers without a code or without Retry-After"},
 	{Name: "cross_user_data", Kind: KindCounter, Doc: "answers carrying another user's data"},
 	{Name: "zero_balance_shown", Kind: KindCounter, Doc: "wallet balances shown as 0 though the account had money"},
+	{Name: "flood_attempts", Kind: KindCounter, Doc: "login starts the load's attackers made (GAMEDAY_FLOOD), by phone (tag name)"},
 }
 
 // Metrics returns the known metrics in a fixed order.
