@@ -60,6 +60,12 @@ const (
 	// CircuitBreakers: a failing upstream trips a breaker and calls fail fast.
 	// off: every call waits for its full timeout.
 	CircuitBreakers Feature = "circuit_breakers"
+	// OTPSendLimits: login starts and resends are limited per phone and per
+	// client within a sliding window; over a limit the answer is 429
+	// rate_limited with Retry-After, the same for registered and
+	// unregistered phones. off: every start sends a code, without limit
+	// (SMS pumping, a flooded shopper's inbox).
+	OTPSendLimits Feature = "otp_send_limits"
 	// RetryBudget: retries of idempotent upstream calls are bounded by a budget
 	// with jittered backoff. off: immediate retries, without bound.
 	RetryBudget Feature = "retry_budget"
@@ -79,6 +85,7 @@ var featureDoc = map[Feature]string{
 	BalanceCache:          "an unreadable balance is shown as last known (with its time), never as 0",
 	CircuitBreakers:       "a failing upstream trips a breaker; calls fail fast",
 	RetryBudget:           "upstream retries are bounded and jittered",
+	OTPSendLimits:         "login codes asked for one phone or by one client are limited per window (429 + Retry-After, alike for unregistered phones)",
 }
 
 // AllFeatures returns every feature name, sorted.

@@ -110,6 +110,8 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		sources = append(sources, source{"auth issued codes never delivered", undelivered(a.Auth)})
 		samples = int64(a.Auth.CodesIssued)
 		none = "no login codes were issued"
+	case scenario.ExpFloodCodesBounded:
+		return floodCodesBounded(r, c)
 	default:
 		return unknown("the judge has no experience check %q", c.Subject)
 	}

@@ -188,6 +188,7 @@ var metrics = []MetricSpec{
 	{Name: "otp_late_accepted", Kind: KindCounter, Doc: "login codes entered after their lifetime that were accepted"},
 	{Name: "otp_reuse_entered", Kind: KindCounter, Doc: "accepted login codes entered again from another device (load.env GAMEDAY_OTP_REUSE), by the answer's status and code"},
 	{Name: "otp_reuse_accepted", Kind: KindCounter, Doc: "accepted login codes entered again that were accepted again"},
+	{Name: "flood_attempts", Kind: KindCounter, Doc: "login starts the load's attackers made (GAMEDAY_FLOOD), by phone (tag name)"},
 }
 
 // Metrics returns the known metrics in a fixed order.
@@ -356,6 +357,7 @@ const (
 	ExpNoLockoutByFault     = "no_lockout_by_fault"
 	ExpUndeliveredCodes     = "undelivered_codes"
 	ExpNoFalseRefusal       = "no_false_refusal"
+	ExpFloodCodesBounded    = "flood_codes_bounded"
 )
 
 // ExperienceSpec describes one shopper-experience check. Each takes max (the
@@ -373,6 +375,7 @@ var experiences = []ExperienceSpec{
 	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure"},
 	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true (an outage shown as \"payment method not supported\" or \"address not served\")"},
 	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max"},
+	{Name: ExpFloodCodesBounded, Doc: "each phone the load's attackers flooded (GAMEDAY_FLOOD) received at most max login codes, as the OTP provider's own record counts them; unknown below 30 flood attempts"},
 }
 
 // Experiences returns the shopper-experience checks in a fixed order.

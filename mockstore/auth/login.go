@@ -96,10 +96,21 @@ func (s *Service) started(loginID string) LoginStarted {
 	return LoginStarted{LoginID: loginID, ExpiresInS: ceilSeconds(s.cfg.CodeTTL), ResendAfterS: ceilSeconds(s.cfg.ResendCooldown)}
 }
 
-// startLogin creates a login for phone and gets its code sent on channel.
-// An unregistered phone gets a login too, with a code nobody receives, so
-// that the answer is the same; its verifies never succeed.
-func (s *Service) startLogin(ctx context.Context, phone, channel string) (LoginStarted, error) {
+// startLogin creates a login for phone and gets its code sent on channel,
+// asked by client. An unregistered phone gets a login too, with a code
+// nobody receives, so that the answer is the same; its verifies never
+// succeed. The send limit is applied before the phone is looked up, so its
+// answer is the same too.
+func (s *Service) startLogin(ctx context.Context, phone, channel, client string) (out LoginStarted, err error) {
+	release, err := s.limitSend(phone, client)
+	if err != nil {
+		return LoginStarted{}, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	u, registered, err := s.st.userBy(ctx, "phone", phone)
 	if err != nil {
 		return LoginStarted{}, err
@@ -127,9 +138,25 @@ func (s *Service) startLogin(ctx context.Context, phone, channel string) (LoginS
 	return s.started(l.ID), nil
 }
 
+// limitSend counts a code asked for phone by client against the send
+// limits, with otp_send_limits on, and returns the release to call when the
+// code is not sent after all. Over a limit it returns rate_limited with the
+// time until there is room, worded the same whichever limit was hit.
+func (s *Service) limitSend(phone, client string) (release func(), err error) {
+	if s.limits == nil {
+		return func() {}, nil
+	}
+	release, wait, ok := s.limits.reserve(s.now(), phone, client)
+	if !ok {
+		s.log.Info("otp send limited", "client", client)
+		return nil, mockstore.Retry(mockstore.CodeRateLimited, ceilSeconds(wait), "too many login codes asked for; retry in %ds", max(1, ceilSeconds(wait)))
+	}
+	return release, nil
+}
+
 // resend issues a new code for the login (the old ones stop working) once
-// the cooldown since the last code has passed.
-func (s *Service) resend(ctx context.Context, loginID, channel string) (LoginStarted, error) {
+// the cooldown since the last code has passed and the send limits allow.
+func (s *Service) resend(ctx context.Context, loginID, channel, client string) (LoginStarted, error) {
 	mu := s.lockLogin(loginID)
 	mu.Lock()
 	job, err := func() (sendJob, error) {
@@ -151,11 +178,17 @@ func (s *Service) resend(ctx context.Context, loginID, channel string) (LoginSta
 		if channel == "" {
 			channel = l.Channel
 		}
-		code, err := newCode()
+		release, err := s.limitSend(l.Phone, client)
 		if err != nil {
 			return sendJob{}, err
 		}
+		code, err := newCode()
+		if err != nil {
+			release()
+			return sendJob{}, err
+		}
 		if err := s.st.reissue(ctx, l, s.codeHash(l.ID, code), now, now.Add(s.cfg.CodeTTL), channel); err != nil {
+			release()
 			return sendJob{}, err
 		}
 		return sendJob{loginID: l.ID, phone: l.Phone, channel: channel, code: code, send: l.registered()}, nil
@@ -253,6 +286,9 @@ func (s *Service) check(ctx context.Context, l login, code string, now time.Time
 	}
 	if err := s.st.completeLogin(wctx, loginID, l.IssuedAt, tokenHash(token), l.UserID, now, now.Add(s.cfg.SessionTTL)); err != nil {
 		return Verified{}, err
+	}
+	if s.limits != nil {
+		s.limits.forgive(l.Phone)
 	}
 	return Verified{Token: token, UserID: l.UserID, ExpiresInS: ceilSeconds(s.cfg.SessionTTL)}, nil
 }

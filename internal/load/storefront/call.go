@@ -40,6 +40,7 @@ type person struct {
 	token    string // session token; "" when logged out
 	userID   string // from the verify answer
 	run      string // makes keys and references unique to this load and VU
+	addr     string // the address the person's requests come from (X-Forwarded-For)
 }
 
 // callOpts say how one API call is made.
@@ -181,6 +182,9 @@ func (p *person) call(ctx context.Context, method, path string, payload any, o c
 			return answer{}, err // cannot happen: the URLs are validated, the paths escaped
 		}
 		req.Header.Set("Content-Type", "application/json")
+		if p.addr != "" {
+			req.Header.Set(forwardedHeader, p.addr)
+		}
 		if o.key != "" {
 			req.Header.Set("Idempotency-Key", o.key)
 		}

@@ -26,11 +26,12 @@ const (
 	EnvNewKey   = "GAMEDAY_NEW_KEY"   // share of apps that retry a checkout whose answer was lost under a new Idempotency-Key
 	EnvOTPLate  = "GAMEDAY_OTP_LATE"  // share of logins whose code is entered after its lifetime
 	EnvOTPReuse = "GAMEDAY_OTP_REUSE" // share of logins whose code is entered again after it was accepted
+	EnvFlood    = "GAMEDAY_FLOOD"     // share of virtual users that are attackers flooding a few phones with login codes
 )
 
 // envNames is the source of EnvNames, in the order of shopper.js, then
 // the variables added since.
-var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR, EnvNewKey, EnvOTPLate, EnvOTPReuse}
+var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR, EnvNewKey, EnvOTPLate, EnvOTPReuse, EnvFlood}
 
 // EnvNames returns the names of the variables ParseEnv accepts, in a fixed
 // order; the result is a fresh copy.
@@ -59,6 +60,10 @@ type Settings struct {
 	// were answered (MetricOTPLateEntered, MetricOTPReuseEntered, …).
 	OTPLate  float64
 	OTPReuse float64
+	// Flood is the share of virtual users (0..1) that are attackers: instead
+	// of shopping they ask for login codes for a few phones (FloodPhones),
+	// over and over (SMS pumping).
+	Flood float64
 	// Timeout bounds one request. The shoppers do not apply it: it is for
 	// the VUs' load.VUConfig.Timeout (0 there means load.DefaultTimeout).
 	Timeout time.Duration
@@ -131,6 +136,8 @@ func ParseEnv(vars map[string]string) (Settings, error) {
 			s.OTPLate, err = share(name, v, "logins")
 		case EnvOTPReuse:
 			s.OTPReuse, err = share(name, v, "logins")
+		case EnvFlood:
+			s.Flood, err = share(name, v, "virtual users")
 		case EnvTimeout:
 			s.Timeout, err = timeout(name, v)
 		}
@@ -211,7 +218,7 @@ func (s Settings) Validate() error {
 	for _, sh := range []struct {
 		name string
 		v    float64
-	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}, {"new key", s.NewKey}, {"otp late", s.OTPLate}, {"otp reuse", s.OTPReuse}} {
+	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}, {"new key", s.NewKey}, {"otp late", s.OTPLate}, {"otp reuse", s.OTPReuse}, {"flood", s.Flood}} {
 		if !(sh.v >= 0 && sh.v <= 1) {
 			errs = append(errs, fmt.Errorf("%s share %v: want a share from 0 to 1", sh.name, sh.v))
 		}

@@ -36,8 +36,8 @@ func TestParseEnv(t *testing.T) {
 		{name: "not a number", vars: map[string]string{EnvFoodWait: "20s"}, errs: []string{EnvFoodWait}},
 		{name: "infinite", vars: map[string]string{EnvThink: "Inf"}, errs: []string{EnvThink}},
 		{name: "NaN", vars: map[string]string{EnvLogout: "NaN"}, errs: []string{EnvLogout}},
-		{name: "share over 1", vars: map[string]string{EnvFood: "1.5", EnvQR: "2", EnvWhatsApp: "1.01", EnvNewKey: "1.2"},
-			errs: []string{EnvFood, EnvQR, EnvWhatsApp, EnvNewKey}},
+		{name: "share over 1", vars: map[string]string{EnvFood: "1.5", EnvQR: "2", EnvWhatsApp: "1.01", EnvNewKey: "1.2", EnvFlood: "1.2"},
+			errs: []string{EnvFood, EnvQR, EnvWhatsApp, EnvNewKey, EnvFlood}},
 		{name: "bad timeouts", vars: map[string]string{EnvTimeout: "soon"}, errs: []string{EnvTimeout}},
 		{name: "zero timeout", vars: map[string]string{EnvTimeout: "0s"}, errs: []string{EnvTimeout}},
 		{name: "unknown", vars: map[string]string{"GAMEDAY_FOOOD": "0.5", EnvFood: "0.5"}, errs: []string{"GAMEDAY_FOOOD"}},
@@ -77,8 +77,8 @@ func TestParseEnv(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	t.Parallel()
 	names := EnvNames()
-	if len(names) != 10 {
-		t.Fatalf("EnvNames() = %v, want the seven of shopper.js, GAMEDAY_NEW_KEY and the OTP rules' two", names)
+	if len(names) != 11 {
+		t.Fatalf("EnvNames() = %v, want the seven of shopper.js, GAMEDAY_NEW_KEY, the OTP rules' two and GAMEDAY_FLOOD", names)
 	}
 	for _, n := range names {
 		if _, err := ParseEnv(map[string]string{n: "1"}); err != nil {

@@ -21,6 +21,12 @@
 // share enter an accepted code again from another device (no cookies).
 // Both must be refused; each entry is counted with its answer.
 //
+// With Settings.Flood, a share of the virtual users are attackers instead
+// (flood.go): they ask for login codes for a few phones over and over,
+// beside the shoppers, under a journey tag of their own. Every virtual
+// user sends its own address in X-Forwarded-For, as the proxy in front of
+// a real gateway would name it.
+//
 // Every request is measured by load.VU.Do with the tags endpoint and
 // journey. The storefront's own metrics are the Metric* constants: what
 // shoppers were shown, counted where shopper.js counted it.
