@@ -95,13 +95,7 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		samples = int64(a.Auth.LoginsStarted)
 		none = "no logins were started"
 	case scenario.ExpNoFalseRefusal:
-		want = fmt.Sprintf("at most %d checkouts refused with a reason that was not true", c.Max)
-		if err := a.Missing(env.SourceGateway); err != nil {
-			return wantUnknown(want, "%s", err)
-		}
-		sources = append(sources, source{"the gateway refused falsely", a.Gateway.FalseRefusals})
-		samples = int64(sumValues(a.Gateway.Responses))
-		none = "the gateway answered nothing"
+		return falseRefusals(r, c.Max)
 	case scenario.ExpUndeliveredCodes:
 		want = fmt.Sprintf("at most %d login codes that never reached the phone", c.Max)
 		if err := a.Missing(env.SourceAuth); err != nil {

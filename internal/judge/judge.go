@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/load/storefront"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -187,6 +188,11 @@ type Run struct {
 	Timeline
 	Series []series.Point
 	Audit  env.Audit // read by env.ReadAudit once the storefront settled
+	// Observations are what the shoppers were told, as the load recorded
+	// it (its observations file); ObservationsErr says why they could not
+	// be read. The experience checks judge them against the audits' truth.
+	Observations    []storefront.Observation
+	ObservationsErr string
 	// RefundSLA and PendingBound are the run's own values (checkout's
 	// configuration), used when a check gives none; 0 means checkout's
 	// defaults.

@@ -50,18 +50,29 @@ func (p *person) tryLogin(ctx context.Context) (bool, error) {
 		channel = channelWhatsApp
 	}
 	for range 2 {
+		sent := time.Now()
 		s, err := p.call(ctx, http.MethodPost, "/api/v1/login", map[string]string{"phone": p.phone, "channel": channel},
 			callOpts{endpoint: "login", journey: JourneyLogin, anonymous: true, safe: true})
 		if err != nil {
 			return false, err
 		}
+		p.observe(Observation{Kind: ObserveLogin, Sent: sent, At: time.Now(), Phone: p.phone, UserID: p.wantUser, Status: s.status, Code: s.code})
 		var started shopperapi.LoginStarted
 		if !s.ok || !s.decode(&started) || started.LoginID == "" {
 			return false, nil
 		}
+		sent = time.Now()
 		code, err := p.waitCode(ctx, started)
-		if err != nil || code == "" {
+		if err != nil {
 			return false, err
+		}
+		got := 0
+		if code != "" {
+			got = http.StatusOK
+		}
+		p.observe(Observation{Kind: ObserveCode, Sent: sent, At: time.Now(), Phone: p.phone, UserID: p.wantUser, Status: got})
+		if code == "" {
+			return false, nil
 		}
 		v, err := p.call(ctx, http.MethodPost, "/api/v1/login/verify", map[string]string{"login_id": started.LoginID, "code": code},
 			callOpts{endpoint: "login_verify", journey: JourneyLogin, anonymous: true, safe: true})

@@ -32,6 +32,7 @@ type shopper struct {
 	iter     int64               // number of the visit under way, for its keys and references
 	balance  int64               // the least the wallet holds: the last balance seen less what was spent since; -1 unknown
 	products []mockstore.Product // the catalogue as last browsed
+	cartRead []CartLine          // the cart as last read, less what was taken out since
 }
 
 // Iterate runs one visit: log in unless the session is still open, then,
@@ -162,6 +163,7 @@ func (u *shopper) cart(ctx context.Context, c mockstore.Courier) error {
 }
 
 func (u *shopper) fillCart(ctx context.Context, c mockstore.Courier) (bool, error) {
+	u.cartRead = nil
 	byID := map[string]mockstore.Product{}
 	var candidates []mockstore.Product
 	for _, p := range u.products {
@@ -225,6 +227,7 @@ func (u *shopper) fillCart(ctx context.Context, c mockstore.Courier) (bool, erro
 		}
 		if known && fits(p, c) && weight+w <= float64(c.MaxWeightG) {
 			weight += w
+			u.cartRead = append(u.cartRead, CartLine{ProductID: it.ProductID, Qty: it.Qty, Price: it.Price})
 			continue
 		}
 		if ok, err := remove(it.ProductID); !ok || err != nil {
@@ -298,12 +301,19 @@ type orderAnswer struct {
 // paid, failed or refunded. The journey succeeds when it is paid.
 func (u *shopper) checkout(ctx context.Context, c mockstore.Courier) error {
 	addr := pick(u.person, addressesFor(u.s.cfg.Data.Addresses, c))
+	sent := time.Now()
 	r, err := u.authed(ctx, http.MethodPost, "/api/v1/checkout",
 		map[string]any{"address": mockstore.Address{Line: addr.Line, Area: addr.Area}, "courier": c.ID, "payment_method": mockstore.PaymentWallet},
 		callOpts{endpoint: "checkout", journey: JourneyCheckout, key: u.key("checkout"), safe: true})
 	if err != nil {
 		return err
 	}
+	var total int64
+	for _, l := range u.cartRead {
+		total += l.Price * int64(l.Qty)
+	}
+	u.observe(Observation{Kind: ObserveCheckout, Sent: sent, At: time.Now(), Phone: u.phone, UserID: u.userID,
+		Status: r.status, Code: r.code, Cart: u.cartRead, Amount: total, Area: addr.Area, Courier: c.ID, PaymentMethod: mockstore.PaymentWallet})
 	var order orderAnswer
 	if !r.ok || !r.decode(&order) || order.OrderID == "" {
 		// No answer, or a 5xx: the order may exist and be charged all the same.
