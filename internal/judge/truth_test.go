@@ -82,7 +82,9 @@ func TestJudgeRefusal(t *testing.T) {
 			func(o *storefront.Observation) { o.Cart[0].Qty = 11 }), refusalTrue},
 		{"size within the limit", refusal(mockstore.CodeOverSize, 0, time.Second, nil), refusalFalse},
 		{"size over the limit", refusal(mockstore.CodeOverSize, 0, time.Second,
-			func(o *storefront.Observation) { o.Cart = append(o.Cart, storefront.CartLine{ProductID: "long", Qty: 1}) }), refusalTrue},
+			func(o *storefront.Observation) {
+				o.Cart = append(o.Cart, storefront.CartLine{ProductID: "long", Qty: 1})
+			}), refusalTrue},
 		{"size of a cart never read", refusal(mockstore.CodeOverSize, 0, time.Second,
 			func(o *storefront.Observation) { o.Cart = nil }), refusalUndecided},
 	} {
@@ -123,7 +125,7 @@ func TestNoFalseRefusal(t *testing.T) {
 		{name: "the gateway's count, the shoppers saw none", obs: answers(30), gateway: 2, want: Fail, got: 2,
 			reasonWants: "the gateway counted 2 false refusals of its own — the two disagree"},
 		{name: "both agree", obs: answers(30, falseOne), gateway: 1, want: Fail, got: 1, reasonWants: "the gateway counted 1, the same"},
-		{name: "too few checkouts", obs: answers(leastCheckouts - 2, trueOne), want: Unknown,
+		{name: "too few checkouts", obs: answers(leastCheckouts-2, trueOne), want: Unknown,
 			reasonWants: fmt.Sprintf("judged %d checkout answers, fewer than %d", leastCheckouts-1, leastCheckouts)},
 		{name: "unanswered checkouts are not judged", obs: append(answers(leastCheckouts-1), storefront.Observation{Kind: storefront.ObserveCheckout}),
 			want: Unknown, reasonWants: "fewer than"},
@@ -140,6 +142,67 @@ func TestNoFalseRefusal(t *testing.T) {
 			v := Decide(&Run{Timeline: timeline(), Audit: a, Observations: tc.obs, ObservationsErr: tc.obsErr}, check)
 			if v.Status != tc.want || v.Got != tc.got || !strings.Contains(v.Reason, tc.reasonWants) {
 				t.Fatalf("verdict %s; want %s, got %v, reason saying %q", v, tc.want, tc.got, tc.reasonWants)
+			}
+		})
+	}
+}
+
+// TestExperienceFromObservations: the login checks judge what the phones
+// and the shoppers saw beside auth's own counts.
+func TestExperienceFromObservations(t *testing.T) {
+	logins := func(n int, phone, code string) []storefront.Observation {
+		var out []storefront.Observation
+		for range n {
+			status := 202
+			if code != "" {
+				status = 404
+			}
+			out = append(out, storefront.Observation{Kind: storefront.ObserveLogin, Phone: phone, Status: status, Code: code})
+		}
+		return out
+	}
+	codes := func(came, missing int) []storefront.Observation {
+		var out []storefront.Observation
+		for i := range came + missing {
+			status := 200
+			if i >= came {
+				status = 0
+			}
+			out = append(out, storefront.Observation{Kind: storefront.ObserveCode, Phone: "+1", Status: status, At: at(time.Duration(i) * time.Second)})
+		}
+		return out
+	}
+	nr := string(mockstore.CodeNotRegistered)
+	for _, tc := range []struct {
+		name  string
+		check scenario.Check
+		auth  mockstore.AuthAudit
+		obs   []storefront.Observation
+		want  Status
+		got   float64
+		say   string
+	}{
+		{name: "a registered phone told not registered, auth counted none", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			obs: append(logins(20, "+1", ""), logins(3, "+1", nr)...), want: Fail, got: 3,
+			say: "shoppers with a phone auth's store holds were told it is not registered 3"},
+		{name: "an unregistered phone told so", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			obs: append(logins(20, "+1", ""), logins(3, "+9", nr)...), want: Pass, say: "were told it is not registered 0"},
+		{name: "logins counted by the shoppers", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			obs: logins(leastLogins-1, "+1", ""), want: Unknown, say: "judged 9 login starts, fewer than 10"},
+		{name: "codes that never came, auth says delivered", check: experience(scenario.ExpUndeliveredCodes, 0),
+			auth: mockstore.AuthAudit{CodesIssued: 30, CodesDelivered: 30}, obs: codes(28, 2), want: Fail, got: 2,
+			say: "shoppers waited in vain for 2"},
+		{name: "every code came", check: experience(scenario.ExpUndeliveredCodes, 0),
+			auth: mockstore.AuthAudit{CodesIssued: 30, CodesDelivered: 30}, obs: codes(30, 0), want: Pass},
+		{name: "too few codes", check: experience(scenario.ExpUndeliveredCodes, 0),
+			auth: mockstore.AuthAudit{CodesIssued: 4, CodesDelivered: 4}, obs: codes(4, 0), want: Unknown, say: "judged 4 login codes, fewer than 10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := truthAudit()
+			a.Auth = &tc.auth
+			v := Decide(&Run{Timeline: timeline(), Audit: a, Observations: tc.obs}, tc.check)
+			if v.Status != tc.want || v.Got != tc.got || !strings.Contains(v.Reason, tc.say) {
+				t.Fatalf("verdict %s; want %s, got %v, reason saying %q", v, tc.want, tc.got, tc.say)
 			}
 		})
 	}
