@@ -1,7 +1,8 @@
 // Package judge decides the checks of a scenario: metric checks over windows
-// of the per-second series, invariants and shopper-experience checks over the
-// audits the services keep of themselves, and the recovery time of a
-// journey. Every check ends as a Verdict — pass, fail or unknown — with the
+// of the per-second series, invariants over the audits the services keep of
+// themselves, shopper-experience checks over what shoppers were told (the
+// load's series and observations) checked against the stores' truth, with
+// the services' own counts beside, and the recovery time of a journey. Every check ends as a Verdict — pass, fail or unknown — with the
 // numbers compared and the evidence: how many items offended, the first and
 // the worst of them, and how many items the verdict rests on.
 //
