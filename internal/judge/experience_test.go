@@ -118,8 +118,10 @@ func TestExperienceChecks(t *testing.T) {
 			audit:  func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, FaultCounted: 6} },
 			status: Fail, got: 6, say: []string{"auth counted 6"}},
 		{name: "lockouts shoppers saw, auth counted none", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit:  func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200} },
-			series: func(b *builder) { b.counter(20, 22, "shopper_error", tags("code", string(mockstore.CodeLoginLocked)), 2) },
+			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200} },
+			series: func(b *builder) {
+				b.counter(20, 22, "shopper_error", tags("code", string(mockstore.CodeLoginLocked)), 2)
+			},
 			status: Fail, got: 4, say: []string{"auth counted 0", "shoppers saw 4"}},
 		{name: "lockout: too few logins", check: experience(scenario.ExpNoLockoutByFault, 0),
 			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 3} }, status: Unknown, say: []string{"judged 3 login starts, fewer than 10"}},
