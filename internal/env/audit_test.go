@@ -234,6 +234,22 @@ func TestReadAuditFromServices(t *testing.T) {
 	if len(a.Charges) != 2 || a.Charges[0].OrderID != "o1" || a.Charges[0].At.IsZero() {
 		t.Fatalf("charges %+v", a.Charges)
 	}
+	var mine int64
+	var charges int
+	for _, e := range a.Ledger {
+		if e.UserID == user.ID {
+			mine += e.Amount
+		}
+		if e.Kind == "charge" {
+			charges++
+			if e.Amount != -10_000 || e.At.IsZero() {
+				t.Errorf("ledger charge %+v, want -10000 with its time", e)
+			}
+		}
+	}
+	if len(a.Ledger) != 5+2 || charges != 2 || mine != user.Balance-20_000 {
+		t.Errorf("ledger %+v: want 5 openings and 2 charges, %s's summing to %d", a.Ledger, user.ID, user.Balance-20_000)
+	}
 	if a.Sessions == nil || a.Sessions.Live != 1 || a.Sessions.Created != 1 {
 		t.Errorf("sessions %+v", a.Sessions)
 	}
