@@ -98,6 +98,10 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		metric = metricZeroBalance
 		samples = reqs
 		none = "the series holds no requests"
+		// The truth: a 0 shown while the wallet's ledger held money.
+		if shown, ok := zeroBalancesFalse(r); ok {
+			sources = append(sources, source{"balances shown as 0 while the ledger held money", shown})
+		}
 	case scenario.ExpNoLockoutByFault:
 		want = fmt.Sprintf("at most %d failed logins counted towards a lockout because of our failure", c.Max)
 		if err := a.Missing(env.SourceAuth); err != nil {
@@ -193,6 +197,25 @@ func notRegisteredTold(r *Run) (told, logins int, ok bool) {
 		}
 	}
 	return told, logins, true
+}
+
+// zeroBalancesFalse returns how many balances of 0 the shoppers were
+// shown while the wallet's ledger held money throughout the request; ok is
+// false without observations or the ledger.
+func zeroBalancesFalse(r *Run) (n int, ok bool) {
+	if r.Observations == nil || r.Audit.Missing(env.SourceLedger) != nil {
+		return 0, false
+	}
+	t := &truth{ledger: ledgerByUser(r.Audit.Ledger)}
+	for _, o := range r.Observations {
+		if o.Kind != storefront.ObserveZeroBalance {
+			continue
+		}
+		if least, known := t.leastBalance(o.UserID, o.Sent, o.At); known && least > 0 {
+			n++
+		}
+	}
+	return n, true
 }
 
 // answered and unanswered select observations by whether an answer came.

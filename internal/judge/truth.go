@@ -47,12 +47,9 @@ func newTruth(a *env.Audit) (*truth, error) {
 		return nil, err
 	}
 	t := &truth{
-		ledger: map[string][]mockstore.LedgerEntry{}, status: map[string]string{}, phones: map[string]bool{},
+		ledger: ledgerByUser(a.Ledger), status: map[string]string{}, phones: map[string]bool{},
 		products: map[string]mockstore.Product{}, couriers: map[string]mockstore.Courier{},
 		methods: a.Catalogue.PaymentMethods,
-	}
-	for _, e := range a.Ledger {
-		t.ledger[e.UserID] = append(t.ledger[e.UserID], e)
 	}
 	for _, u := range a.Accounts {
 		t.status[u.UserID] = u.Status
@@ -65,6 +62,15 @@ func newTruth(a *env.Audit) (*truth, error) {
 		t.couriers[c.ID] = c
 	}
 	return t, nil
+}
+
+// ledgerByUser splits the ledger by account, keeping its order.
+func ledgerByUser(es []mockstore.LedgerEntry) map[string][]mockstore.LedgerEntry {
+	out := map[string][]mockstore.LedgerEntry{}
+	for _, e := range es {
+		out[e.UserID] = append(out[e.UserID], e)
+	}
+	return out
 }
 
 // leastBalance returns the least the user's wallet held at any moment from

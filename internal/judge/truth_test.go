@@ -178,6 +178,7 @@ func TestExperienceFromObservations(t *testing.T) {
 		check scenario.Check
 		auth  mockstore.AuthAudit
 		obs   []storefront.Observation
+		edit  func(*env.Audit)
 		want  Status
 		got   float64
 		say   string
@@ -196,14 +197,36 @@ func TestExperienceFromObservations(t *testing.T) {
 			auth: mockstore.AuthAudit{CodesIssued: 30, CodesDelivered: 30}, obs: codes(30, 0), want: Pass},
 		{name: "too few codes", check: experience(scenario.ExpUndeliveredCodes, 0),
 			auth: mockstore.AuthAudit{CodesIssued: 4, CodesDelivered: 4}, obs: codes(4, 0), want: Unknown, say: "judged 4 login codes, fewer than 10"},
+		{name: "a zero balance shown while the ledger held money", check: experience(scenario.ExpNoZeroBalance, 0),
+			obs: []storefront.Observation{zero("u1", 2*time.Second), zero("u3", 2*time.Second)},
+			edit: func(a *env.Audit) {
+				a.Ledger = append(a.Ledger, mockstore.LedgerEntry{UserID: "u3", Kind: "opening", Amount: 0, At: at(-time.Minute)})
+			},
+			want: Fail, got: 1, say: "balances shown as 0 while the ledger held money 1"},
+		{name: "a zero balance that was true", check: experience(scenario.ExpNoZeroBalance, 0),
+			obs: []storefront.Observation{zero("u3", 2*time.Second)},
+			edit: func(a *env.Audit) {
+				a.Ledger = append(a.Ledger, mockstore.LedgerEntry{UserID: "u3", Kind: "opening", Amount: 0, At: at(-time.Minute)})
+			},
+			want: Pass, say: "balances shown as 0 while the ledger held money 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := truthAudit()
 			a.Auth = &tc.auth
-			v := Decide(&Run{Timeline: timeline(), Audit: a, Observations: tc.obs}, tc.check)
+			if tc.edit != nil {
+				tc.edit(&a)
+			}
+			var b builder
+			b.counter(0, 60, "http_reqs", nil, 10)
+			v := Decide(&Run{Timeline: timeline(), Audit: a, Observations: tc.obs, Series: b.pts}, tc.check)
 			if v.Status != tc.want || v.Got != tc.got || !strings.Contains(v.Reason, tc.say) {
 				t.Fatalf("verdict %s; want %s, got %v, reason saying %q", v, tc.want, tc.got, tc.say)
 			}
 		})
 	}
+}
+
+// zero is a balance of 0 shown to user at offset d.
+func zero(user string, d time.Duration) storefront.Observation {
+	return storefront.Observation{Kind: storefront.ObserveZeroBalance, UserID: user, Sent: at(d), At: at(d + 100*time.Millisecond), Status: 200}
 }

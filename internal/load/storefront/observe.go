@@ -26,6 +26,9 @@ const (
 	// ObserveCode is the wait for a login's code in the phone's inbox:
 	// Status 200 when the code came, 0 when the shopper gave up waiting.
 	ObserveCode = "code"
+	// ObserveZeroBalance is a wallet shown with a balance of 0, not marked
+	// stale (Amount is the balance shown: 0).
+	ObserveZeroBalance = "zero_balance"
 )
 
 // Observation is one answer a shopper was given, as the shopper saw it.

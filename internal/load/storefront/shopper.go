@@ -249,6 +249,7 @@ type walletAnswer struct {
 // balance shown as 0, not marked stale, while what the shopper knows the
 // wallet must hold is above 0, is counted (zero_balance_shown).
 func (u *shopper) wallet(ctx context.Context) error {
+	sent := time.Now()
 	w, err := u.authed(ctx, http.MethodGet, "/api/v1/wallet", nil, callOpts{endpoint: "wallet", journey: JourneyWallet, safe: true})
 	if err != nil {
 		return err
@@ -257,8 +258,13 @@ func (u *shopper) wallet(ctx context.Context) error {
 	ok := w.ok && w.decode(&shown) && shown.Balance != nil
 	if ok {
 		balance := *shown.Balance
-		if balance == 0 && !shown.Stale && u.balance > 0 {
-			u.vu.Count(MetricZeroBalanceShown, load.Tags{Endpoint: "wallet", Journey: JourneyWallet}, 1)
+		if balance == 0 && !shown.Stale {
+			// The judge holds it against the ledger, which knows better
+			// than the shopper's own tally.
+			u.observe(Observation{Kind: ObserveZeroBalance, Sent: sent, At: time.Now(), Phone: u.phone, UserID: u.userID, Status: w.status})
+			if u.balance > 0 {
+				u.vu.Count(MetricZeroBalanceShown, load.Tags{Endpoint: "wallet", Journey: JourneyWallet}, 1)
+			}
 		}
 		// A stale balance (the last known, shown while the wallet cannot
 		// be read) is no lower bound: checkouts since may have spent from it.
