@@ -102,6 +102,8 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		if shown, ok := zeroBalancesFalse(r); ok {
 			sources = append(sources, source{"balances shown as 0 while the ledger held money", shown})
 		}
+		reads, _ := seriesTotal(r, metricReqs, map[string]string{"endpoint": "wallet"})
+		judged, least, items = int64(reads), leastWalletReads, "wallet reads"
 	case scenario.ExpNoLockoutByFault:
 		want = fmt.Sprintf("at most %d failed logins counted towards a lockout because of our failure", c.Max)
 		if err := a.Missing(env.SourceAuth); err != nil {

@@ -103,7 +103,10 @@ func TestExperienceChecks(t *testing.T) {
 
 		// no_zero_balance
 		{name: "no zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
-			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10) }, status: Pass, got: 0},
+			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", tags("endpoint", "wallet"), 10) }, status: Pass, got: 0},
+		{name: "zero balance: too few wallet reads", check: experience(scenario.ExpNoZeroBalance, 0),
+			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", tags("endpoint", "products"), 10) },
+			status: Unknown, say: []string{"judged 0 wallet reads, fewer than 10"}},
 		{name: "zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
 			audit:  func(a *env.Audit) {},
 			series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10).counter(22, 23, "zero_balance_shown", nil, 2) },

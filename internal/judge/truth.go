@@ -17,9 +17,10 @@ import (
 // counted in the items the check is about, whatever each came to: a
 // checkout answered is judged whether it was a refusal or not.
 const (
-	leastCheckouts = 20 // no_false_refusal: checkouts answered
-	leastLogins    = 10 // no_false_not_registered, no_lockout_by_fault: login starts answered
-	leastCodes     = 10 // undelivered_codes: codes issued, or waited for
+	leastCheckouts   = 20 // no_false_refusal: checkouts answered
+	leastLogins      = 10 // no_false_not_registered, no_lockout_by_fault: login starts answered
+	leastCodes       = 10 // undelivered_codes: codes issued, or waited for
+	leastWalletReads = 10 // no_zero_balance: balances read (requests to the wallet endpoint)
 )
 
 // refusalCodes are the refusals of a checkout that the stores' truth can

@@ -217,7 +217,7 @@ func TestExperienceFromObservations(t *testing.T) {
 				tc.edit(&a)
 			}
 			var b builder
-			b.counter(0, 60, "http_reqs", nil, 10)
+			b.counter(0, 60, "http_reqs", tags("endpoint", "wallet"), 10)
 			v := Decide(&Run{Timeline: timeline(), Audit: a, Observations: tc.obs, Series: b.pts}, tc.check)
 			if v.Status != tc.want || v.Got != tc.got || !strings.Contains(v.Reason, tc.say) {
 				t.Fatalf("verdict %s; want %s, got %v, reason saying %q", v, tc.want, tc.got, tc.say)
