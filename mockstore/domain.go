@@ -282,6 +282,38 @@ type ChargeRecord struct {
 	Refunded *time.Time `json:"refunded_at,omitempty"`
 }
 
+// LedgerEntry is one movement of a shopper's account, from GET
+// /audit/ledger on the wallet: the ledger's own rows, in the order they
+// were written, so that the balance at any moment is the sum of the
+// entries up to it.
+type LedgerEntry struct {
+	UserID string    `json:"user_id"`
+	Kind   string    `json:"kind"`   // opening, topup, charge or refund
+	Ref    string    `json:"ref"`    // the top-up's reference, the charge's key, the refund's order
+	Amount int64     `json:"amount"` // signed: a charge is negative
+	At     time.Time `json:"at"`
+}
+
+// AccountRecord is one user as auth stores it, from GET /audit/accounts:
+// whether the phone is registered, and the account's status. Statuses do
+// not change while the storefront runs, so the status read after the load
+// is the status at every moment of it.
+type AccountRecord struct {
+	UserID string `json:"user_id"`
+	Phone  string `json:"phone"`
+	Status string `json:"status"` // StatusActive or StatusRestricted
+}
+
+// CatalogueAudit is GET /audit/catalogue on checkout: what checkout decides
+// refusals by — the products with their weight and size, the couriers with
+// their areas and limits, and the payment methods it supports. None of it
+// changes while the storefront runs.
+type CatalogueAudit struct {
+	Products       []Product `json:"products"`
+	Couriers       []Courier `json:"couriers"`
+	PaymentMethods []string  `json:"payment_methods"` // supported; others are refused
+}
+
 // StateChange is one transition of an order.
 type StateChange struct {
 	State string    `json:"state"`

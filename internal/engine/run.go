@@ -326,6 +326,14 @@ func (r *run) verdicts(ctx context.Context, auditURLs map[string]string, loadEnd
 			return err
 		}
 	}
+	if res.Load.Dir != "" {
+		path := filepath.Join(res.Load.Dir, storefront.ObservationsFile)
+		if obs, err := storefront.ReadObservations(path); err != nil {
+			jr.ObservationsErr = err.Error()
+		} else {
+			jr.Observations = obs
+		}
+	}
 	audit, err := env.ReadAudit(ctx, auditURLs, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
 		r.log.Warn("audits not all read", "err", err)
@@ -384,6 +392,7 @@ func writeLoadConfig(dir string, sc *scenario.Scenario, journeys string, info en
 		Seed: uint64(seed), Env: sc.Load.Env, Out: filepath.Join(dir, load.SeriesFile), Events: true, MaxFailed: -1,
 	}
 	if journeys == runner.Storefront {
+		cfg.Observations = filepath.Join(dir, storefront.ObservationsFile)
 		if info.Gateway == "" || info.OTPInbox == "" {
 			return nil, errors.New("the environment gives no gateway or OTP inbox URL")
 		}

@@ -25,6 +25,9 @@ const (
 	SourceSessions = "sessions /audit/sessions"
 	SourceOTP      = "otp /audit/otp"
 	SourceFood     = "food /audit/food"
+	SourceLedger   = "wallet /audit/ledger"
+	SourceAccounts = "auth /audit/accounts"
+	SourceCatalog  = "checkout /audit/catalogue"
 )
 
 // Audit is the ground truth the services keep of themselves, read after the
@@ -45,6 +48,14 @@ type Audit struct {
 	Sessions *sessions.Audit          `json:"sessions,omitempty"` // the session store's counts
 	OTP      *otp.Audit               `json:"otp,omitempty"`      // sends the provider accepted
 	Food     *mockstore.FoodAudit     `json:"food,omitempty"`     // food orders and chat messages
+	// Ledger, Accounts and Catalogue are the truth a refusal is judged
+	// against: every movement of the shoppers' wallets with its time, every
+	// user with its phone and status, and what checkout refuses by. The
+	// journal leaves them out (they are as big as the run, and the stores
+	// hold them).
+	Ledger    []mockstore.LedgerEntry   `json:"-"`
+	Accounts  []mockstore.AccountRecord `json:"-"`
+	Catalogue *mockstore.CatalogueAudit `json:"-"`
 
 	// Unread names the sources that could not be read, with the error. The
 	// checks that need one of them are unknown.
@@ -73,6 +84,12 @@ func (a *Audit) Missing(srcs ...string) error {
 			missing = a.OTP == nil
 		case SourceFood:
 			missing = a.Food == nil
+		case SourceLedger:
+			missing = a.Ledger == nil
+		case SourceAccounts:
+			missing = a.Accounts == nil
+		case SourceCatalog:
+			missing = a.Catalogue == nil
 		}
 		if missing {
 			return fmt.Errorf("%s was not read", s)
@@ -154,6 +171,18 @@ func ReadAudit(ctx context.Context, auditURLs map[string]string, hc *http.Client
 	var fd mockstore.FoodAudit
 	if read(SourceFood, mockstore.ServiceFood, "/audit/food", &fd) {
 		a.Food = &fd
+	}
+	var ledger []mockstore.LedgerEntry
+	if read(SourceLedger, mockstore.ServiceWallet, "/audit/ledger", &ledger) {
+		a.Ledger = ledger
+	}
+	var accounts []mockstore.AccountRecord
+	if read(SourceAccounts, mockstore.ServiceAuth, "/audit/accounts", &accounts) {
+		a.Accounts = accounts
+	}
+	var cat mockstore.CatalogueAudit
+	if read(SourceCatalog, mockstore.ServiceCheckout, "/audit/catalogue", &cat) {
+		a.Catalogue = &cat
 	}
 	return a, errors.Join(errs...)
 }

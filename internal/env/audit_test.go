@@ -63,6 +63,10 @@ func TestReadAuditReadsEveryAudit(t *testing.T) {
 		"/audit/food": `{"orders":[{"order_id":"f1","user_id":"u00001","restaurant_id":"r01","key":"k1","status":"assigned","amount":25000,
 			"created_at":"2023-11-14T22:13:36Z","history":[{"state":"placed","at":"2023-11-14T22:13:36Z"}]}],
 			"messages":[{"message_id":"c1","order_id":"f1","from":"u00001","key":"k2","at":"2023-11-14T22:13:37Z"}]}`,
+		"/audit/ledger": `[{"user_id":"u00001","kind":"opening","ref":"seed","amount":100,"at":"2023-11-14T22:13:30Z"},
+			{"user_id":"u00001","kind":"charge","ref":"k1","amount":-50,"at":"2023-11-14T22:13:36.5Z"}]`,
+		"/audit/accounts":  `[{"user_id":"u00001","phone":"+6281000000001","status":"active"},{"user_id":"u00002","phone":"+6281000000002","status":"restricted"}]`,
+		"/audit/catalogue": `{"products":[{"id":"p001","weight_g":300,"size_cm":20}],"couriers":[{"id":"jne","areas":["jakarta"],"max_weight_g":20000,"max_size_cm":100}],"payment_methods":["wallet"]}`,
 	})
 	before := time.Now()
 	a, err := env.ReadAudit(context.Background(), allServices(url+"/"), nil)
@@ -92,16 +96,25 @@ func TestReadAuditReadsEveryAudit(t *testing.T) {
 		t.Errorf("otp %+v", a.OTP)
 	case a.Food == nil || len(a.Food.Orders) != 1 || a.Food.Orders[0].Key != "k1" || len(a.Food.Messages) != 1 || a.Food.Messages[0].Key != "k2":
 		t.Errorf("food %+v", a.Food)
+	case len(a.Ledger) != 2 || a.Ledger[1].Amount != -50 || a.Ledger[1].Kind != "charge":
+		t.Errorf("ledger %+v", a.Ledger)
+	case len(a.Accounts) != 2 || a.Accounts[1].Status != mockstore.StatusRestricted:
+		t.Errorf("accounts %+v", a.Accounts)
+	case a.Catalogue == nil || len(a.Catalogue.Couriers) != 1 || a.Catalogue.Couriers[0].Areas[0] != "jakarta" || a.Catalogue.PaymentMethods[0] != "wallet":
+		t.Errorf("catalogue %+v", a.Catalogue)
 	}
 }
 
 func TestReadAuditReadsWhatItCan(t *testing.T) {
 	url := canned(t, map[string]string{
-		"/audit/totals":  `{"accounts":3,"opening":300,"balances":300,"conserved":true}`,
-		"/audit/charges": `[]`,
-		"/audit/orders":  `{"not":"a list"}`,
-		"/audit/auth":    `{"logins_started":1}`,
-		"/audit/food":    `{"orders":[],"messages":[]}`,
+		"/audit/totals":    `{"accounts":3,"opening":300,"balances":300,"conserved":true}`,
+		"/audit/charges":   `[]`,
+		"/audit/orders":    `{"not":"a list"}`,
+		"/audit/auth":      `{"logins_started":1}`,
+		"/audit/food":      `{"orders":[],"messages":[]}`,
+		"/audit/ledger":    `[]`,
+		"/audit/accounts":  `[]`,
+		"/audit/catalogue": `{"products":[],"couriers":[],"payment_methods":[]}`,
 		// no /audit/gateway: 404
 	})
 	urls := allServices(url)
@@ -149,7 +162,7 @@ func TestReadAuditHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	a, err := env.ReadAudit(ctx, allServices(url), nil)
-	if err == nil || len(a.Unread) != len(mockstore.Services)+1 { // the wallet has two sources
+	if err == nil || len(a.Unread) != len(mockstore.Services)+4 { // the wallet has three sources, auth and checkout two
 		t.Fatalf("ReadAudit with a cancelled context: err %v, unread %v", err, a.Unread)
 	}
 }
@@ -220,6 +233,22 @@ func TestReadAuditFromServices(t *testing.T) {
 	}
 	if len(a.Charges) != 2 || a.Charges[0].OrderID != "o1" || a.Charges[0].At.IsZero() {
 		t.Fatalf("charges %+v", a.Charges)
+	}
+	var mine int64
+	var charges int
+	for _, e := range a.Ledger {
+		if e.UserID == user.ID {
+			mine += e.Amount
+		}
+		if e.Kind == "charge" {
+			charges++
+			if e.Amount != -10_000 || e.At.IsZero() {
+				t.Errorf("ledger charge %+v, want -10000 with its time", e)
+			}
+		}
+	}
+	if len(a.Ledger) != 5+2 || charges != 2 || mine != user.Balance-20_000 {
+		t.Errorf("ledger %+v: want 5 openings and 2 charges, %s's summing to %d", a.Ledger, user.ID, user.Balance-20_000)
 	}
 	if a.Sessions == nil || a.Sessions.Live != 1 || a.Sessions.Created != 1 {
 		t.Errorf("sessions %+v", a.Sessions)

@@ -1,7 +1,8 @@
 // Package judge decides the checks of a scenario: metric checks over windows
-// of the per-second series, invariants and shopper-experience checks over the
-// audits the services keep of themselves, and the recovery time of a
-// journey. Every check ends as a Verdict — pass, fail or unknown — with the
+// of the per-second series, invariants over the audits the services keep of
+// themselves, shopper-experience checks over what shoppers were told (the
+// load's series and observations) checked against the stores' truth, with
+// the services' own counts beside, and the recovery time of a journey. Every check ends as a Verdict — pass, fail or unknown — with the
 // numbers compared and the evidence: how many items offended, the first and
 // the worst of them, and how many items the verdict rests on.
 //
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/load/storefront"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -188,6 +190,11 @@ type Run struct {
 	Timeline
 	Series []series.Point
 	Audit  env.Audit // read by env.ReadAudit once the storefront settled
+	// Observations are what the shoppers were told, as the load recorded
+	// it (its observations file); ObservationsErr says why they could not
+	// be read. The experience checks judge them against the audits' truth.
+	Observations    []storefront.Observation
+	ObservationsErr string
 	// RefundSLA and PendingBound are the run's own values (checkout's
 	// configuration), used when a check gives none; 0 means checkout's
 	// defaults.

@@ -368,13 +368,13 @@ type ExperienceSpec struct {
 }
 
 var experiences = []ExperienceSpec{
-	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered"},
-	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After"},
-	{Name: ExpForcedLogouts, Doc: "forced logouts at most max"},
-	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure"},
-	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure"},
-	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true (an outage shown as \"payment method not supported\" or \"address not served\")"},
-	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max"},
+	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered while auth's store holds it (what shoppers were told, checked against auth's accounts; the gateway's and auth's own counts beside); at least 10 login starts judged"},
+	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After (what shoppers were told, and the gateway's own count)"},
+	{Name: ExpForcedLogouts, Doc: "forced logouts at most max (shoppers whose session was refused, and the gateway's own count)"},
+	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure (a 0 shoppers were shown while the wallet's ledger held money, or while their own tally said so)"},
+	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure (auth's count, and lockouts shown to shoppers, who enter only the codes their phone received); at least 10 login starts judged"},
+	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true: every refusal a shopper was given is checked against the truth at that moment (the wallet's ledger, the account's status, the courier's areas and limits, the cart's weight and size, the payment methods), whatever path produced it; the gateway's own count beside; at least 20 checkouts judged"},
+	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max (auth's count, and the logins whose code never came to the shopper's inbox); at least 10 codes judged"},
 	{Name: ExpFloodCodesBounded, Doc: "each phone the load's attackers flooded (GAMEDAY_FLOOD) received at most max login codes, as the OTP provider's own record counts them; unknown below 30 flood attempts"},
 }
 

@@ -247,7 +247,8 @@ func (s *Service) Close() error {
 // /sessions/validate, /logout, and GET /healthz.
 func (s *Service) Handler() http.Handler { return s.api }
 
-// AuditHandler returns the audit routes: GET /audit/auth.
+// AuditHandler returns the audit routes: GET /audit/auth, GET
+// /audit/accounts.
 func (s *Service) AuditHandler() http.Handler { return s.auditAPI }
 
 // routes registers every route in one place and returns the API and audit
@@ -264,6 +265,7 @@ func (s *Service) routes() (api, audit http.Handler) {
 
 	a := httpkit.NewRouter(s.errs)
 	a.Handle("GET /audit/auth", s.handleAudit)
+	a.Handle("GET /audit/accounts", s.handleAccounts)
 	return m, a
 }
 
@@ -400,6 +402,15 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleAccounts(w http.ResponseWriter, r *http.Request) {
+	us, err := s.st.accounts(r.Context())
+	if err != nil {
+		s.errs.Write(w, r, err)
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusOK, us)
 }
 
 func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {

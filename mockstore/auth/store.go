@@ -360,6 +360,27 @@ func (st *store) revoke(ctx context.Context, hash []byte, at time.Time) (bool, e
 }
 
 // audit reads the counters into an AuthAudit, every map key present.
+// accounts returns every user as stored, by user ID.
+func (st *store) accounts(ctx context.Context) ([]mockstore.AccountRecord, error) {
+	rows, err := st.db.QueryContext(ctx, `SELECT user_id, phone, status FROM users ORDER BY user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read accounts: %w", err)
+	}
+	defer rows.Close()
+	out := []mockstore.AccountRecord{}
+	for rows.Next() {
+		var a mockstore.AccountRecord
+		if err := rows.Scan(&a.UserID, &a.Phone, &a.Status); err != nil {
+			return nil, fmt.Errorf("read accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read accounts: %w", err)
+	}
+	return out, nil
+}
+
 func (st *store) audit(ctx context.Context) (mockstore.AuthAudit, error) {
 	a := mockstore.AuthAudit{
 		SessionsRejected: map[string]int{RejectUnknown: 0, RejectExpired: 0, RejectRevoked: 0, RejectStoreError: 0},

@@ -407,3 +407,14 @@ func (s *Service) handleAuditOrders(w http.ResponseWriter, r *http.Request) {
 	}
 	mockstore.WriteJSON(w, http.StatusOK, recs)
 }
+
+// handleAuditCatalogue answers what refusals are decided by: the catalogue,
+// the couriers and the supported payment methods, as this service holds
+// them (its Dataset, in the dataset's order).
+func (s *Service) handleAuditCatalogue(w http.ResponseWriter, r *http.Request) {
+	mockstore.WriteJSON(w, http.StatusOK, mockstore.CatalogueAudit{
+		Products:       s.cfg.Dataset.Products,
+		Couriers:       s.cfg.Dataset.Couriers,
+		PaymentMethods: []string{mockstore.PaymentWallet},
+	})
+}

@@ -178,7 +178,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 // Handler returns the checkout API, including GET /healthz.
 func (s *Service) Handler() http.Handler { return s.api }
 
-// AuditHandler returns the audit routes (GET /audit/orders), to be served on
+// AuditHandler returns the audit routes (GET /audit/orders, GET
+// /audit/catalogue), to be served on
 // a loopback listener of their own.
 func (s *Service) AuditHandler() http.Handler { return s.audit }
 
@@ -230,5 +231,6 @@ func (s *Service) routes() (api, audit http.Handler) {
 
 	a := httpkit.NewRouter(s.errs)
 	a.Handle("GET /audit/orders", s.handleAuditOrders)
+	a.Handle("GET /audit/catalogue", s.handleAuditCatalogue)
 	return m, a
 }

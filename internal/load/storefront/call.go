@@ -297,6 +297,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
+// observe hands o to the configured observer, if any.
+func (p *person) observe(o Observation) {
+	if p.s.cfg.Observe != nil {
+		p.s.cfg.Observe(o)
+	}
+}
+
 // pick returns an element of list drawn from the person's random source;
 // list must not be empty.
 func pick[T any](p *person, list []T) T {

@@ -233,6 +233,10 @@ type Config struct {
 	Inbox   string // OTP provider base URL, GET {Inbox}/inbox/{phone} (env.Info.OTPInbox)
 	Data    Data   // NewData of the environment's dataset, or PhoneData
 	Settings
+	// Observe, when set, is given every answer the judge checks against
+	// the stores' truth (see Observation); it must be safe for concurrent
+	// use (ObservationLog.Observe is).
+	Observe func(Observation)
 }
 
 // Validate reports a config the shoppers cannot work with: a URL that is

@@ -59,19 +59,30 @@ func (p *person) tryLogin(ctx context.Context) (bool, error) {
 	late := p.s.cfg.OTPLate > 0 && p.vu.Rand.Float64() < p.s.cfg.OTPLate
 	reuse := p.s.cfg.OTPReuse > 0 && p.vu.Rand.Float64() < p.s.cfg.OTPReuse
 	for attempt := range 2 {
+		sent := time.Now()
 		s, err := p.call(ctx, http.MethodPost, "/api/v1/login", map[string]string{"phone": p.phone, "channel": channel},
 			callOpts{endpoint: "login", journey: JourneyLogin, anonymous: true, safe: true})
 		if err != nil {
 			return false, err
 		}
 		answered := time.Now()
+		p.observe(Observation{Kind: ObserveLogin, Sent: sent, At: answered, Phone: p.phone, UserID: p.wantUser, Status: s.status, Code: s.code})
 		var started shopperapi.LoginStarted
 		if !s.ok || !s.decode(&started) || started.LoginID == "" {
 			return false, nil
 		}
+		sent = time.Now()
 		code, issued, err := p.waitCode(ctx, started, answered)
-		if err != nil || code == "" {
+		if err != nil {
 			return false, err
+		}
+		got := 0
+		if code != "" {
+			got = http.StatusOK
+		}
+		p.observe(Observation{Kind: ObserveCode, Sent: sent, At: time.Now(), Phone: p.phone, UserID: p.wantUser, Status: got})
+		if code == "" {
+			return false, nil
 		}
 		// A late entry: the first login of a late share, when the issue of
 		// its code is known (no resend left unanswered) and so is its
