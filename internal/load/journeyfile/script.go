@@ -3,7 +3,6 @@ package journeyfile
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/expression"
 	"github.com/gameday/gameday/internal/load"
 )
 
@@ -197,7 +197,7 @@ func (u *user) step(ctx context.Context, j *Journey, st *Step, env, vars map[str
 	answer(env, st.reads, resp)
 	result := held
 	for i, c := range st.Checks {
-		v, err := c.prog.run(env)
+		v, err := c.prog.Run(env)
 		okay, _ := v.(bool)
 		u.vu.Rate(load.MetricChecks, tags, err == nil && okay)
 		if err == nil && okay {
@@ -210,7 +210,7 @@ func (u *user) step(ctx context.Context, j *Journey, st *Step, env, vars map[str
 		return failed
 	}
 	for _, c := range st.Captures {
-		v, err := c.prog.run(env)
+		v, err := c.prog.Run(env)
 		if err != nil {
 			u.vu.Rate(load.MetricChecks, tags, false)
 			u.fail(tags, "capture "+c.Name, c.Line, c.Source, err, resp.Status)
@@ -277,11 +277,7 @@ func answer(env map[string]any, r reads, resp load.Response) {
 		env["text"] = string(resp.Body)
 	}
 	if r.body {
-		var v any
-		if json.Unmarshal(resp.Body, &v) != nil {
-			v = nil
-		}
-		env["body"] = v
+		env["body"] = expression.JSON(resp.Body)
 	}
 }
 
