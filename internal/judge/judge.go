@@ -1,7 +1,8 @@
 // Package judge decides the checks of a scenario: metric checks over windows
 // of the per-second series, invariants and shopper-experience checks over the
-// audits the services keep of themselves, and the recovery time of a
-// journey. Every check ends as a Verdict — pass, fail or unknown — with the
+// audits the services keep of themselves, the recovery time of a journey,
+// and probe checks from the runs of their probes (package probe does the
+// runs). Every check ends as a Verdict — pass, fail or unknown — with the
 // numbers compared and the evidence: how many items offended, the first and
 // the worst of them, and how many items the verdict rests on.
 //
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/probe"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -187,6 +189,8 @@ type Run struct {
 	Timeline
 	Series []series.Point
 	Audit  env.Audit // read by env.ReadAudit once the storefront settled
+	// Probes are the runs of the probe checks, in any order.
+	Probes []probe.Result
 	// RefundSLA and PendingBound are the run's own values (checkout's
 	// configuration), used when a check gives none; 0 means checkout's
 	// defaults.
@@ -233,6 +237,8 @@ func Decide(r *Run, c scenario.Check) Verdict {
 		v = experienceVerdict(r, c)
 	case scenario.CheckRecovery:
 		v = recoveryVerdict(r, c)
+	case scenario.CheckProbe:
+		v = probeVerdict(r, c)
 	default:
 		v = unknown("the judge has no %q checks", c.Kind)
 	}
