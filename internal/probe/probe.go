@@ -176,16 +176,10 @@ func get(ctx context.Context, t Target, pr *scenario.Probe) (map[string]any, str
 	if err != nil {
 		return nil, fmt.Sprintf("%d", resp.StatusCode), fmt.Errorf("read body: %w", err)
 	}
-	h := make(map[string]string, len(resp.Header))
-	for k, v := range resp.Header {
-		if len(v) > 0 {
-			h[k] = v[0]
-		}
-	}
-	vars := map[string]any{"status": resp.StatusCode, "headers": h, "text": string(body)}
-	if pr.Program.Uses("body") {
-		vars["body"] = expression.JSON(body)
-	}
+	vars := map[string]any{}
+	var reads expression.Reads
+	reads.Add(pr.Program)
+	expression.Answer(vars, reads, resp.StatusCode, resp.Header, body, 0) // duration_ms: Run sets the whole run's
 	return vars, short(fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body)))), nil
 }
 

@@ -99,21 +99,6 @@ func unknownName(name string, sc scope) string {
 	return yamlpos.Unknown("name", name, sc.names())
 }
 
-// reads are the parts of an answer that a step's expressions read, so that
-// an answer nobody reads is not decoded.
-type reads struct {
-	body, text, headers bool
-}
-
-func (r *reads) add(pr *program) {
-	if pr == nil {
-		return
-	}
-	r.body = r.body || pr.Uses("body")
-	r.text = r.text || pr.Uses("text")
-	r.headers = r.headers || pr.Uses("headers")
-}
-
 // template is text with ${expression} interpolations.
 type template struct {
 	parts []part
