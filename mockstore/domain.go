@@ -291,8 +291,14 @@ type StateChange struct {
 
 // OrderRecord is one order with its history, from GET /audit/orders on checkout.
 type OrderRecord struct {
-	OrderID     string        `json:"order_id"`
-	UserID      string        `json:"user_id"`
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+	// Cart is the cart the order was placed from (its owner, u:<user_id> or
+	// g:<guest_id>) and CartRev that cart's revision then: the number of
+	// changes its shopper had made to it. Two orders placed from one cart
+	// at one revision are one cart ordered twice.
+	Cart        string        `json:"cart"`
+	CartRev     int64         `json:"cart_rev"`
 	Status      string        `json:"status"`
 	Amount      int64         `json:"amount"`
 	PaymentKeys []string      `json:"payment_keys"` // every Idempotency-Key used towards the wallet

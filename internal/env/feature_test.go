@@ -9,6 +9,7 @@ import (
 
 	"github.com/gameday/gameday/internal/fault"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/checkout"
 	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/gateway"
 	"github.com/gameday/gameday/mockstore/otp"
@@ -32,6 +33,7 @@ var featureCases = map[mockstore.Feature]func(t *testing.T, on bool){
 	mockstore.CircuitBreakers:       checkCircuitBreakers,
 	mockstore.RetryBudget:           checkRetryBudget,
 	mockstore.IdempotentRequests:    checkIdempotentRequests,
+	mockstore.CheckoutOncePerCart:   checkCheckoutOncePerCart,
 }
 
 func TestFeatures(t *testing.T) {
@@ -580,5 +582,46 @@ func checkIdempotentRequests(t *testing.T, on bool) {
 	}
 	if on && n != 1 || !on && n < 2 {
 		t.Fatalf("one food order (one key) stored %d times; want 1 with the feature on, 2 or more off", n)
+	}
+}
+
+// checkCheckoutOncePerCart: the shopper's own link cuts the answer to a
+// checkout after the gateway answered (http_cut on client->gateway), and
+// the app sends the checkout again under a new Idempotency-Key. Off: the
+// cart was emptied by the paid order, the retry is refused cart_empty. On:
+// the retry is answered with the cart's order, replayed "cart". Either way
+// one order and one charge.
+func checkCheckoutOncePerCart(t *testing.T, on bool) {
+	e := startFor(t, mockstore.CheckoutOncePerCart, on, Options{})
+	s := loggedIn(t, e, 0)
+	req := fillCart(t, e, s)
+	// A connection per request: Go's transport would otherwise resend the
+	// cut request by itself (it carries an Idempotency-Key) on a new one.
+	fresh := &http.Client{Timeout: testTimeout, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	checkoutUnder := func(key string) apiResult {
+		return api(t, e, fresh, "POST", "/api/v1/checkout", s.Token, req, gateway.IdempotencyHeader, key)
+	}
+	remove := addToxic(t, e, "client->gateway", fault.Toxic{Type: fault.HTTPCutType, Stream: fault.Downstream})
+	if r := checkoutUnder("co-1"); r.err == nil {
+		t.Fatalf("the checkout's answer came through the cut: %d %s", r.status, r.body)
+	}
+	remove()
+	placed := onlyOrder(t, e, s.UserID) // the gateway had answered: the order exists
+	r := checkoutUnder("co-2")
+	if !on {
+		wantStatus(t, "the retry under a new key", r, http.StatusUnprocessableEntity, mockstore.CodeCartEmpty)
+	} else {
+		wantStatus(t, "the retry under a new key", r, http.StatusCreated, "")
+		var o checkout.Order
+		r.decode(t, &o)
+		if o.OrderID != placed.OrderID || o.Replayed != checkout.ReplayCart {
+			t.Fatalf("the retry under a new key answered %+v; want order %s, replayed %q", o, placed.OrderID, checkout.ReplayCart)
+		}
+	}
+	if os := ordersOf(t, e, s.UserID); len(os) != 1 {
+		t.Fatalf("%d orders for one cart, want 1", len(os))
+	}
+	if cs := chargesOf(t, e, s.UserID); len(cs) != 1 {
+		t.Fatalf("%d charges for one cart, want 1: %+v", len(cs), cs)
 	}
 }

@@ -74,6 +74,8 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 		return ledgerMatches(r)
 	case scenario.InvNoDoubleCharge:
 		return noDoubleCharge(r)
+	case scenario.InvOneOrderPerCart:
+		return oneOrderPerCart(r)
 	case scenario.InvFailedOrdersRefunded:
 		return failedOrdersRefunded(r, c)
 	case scenario.InvNoFailedWhileCharged:

@@ -183,6 +183,7 @@ var metrics = []MetricSpec{
 	{Name: "bare_5xx", Kind: KindCounter, Doc: "5xx answers without a code or without Retry-After"},
 	{Name: "cross_user_data", Kind: KindCounter, Doc: "answers carrying another user's data"},
 	{Name: "zero_balance_shown", Kind: KindCounter, Doc: "wallet balances shown as 0 though the account had money"},
+	{Name: "checkout_retry", Kind: KindCounter, Doc: "checkouts the shoppers sent again after a lost answer, by name: same_key or new_key (the Idempotency-Key)"},
 }
 
 // Metrics returns the known metrics in a fixed order.
@@ -264,6 +265,7 @@ const (
 	InvNoNegativeBalance    = "no_negative_balance"
 	InvLedgerMatches        = "ledger_matches"
 	InvNoDoubleCharge       = "no_double_charge"
+	InvOneOrderPerCart      = "one_order_per_cart"
 	InvFailedOrdersRefunded = "failed_orders_refunded"
 	InvNoFailedWhileCharged = "no_failed_while_charged"
 	InvNoStuckPending       = "no_stuck_pending"
@@ -295,6 +297,7 @@ var invariants = []InvariantSpec{
 	{Name: InvNoNegativeBalance, Doc: "no account below zero"},
 	{Name: InvLedgerMatches, Doc: "every stored balance equals its ledger replayed"},
 	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge"},
+	{Name: InvOneOrderPerCart, Doc: "each cart ordered at most once, even by checkouts retried under a new Idempotency-Key: no two placed orders of one cart at one revision, none placed while another of its cart was being paid; unknown with fewer than 10 checkouts retried under a new key"},
 	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}},
 	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}},
 	{Name: InvPaidOrdersCharged, Doc: "every order marked paid holds a charge of its amount in the wallet, not refunded while the order stays paid: nothing the wallet acknowledged was lost"},

@@ -329,7 +329,7 @@ var ReservedEnv = []string{"GAMEDAY_GATEWAY", "GAMEDAY_INBOX", "GAMEDAY_DATA", "
 // StorefrontEnv are the variables the storefront's journeys read from
 // load.env (internal/load/storefront.ParseEnv reads the same names; a test
 // holds the two lists together).
-var StorefrontEnv = []string{"GAMEDAY_THINK", "GAMEDAY_LOGOUT", "GAMEDAY_WHATSAPP", "GAMEDAY_TIMEOUT", "GAMEDAY_FOOD", "GAMEDAY_FOOD_WAIT", "GAMEDAY_QR"}
+var StorefrontEnv = []string{"GAMEDAY_THINK", "GAMEDAY_LOGOUT", "GAMEDAY_WHATSAPP", "GAMEDAY_TIMEOUT", "GAMEDAY_FOOD", "GAMEDAY_FOOD_WAIT", "GAMEDAY_QR", "GAMEDAY_NEW_KEY"}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

@@ -350,7 +350,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown link", strings.Replace(base, "checkout->wallet", "checkout->walet", 1), []string{
 			`t.yaml:4:12: unknown link "checkout->walet": did you mean "checkout->wallet"? (allowed: client->gateway, gateway->auth, auth->sessions, auth->otp, gateway->checkout, checkout->wallet, gateway->wallet, gateway->food)`}, false},
 		{"unknown toxic", strings.Replace(base, "toxic: latency", "toxic: latncy", 1), []string{
-			`t.yaml:4:37: unknown toxic "latncy": did you mean "latency"? (allowed: latency, down, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, http_error, http_latency)`}, false},
+			`t.yaml:4:37: unknown toxic "latncy": did you mean "latency"? (allowed: latency, down, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, http_error, http_cut, http_latency)`}, false},
 		{"unknown attribute", strings.Replace(base, "latency: 1s,", "latency: 1s, jiter: 1s,", 1), []string{
 			`t.yaml:4:59: unknown field "jiter" in a latency fault: did you mean "jitter"? (allowed: link, toxic, stream, toxicity, start, duration, phase, flap, steps, latency, jitter)`}, false},
 		{"attribute of another toxic", strings.Replace(base, "latency: 1s,", "latency: 1s, rate: 5,", 1), []string{

@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	// A write is not bound to its caller's context: once a state change
 	// starts it finishes, so a shopper hanging up cannot leave a payment
 	// recorded without its order update.
-	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema}, sqlitestore.WithLogger(s.log),
+	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema, cartRevisions}, sqlitestore.WithLogger(s.log),
 		sqlitestore.WithDetachedWrites(writeTimeout), sqlitestore.WithCheckpoints(cfg.ReconcileEvery))
 	if err != nil {
 		return nil, fmt.Errorf("checkout: %w", err)

@@ -23,10 +23,11 @@ const (
 	EnvFood     = "GAMEDAY_FOOD"      // share of visits that order food; above 0 the partners work too
 	EnvFoodWait = "GAMEDAY_FOOD_WAIT" // longest wait of a food visit for its driver, seconds
 	EnvQR       = "GAMEDAY_QR"        // share of visits that pay a restaurant by QR code
+	EnvNewKey   = "GAMEDAY_NEW_KEY"   // share of apps that retry a checkout whose answer was lost under a new Idempotency-Key
 )
 
 // envNames is the source of EnvNames, in the order of shopper.js.
-var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR}
+var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR, EnvNewKey}
 
 // EnvNames returns the names of the variables ParseEnv accepts, in a fixed
 // order; the result is a fresh copy.
@@ -42,6 +43,11 @@ type Settings struct {
 	Food     float64       // share of visits (0..1) that order food; above 0 the partners work too
 	FoodWait time.Duration // longest wait of a food visit for a driver
 	QR       float64       // share of visits (0..1) that pay a restaurant by QR code
+	// NewKey is the share of apps (0..1, drawn once per virtual user) that
+	// retry a checkout whose answer was lost under a new Idempotency-Key,
+	// as an app that makes a key per tap does; the others retry under the
+	// same key.
+	NewKey float64
 	// Timeout bounds one request. The shoppers do not apply it: it is for
 	// the VUs' load.VUConfig.Timeout (0 there means load.DefaultTimeout).
 	Timeout time.Duration
@@ -108,6 +114,8 @@ func ParseEnv(vars map[string]string) (Settings, error) {
 			s.Food, err = share(name, v, "visits")
 		case EnvQR:
 			s.QR, err = share(name, v, "visits")
+		case EnvNewKey:
+			s.NewKey, err = share(name, v, "apps")
 		case EnvTimeout:
 			s.Timeout, err = timeout(name, v)
 		}
@@ -188,7 +196,7 @@ func (s Settings) Validate() error {
 	for _, sh := range []struct {
 		name string
 		v    float64
-	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}} {
+	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}, {"new key", s.NewKey}} {
 		if !(sh.v >= 0 && sh.v <= 1) {
 			errs = append(errs, fmt.Errorf("%s share %v: want a share from 0 to 1", sh.name, sh.v))
 		}

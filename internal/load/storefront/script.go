@@ -20,6 +20,16 @@ const (
 	MetricCrossUserData    = "cross_user_data"    // counter: an answer about another user than the one logged in
 	MetricZeroBalanceShown = "zero_balance_shown" // counter: a wallet shown as 0 (not stale) that must hold money
 	MetricOrdersPaid       = "orders_paid"        // counter: orders that settled paid
+	// MetricCheckoutRetry counts the checkouts sent again because the
+	// answer was lost (no answer, or the connection cut): tag name
+	// RetrySameKey or RetryNewKey says under which Idempotency-Key.
+	MetricCheckoutRetry = "checkout_retry"
+)
+
+// Values of the name tag of MetricCheckoutRetry.
+const (
+	RetrySameKey = "same_key"
+	RetryNewKey  = "new_key"
 )
 
 // Journeys, the values of the journey tag.
@@ -119,7 +129,10 @@ func partnersOf(d Data) ([]partnerSpec, error) {
 func (s *Script) NewUser(vu *load.VU) load.User {
 	n := len(s.shoppers)
 	u := s.shoppers[((vu.ID-1)%n+n)%n]
-	return &shopper{person: s.newPerson(vu, u.Phone, u.ID), balance: -1}
+	sh := &shopper{person: s.newPerson(vu, u.Phone, u.ID), balance: -1}
+	// Drawn only when on, so that loads without it draw what they did.
+	sh.newKey = s.cfg.NewKey > 0 && vu.Rand.Float64() < s.cfg.NewKey
+	return sh
 }
 
 // Partners returns how many merchants and drivers work beside the visits:

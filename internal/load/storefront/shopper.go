@@ -32,6 +32,7 @@ type shopper struct {
 	iter     int64               // number of the visit under way, for its keys and references
 	balance  int64               // the least the wallet holds: the last balance seen less what was spent since; -1 unknown
 	products []mockstore.Product // the catalogue as last browsed
+	newKey   bool                // the app retries a checkout whose answer was lost under a new key
 }
 
 // Iterate runs one visit: log in unless the session is still open, then,
@@ -293,16 +294,36 @@ type orderAnswer struct {
 	Amount  *int64 `json:"amount"`
 }
 
-// checkout pays the cart from the wallet, with one Idempotency-Key kept
-// across retries, and polls the order for up to orderGiveUp until it is
-// paid, failed or refunded. The journey succeeds when it is paid.
+// checkout pays the cart from the wallet and polls the order for up to
+// orderGiveUp until it is paid, failed or refunded. The journey succeeds
+// when it is paid. A checkout whose answer was lost is sent again (up to
+// maxAttempts in all, each counted as checkout_retry): under the same
+// Idempotency-Key, or under a new one by an app that makes a key per
+// attempt (Settings.NewKey).
 func (u *shopper) checkout(ctx context.Context, c mockstore.Courier) error {
 	addr := pick(u.person, addressesFor(u.s.cfg.Data.Addresses, c))
-	r, err := u.authed(ctx, http.MethodPost, "/api/v1/checkout",
-		map[string]any{"address": mockstore.Address{Line: addr.Line, Area: addr.Area}, "courier": c.ID, "payment_method": mockstore.PaymentWallet},
-		callOpts{endpoint: "checkout", journey: JourneyCheckout, key: u.key("checkout"), safe: true})
-	if err != nil {
-		return err
+	body := map[string]any{"address": mockstore.Address{Line: addr.Line, Area: addr.Area}, "courier": c.ID, "payment_method": mockstore.PaymentWallet}
+	key := u.key("checkout")
+	var r answer
+	for attempt := 1; ; attempt++ {
+		var err error
+		r, err = u.authed(ctx, http.MethodPost, "/api/v1/checkout", body,
+			callOpts{endpoint: "checkout", journey: JourneyCheckout, key: key})
+		if err != nil {
+			return err
+		}
+		if r.status != 0 || attempt >= maxAttempts {
+			break
+		}
+		kind := RetrySameKey
+		if u.newKey {
+			kind = RetryNewKey
+			key = u.key("checkout") + "-" + strconv.Itoa(attempt)
+		}
+		u.vu.Count(MetricCheckoutRetry, load.Tags{Endpoint: "checkout", Journey: JourneyCheckout, Name: kind}, 1)
+		if err := sleep(ctx, u.retryWait(r)); err != nil {
+			return err
+		}
 	}
 	var order orderAnswer
 	if !r.ok || !r.decode(&order) || order.OrderID == "" {
