@@ -54,7 +54,7 @@ func TestReadAuditReadsEveryAudit(t *testing.T) {
 		"/audit/totals": `{"accounts":3,"opening":300,"topups":0,"charges":50,"refunds":0,"balances":250,"ledger_sum":0,"conserved":true,
 			"negative":[],"ledger_mismatch":[{"user_id":"u00002","balance":100,"ledger":90}]}`,
 		"/audit/charges": `[{"charge_id":"c1","key":"k1","order_id":"o1","user_id":"u00001","amount":50,"at":"2023-11-14T22:13:36.5Z","refunds":1,"refunded_at":"2023-11-14T22:13:40Z"}]`,
-		"/audit/orders": `[{"order_id":"o1","user_id":"u00001","status":"refunded","amount":50,"payment_keys":["k1"],"created_at":"2023-11-14T22:13:36Z",
+		"/audit/orders": `[{"order_id":"o1","user_id":"u00001","cart":"u:u00001","cart_rev":1,"status":"refunded","amount":50,"payment_keys":["k1"],"created_at":"2023-11-14T22:13:36Z",
 			"history":[{"state":"created","at":"2023-11-14T22:13:36Z"},{"state":"failed","at":"2023-11-14T22:13:37Z","why":"wallet reset"}]}]`,
 		"/audit/auth": `{"logins_started":10,"codes_issued":10,"codes_delivered":10,"verified":8,"wrong_codes":0,"lockouts":0,"fault_counted":0,
 			"not_registered":2,"sessions_issued":8,"sessions_rejected":{"store_error":1},"logouts":0,"sends_by_channel":{"sms":10}}`,

@@ -21,6 +21,7 @@ var auditNeeds = map[string][]string{
 	scenario.InvNoFailedWhileCharged: {env.SourceOrders, env.SourceCharges},
 	scenario.InvPaidOrdersCharged:    {env.SourceOrders, env.SourceCharges},
 	scenario.InvNoStuckPending:       {env.SourceOrders},
+	scenario.InvOneOrderPerCart:      {env.SourceOrders},
 	scenario.InvNoLostSessions:       {env.SourceAuth, env.SourceGateway},
 	scenario.InvNoCrossUserData:      {env.SourceGateway},
 	scenario.InvRetriesBounded:       {env.SourceGateway},
