@@ -20,6 +20,7 @@ import (
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
 	"github.com/gameday/gameday/internal/load/storefront"
+	"github.com/gameday/gameday/internal/probe"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 	"github.com/gameday/gameday/mockstore"
@@ -170,7 +171,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	}
 	res.Load.Dir = loadDir
 
-	r := &run{sc: sc, opts: opts, log: log, res: res}
+	r := &run{sc: sc, opts: opts, log: log, res: res, probes: probe.TargetOf(info)}
+	// The probes due before the load see the environment as it starts.
+	r.addProbes(probe.Once(ctx, scenario.ProbeBefore, sc.Checks, r.probes)...)
 	loadEnd, err := r.drive(ctx, inj, loadArgs)
 	if err != nil {
 		return res, err
@@ -181,10 +184,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 // run is one scenario run under way: what Run's steps share. Its journal
 // (res) is filled as the steps go.
 type run struct {
-	sc   *scenario.Scenario // as it runs (compressed with Options.Quick)
-	opts Options            // with the scenario's service levels filled in
-	log  *slog.Logger
-	res  *journal.Run
+	sc     *scenario.Scenario // as it runs (compressed with Options.Quick)
+	opts   Options            // with the scenario's service levels filled in
+	log    *slog.Logger
+	res    *journal.Run
+	probes probe.Target // where the probe checks reach
+
+	probesMu sync.Mutex // guards res.Probes while the periodic probes run
+}
+
+// addProbes records runs of the probe checks in the journal.
+func (r *run) addProbes(rs ...probe.Result) {
+	r.probesMu.Lock()
+	defer r.probesMu.Unlock()
+	r.res.Probes = append(r.res.Probes, rs...)
 }
 
 // drive runs the load (the child with args, in res.Load.Dir) with the fault
@@ -263,6 +276,18 @@ func (r *run) drive(ctx context.Context, inj *Injector, args []string) (loadEnd 
 	res.LoadStart = t0
 	log.Info("load running; fault timeline starts", "events", len(sc.Events()))
 
+	// The periodic probes run while the load does, and stop with it.
+	probeCtx, stopProbes := context.WithCancel(runCtx)
+	probesDone := make(chan struct{})
+	go func() {
+		defer close(probesDone)
+		probe.Every(probeCtx, sc.Checks, r.probes, func(p probe.Result) { r.addProbes(p) })
+	}()
+	defer func() {
+		stopProbes()
+		<-probesDone
+	}()
+
 	var records []journal.Fault
 	var recMu sync.Mutex
 	tlDone := make(chan error, 1)
@@ -279,6 +304,8 @@ func (r *run) drive(ctx context.Context, inj *Injector, args []string) (loadEnd 
 	<-waited
 	cancelRun(errLoadEnded)
 	tlErr := <-tlDone
+	stopProbes()
+	<-probesDone
 	loadEnd = time.Now()
 	if opts.OnLoadEnd != nil {
 		opts.OnLoadEnd()
@@ -339,6 +366,9 @@ func (r *run) verdicts(ctx context.Context, auditURLs map[string]string, loadEnd
 		r.log.Warn("audits not all read", "err", err)
 	}
 	res.Audit, jr.Audit = audit, audit
+	r.addProbes(probe.Once(ctx, scenario.ProbeAfter, sc.Checks, r.probes)...)
+	slices.SortStableFunc(res.Probes, func(a, b probe.Result) int { return a.At.Compare(b.At) })
+	jr.Probes = res.Probes
 	res.Verdicts = judge.Verdicts(jr, sc.Checks)
 	if res.Aborted != "" {
 		res.Err = "aborted: " + res.Aborted

@@ -131,7 +131,7 @@ func TestExperienceChecks(t *testing.T) {
 		{name: "lockout: no logins", check: experience(scenario.ExpNoLockoutByFault, 0),
 			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{} }, status: Unknown, say: []string{"no logins"}},
 		{name: "lockout: auth not read", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"auth /audit/auth"}},
+			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"the auth's audit was not served: GET /audit/auth"}},
 
 		{name: "an experience the judge does not know", check: experience("happy_shoppers", 0),
 			audit: gateway(nil), status: Unknown, say: []string{"happy_shoppers"}},

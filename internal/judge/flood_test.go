@@ -41,7 +41,7 @@ func TestFloodCodesBounded(t *testing.T) {
 			[]string{"20 login starts", "fewer than the 30"}},
 		{"no attackers", nil, delivered(map[string]int{victim: 100}), Unknown, 0, []string{"0 login starts"}},
 		{"provider not read", flood(5), func(a *env.Audit) { a.Unread = map[string]string{env.SourceOTP: "connection refused"} }, Unknown, 0,
-			[]string{"otp /audit/otp could not be read"}},
+			[]string{"the otp's audit was not served: GET /audit/otp"}},
 		{"provider without per-phone counts", flood(5), func(a *env.Audit) { a.OTP = &otp.Audit{Sent: map[string]int{"sms": 9}} }, Unknown, 0,
 			[]string{"no count of codes per phone"}},
 	}

@@ -2,7 +2,9 @@
 // of the per-second series, invariants over the audits the services keep of
 // themselves, shopper-experience checks over what shoppers were told (the
 // load's series and observations) checked against the stores' truth, with
-// the services' own counts beside, and the recovery time of a journey. Every check ends as a Verdict — pass, fail or unknown — with the
+// the services' own counts beside, the recovery time of a journey, and
+// probe checks from the runs of their probes (package probe does the runs).
+// Every check ends as a Verdict — pass, fail or unknown — with the
 // numbers compared and the evidence: how many items offended, the first and
 // the worst of them, and how many items the verdict rests on.
 //
@@ -23,6 +25,7 @@ import (
 
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/load/storefront"
+	"github.com/gameday/gameday/internal/probe"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -195,6 +198,8 @@ type Run struct {
 	// be read. The experience checks judge them against the audits' truth.
 	Observations    []storefront.Observation
 	ObservationsErr string
+	// Probes are the runs of the probe checks, in any order.
+	Probes []probe.Result
 	// RefundSLA and PendingBound are the run's own values (checkout's
 	// configuration), used when a check gives none; 0 means checkout's
 	// defaults.
@@ -251,6 +256,8 @@ func Decide(r *Run, c scenario.Check) Verdict {
 		v = experienceVerdict(r, c)
 	case scenario.CheckRecovery:
 		v = recoveryVerdict(r, c)
+	case scenario.CheckProbe:
+		v = probeVerdict(r, c)
 	default:
 		v = unknown("the judge has no %q checks", c.Kind)
 	}

@@ -206,11 +206,11 @@ func observationsMissing(r *Run) error {
 // between the two is in the reason. Got is the larger of the two counts.
 func falseRefusals(r *Run, maxAllowed int) Verdict {
 	want := fmt.Sprintf("at most %d checkouts refused with a reason the stores say was not true", maxAllowed)
-	if err := observationsMissing(r); err != nil {
-		return wantUnknown(want, "%s", err)
-	}
 	t, err := newTruth(&r.Audit)
 	if err != nil {
+		return wantUnknown(want, "%s", err)
+	}
+	if err := observationsMissing(r); err != nil {
 		return wantUnknown(want, "%s", err)
 	}
 	var (

@@ -130,8 +130,8 @@ func TestNoFalseRefusal(t *testing.T) {
 		{name: "unanswered checkouts are not judged", obs: append(answers(leastCheckouts-1), storefront.Observation{Kind: storefront.ObserveCheckout}),
 			want: Unknown, reasonWants: "fewer than"},
 		{name: "no observations", obsErr: "open observations.jsonl: no such file", want: Unknown, reasonWants: "only the storefront's shoppers write them"},
-		{name: "no ledger", obs: answers(30), edit: func(a *env.Audit) { a.Ledger = nil }, want: Unknown, reasonWants: env.SourceLedger},
-		{name: "no catalogue", obs: answers(30), edit: func(a *env.Audit) { a.Catalogue = nil }, want: Unknown, reasonWants: env.SourceCatalog},
+		{name: "no ledger", obs: answers(30), edit: func(a *env.Audit) { a.Ledger = nil }, want: Unknown, reasonWants: "the wallet's audit was not served: GET /audit/ledger"},
+		{name: "no catalogue", obs: answers(30), edit: func(a *env.Audit) { a.Catalogue = nil }, want: Unknown, reasonWants: "the checkout's audit was not served: GET /audit/catalogue"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := truthAudit()

@@ -456,6 +456,9 @@ var (
 	metricFields      = []string{"metric", "window", "min_samples"} // + one stat
 	recoveryFields    = []string{"recovery", "within"}
 	windowFields      = []string{"from", "to"}
-	checkKinds        = []string{"invariant", "experience", "metric", "recovery"}
+	probeFields       = []string{"probe", "when", "every", "timeout", "expect", "max", "min_runs"}
+	httpProbeFields   = []string{"url"}
+	sqlProbeFields    = []string{"db", "query"}
+	checkKinds        = []string{"invariant", "experience", "metric", "recovery", "probe"}
 	faultKeys         = []string{"link", "maintenance", "service"}
 )

@@ -969,6 +969,8 @@ func (p *parser) check(n *yaml.Node, t timeline) (Check, bool) {
 		p.metric(m, &c, t)
 	case CheckRecovery:
 		p.recovery(m, &c, t)
+	case CheckProbe:
+		p.probe(m, &c, t)
 	}
 	return c, len(p.Errs) == before
 }

@@ -431,7 +431,7 @@ func TestParseErrors(t *testing.T) {
 		{"check of no kind", strings.Replace(base, "invariant: money_conserved", "name: x", 1), []string{
 			`t.yaml:6:5: a check needs one of invariant, experience, metric, recovery`}, false},
 		{"check of two kinds", strings.Replace(base, "invariant: money_conserved", "invariant: money_conserved\n    experience: forced_logouts", 1), []string{
-			`t.yaml:7:5: a check is one of invariant, experience, metric, recovery, not both invariant and experience`}, false},
+			`t.yaml:7:5: a check is one of invariant, experience, metric, recovery, probe, not both invariant and experience`}, false},
 		{"unknown invariant", strings.Replace(base, "money_conserved", "money_conserve\n    sla: 1m\n    slo: 1m", 1), []string{
 			`t.yaml:6:16: unknown invariant "money_conserve": did you mean "money_conserved"?`,
 			`t.yaml:8:5: unknown field "slo" in an invariant check: did you mean "sla"?`}, false},

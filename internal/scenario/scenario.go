@@ -220,6 +220,7 @@ const (
 	CheckExperience CheckKind = "experience" // what shoppers were told
 	CheckMetric     CheckKind = "metric"     // a statistic of the series over a window
 	CheckRecovery   CheckKind = "recovery"   // time for a journey to return to its baseline
+	CheckProbe      CheckKind = "probe"      // an HTTP GET or a SQL query, before, after or during the load
 )
 
 // Check is one thing the judge decides. Which fields matter depends on Kind.
@@ -244,7 +245,8 @@ type Check struct {
 	SLA         time.Duration
 	Bound       time.Duration
 
-	// Experience: the offending count allowed.
+	// Experience: the offending count allowed. Probe: the failed runs
+	// allowed.
 	Max int
 
 	// Metric.
@@ -256,6 +258,9 @@ type Check struct {
 
 	// Recovery.
 	Within time.Duration
+
+	// Probe: what it asks, when, and what must hold of the answer.
+	Probe *Probe
 }
 
 // Selector renders a metric check's metric and tags ("http_reqs{endpoint:checkout}").
@@ -286,6 +291,8 @@ func (c Check) label() string {
 		return fmt.Sprintf("%s %s %s in %s", c.Selector(), c.Stat, c.Cmp, c.Window)
 	case CheckRecovery:
 		return fmt.Sprintf("recovery of %s within %s", c.Subject, fmtDur(c.Within))
+	case CheckProbe:
+		return probeLabel(c.Probe)
 	}
 	return string(c.Kind)
 }
@@ -378,6 +385,10 @@ func (sc *Scenario) Clone() *Scenario {
 		if c.AfterFaults != nil {
 			d := *c.AfterFaults
 			c.AfterFaults = &d
+		}
+		if c.Probe != nil {
+			pr := *c.Probe // its Program is immutable: shared
+			c.Probe = &pr
 		}
 		out.Checks[i] = c
 	}
