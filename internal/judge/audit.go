@@ -38,6 +38,8 @@ var auditNeeds = map[string][]string{
 	scenario.ExpFloodCodesBounded:    {env.SourceOTP},
 	scenario.InvOTPWithinLifetime:    {env.SourceAuth},
 	scenario.InvOTPUsedOnce:          {env.SourceAuth},
+	scenario.InvOTPLateRefused:       nil, // what the shoppers were answered
+	scenario.InvOTPReuseRefused:      nil, // what the shoppers were answered
 }
 
 // AuditNeeds returns the audit sources (env.Source constants) check c

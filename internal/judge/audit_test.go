@@ -32,7 +32,7 @@ func TestAuditNeedsCoversEveryCheck(t *testing.T) {
 // need it are unknown, and their reason names the service and what
 // happened.
 func TestAuditNotServed(t *testing.T) {
-	sources := []string{env.SourceTotals, env.SourceCharges, env.SourceOrders, env.SourceAuth, env.SourceGateway, env.SourceSessions, env.SourceOTP, env.SourceFood}
+	sources := []string{env.SourceTotals, env.SourceCharges, env.SourceOrders, env.SourceAuth, env.SourceGateway, env.SourceSessions, env.SourceOTP, env.SourceFood, env.SourceLedger, env.SourceAccounts, env.SourceCatalog}
 	var checks []scenario.Check
 	for _, s := range scenario.Invariants() {
 		checks = append(checks, scenario.Check{Kind: scenario.CheckInvariant, Subject: s.Name, Name: s.Name})
@@ -83,7 +83,8 @@ func TestAuditNotServed(t *testing.T) {
 // served is an audit in which every source was served, empty.
 func served() env.Audit {
 	return env.Audit{Wallet: &mockstore.WalletTotals{}, Auth: &mockstore.AuthAudit{}, Gateway: &mockstore.GatewayAudit{},
-		Sessions: &sessions.Audit{}, OTP: &otp.Audit{}, Food: &mockstore.FoodAudit{}}
+		Sessions: &sessions.Audit{}, OTP: &otp.Audit{}, Food: &mockstore.FoodAudit{},
+		Ledger: []mockstore.LedgerEntry{}, Accounts: []mockstore.AccountRecord{}, Catalogue: &mockstore.CatalogueAudit{}}
 }
 
 // unserve makes src not served in a, as ReadAudit leaves a source it could
@@ -106,6 +107,12 @@ func unserve(a *env.Audit, src, why string) {
 		a.OTP = nil
 	case env.SourceFood:
 		a.Food = nil
+	case env.SourceLedger:
+		a.Ledger = nil
+	case env.SourceAccounts:
+		a.Accounts = nil
+	case env.SourceCatalog:
+		a.Catalogue = nil
 	}
 	if a.Unread == nil {
 		a.Unread = map[string]string{}

@@ -27,6 +27,9 @@ const FloodLeast = 30
 // which a limiter that lied about itself could fake.
 func floodCodesBounded(r *Run, c scenario.Check) Verdict {
 	want := fmt.Sprintf("at most %d login codes delivered to each flooded phone", c.Max)
+	if err := r.Audit.Missing(env.SourceOTP); err != nil {
+		return wantUnknown(want, "%s", err)
+	}
 	attempts := map[string]int64{}
 	var total int64
 	for i := range r.Series {
@@ -41,9 +44,6 @@ func floodCodesBounded(r *Run, c scenario.Check) Verdict {
 		v := wantUnknown(want, "the attackers made %d login starts (flood_attempts), fewer than the %d a flood needs to be judged", total, FloodLeast)
 		v.Evidence.Samples = total
 		return v
-	}
-	if err := r.Audit.Missing(env.SourceOTP); err != nil {
-		return wantUnknown(want, "%s", err)
 	}
 	codes := r.Audit.OTP.Codes
 	if codes == nil {
