@@ -1,8 +1,11 @@
 // Package env starts the storefront with every link behind Toxiproxy, reads
 // the audits its services keep of themselves (ReadAudit), and tears it down
 // again. The inproc runtime runs every service, the proxies and
-// the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks;
-// whatever runtime runs it, an environment is described by the same Info.
+// the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks,
+// except the services it runs as child processes (a service a scenario
+// crashes, or a replacement: Options.Crashable, Options.Processes), each
+// supervised by a Process; whatever runtime runs it, an environment is
+// described by the same Info.
 package env
 
 import (
