@@ -678,7 +678,7 @@ func (d *Docker) Crash(ctx context.Context, service, action string) (err error) 
 	case closed:
 		return fmt.Errorf("%s %s: the environment is closed", action, service)
 	case !ok || want == nil:
-		return fmt.Errorf("%s %s: no such service (allowed values: %s)", action, service, strings.Join(mockstore.Services, ", "))
+		return fmt.Errorf("%s %s: no such service (allowed values: %s)", action, service, strings.Join(slices.Sorted(maps.Keys(d.ports)), ", "))
 	}
 	defer func() {
 		if err != nil {
