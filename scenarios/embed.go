@@ -6,16 +6,20 @@ package scenarios
 
 import "embed"
 
-// FS holds the built-in scenarios (*.yaml at its root),
-// scenario.schema.json and journeys.schema.json, the JSON Schemas of the
-// scenario and journey file formats, and matrix.expected.json, the expected
-// resilience matrix.
+// FS holds the built-in scenarios (*.yaml at its root), the built-in
+// topologies (topologies/*.yaml), scenario.schema.json,
+// journeys.schema.json and topology.schema.json, the JSON Schemas of the
+// scenario, journey and topology file formats, and matrix.expected.json,
+// the expected resilience matrix.
 //
-//go:embed *.yaml scenario.schema.json journeys.schema.json matrix.expected.json
+//go:embed *.yaml topologies/*.yaml scenario.schema.json journeys.schema.json topology.schema.json matrix.expected.json
 var FS embed.FS
 
 // SchemaFile is the name of the JSON Schema in FS.
 const SchemaFile = "scenario.schema.json"
+
+// TopologySchemaFile is the name in FS of the topology format's JSON Schema.
+const TopologySchemaFile = "topology.schema.json"
 
 // ExpectedMatrixFile is the name in FS of the expected resilience matrix
 // that `gameday matrix` gates on.

@@ -50,25 +50,6 @@ func TestDockerNoEngine(t *testing.T) {
 	}
 }
 
-// TestRunCrashInproc: a crash fault is refused in-process before anything
-// starts, with exit code 2 and what to do instead.
-func TestRunCrashInproc(t *testing.T) {
-	for _, args := range [][]string{{"wallet-crash"}, {"--runtime", "inproc", "wallet-ambiguous-commit", "wallet-crash"}} {
-		code, stdout, stderr := runCmd(t, context.Background(), append([]string{"run", "--out", t.TempDir()}, args...)...)
-		if code != exitUsage {
-			t.Errorf("run %v: exit %d; want %d\nstderr:\n%s", args, code, exitUsage, stderr)
-		}
-		for _, want := range []string{"scenarios/wallet-crash.yaml:", "kill wallet", "crash faults need --runtime docker"} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("run %v: stderr does not say %q:\n%s", args, want, stderr)
-			}
-		}
-		if strings.Contains(stdout, "==") {
-			t.Errorf("run %v: a scenario started:\n%s", args, stdout)
-		}
-	}
-}
-
 func TestCleanUsage(t *testing.T) {
 	code, _, stderr := runCmd(t, context.Background(), "clean", "now")
 	if code != exitUsage || !strings.Contains(stderr, `unexpected argument "now"`) {

@@ -17,11 +17,13 @@ import (
 // signal handling and exit codes of the real process are under test.
 //
 // The harness's load children (`gameday load --config FILE`, this binary
-// re-executed) are told apart by their arguments, never a test flag, so
-// the tests that run loads need no environment variable and may run side
-// by side.
+// re-executed) and the services it runs as child processes in-process
+// (`gameday serve <service> ...`, for crash faults) are told apart by their
+// arguments, never a test flag, so the tests that run them need no
+// environment variable and may run side by side.
 func TestMain(m *testing.M) {
-	if os.Getenv("GAMEDAY_TEST_MAIN") == "1" || (len(os.Args) == 4 && os.Args[1] == "load" && os.Args[2] == "--config") {
+	if os.Getenv("GAMEDAY_TEST_MAIN") == "1" || (len(os.Args) == 4 && os.Args[1] == "load" && os.Args[2] == "--config") ||
+		(len(os.Args) > 2 && os.Args[1] == "serve" && !strings.HasPrefix(os.Args[2], "-")) {
 		main()
 		return
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/report"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -37,7 +38,9 @@ type runConfig struct {
 	Summary   string
 	Quick     bool
 	Verbose   bool
-	Args      []string // scenario files, directories or built-in names
+	Services  featureList        // --service NAME=process:COMMAND... (topology.ParseServiceFlag)
+	replace   []topology.Service // set by Validate
+	Args      []string           // scenario files, directories or built-in names
 }
 
 func (c *runConfig) register(fs *flag.FlagSet) {
@@ -59,6 +62,43 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Quick, "quick", false, "compress each timeline for fast feedback")
 	fs.IntVar(&c.Parallel, "parallel", 1, "scenarios run at once, each in its own storefront (above 1: no live lines, each verdict table as its scenario ends)")
 	fs.BoolVar(&c.Verbose, "v", false, "log what the harness and the services do to stderr")
+	fs.Var(&c.Services, "service", serviceUsage)
+}
+
+// serviceUsage documents --service, for run and up.
+const serviceUsage = "replace one service of the topology with your own behind the same proxies (repeatable): " +
+	"NAME=process:COMMAND [ARG...] or NAME=image:REF [ARG...], with {addr}, {port}, {dir}, {link.NAME}, {audit_addr} placeholders, " +
+	"e.g. 'wallet=process:./my-wallet --listen {addr}'"
+
+// parseServices reads --service flags, each naming a service once.
+func parseServices(flags []string) ([]topology.Service, error) {
+	var out []topology.Service
+	for _, f := range flags {
+		svc, err := topology.ParseServiceFlag(f)
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(out, func(s topology.Service) bool { return s.Name == svc.Name }) {
+			return nil, fmt.Errorf("--service %s: given twice", svc.Name)
+		}
+		out = append(out, svc)
+	}
+	return out, nil
+}
+
+// replaceServices returns t (nil: the storefront) with each of svcs in
+// place of the service of its name.
+func replaceServices(t *topology.Topology, svcs []topology.Service) (*topology.Topology, error) {
+	if t == nil {
+		t = topology.Default()
+	}
+	for _, svc := range svcs {
+		var err error
+		if t, err = t.Replace(svc); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // Validate checks the flags and resolves the feature set.
@@ -80,6 +120,9 @@ func (c *runConfig) Validate() (mockstore.Features, error) {
 	}
 	if len(c.Args) == 0 {
 		return nil, errors.New("name at least one scenario: a file, a directory or a built-in (gameday list)")
+	}
+	if c.replace, err = parseServices(c.Services); err != nil {
+		return nil, err
 	}
 	return feats, nil
 }
@@ -108,6 +151,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Every file is read and validated before anything starts.
 	scs, ok := loadScenarios(c.Args, "run", stderr)
 	for _, sc := range scs {
+		t, err := replaceServices(sc.Topology, c.replace)
+		if err != nil {
+			fmt.Fprintf(stderr, "gameday run: %s: %v\n", sc.File, err)
+			ok = false
+			continue
+		}
+		sc.Topology = t
 		if err := engine.CheckRuntime(sc, c.Runtime); err != nil {
 			fmt.Fprintf(stderr, "gameday run: %s\n", strings.TrimPrefix(err.Error(), engine.ErrScenario.Error()+": "))
 			ok = false

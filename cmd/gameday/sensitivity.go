@@ -97,19 +97,12 @@ func runSensitivity(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !ok {
 		return exitUsage
 	}
-	var runnable []*scenario.Scenario
 	for _, sc := range scs {
 		if err := engine.CheckRuntime(sc, c.Runtime); err != nil {
-			if len(c.Args) > 0 && !sc.Builtin {
-				fmt.Fprintf(stderr, "gameday sensitivity: %v\n", err)
-				return exitUsage
-			}
-			fmt.Fprintf(stdout, "skipped %s: %v\n", sc.Name, engine.ErrCrashInproc)
-			continue
+			fmt.Fprintf(stderr, "gameday sensitivity: %v\n", err)
+			return exitUsage
 		}
-		runnable = append(runnable, sc)
 	}
-	scs = runnable
 	for _, sc := range scs {
 		if len(sc.Guards) == 0 {
 			fmt.Fprintf(stderr, "gameday sensitivity: %s guards no feature: nothing to prove (add guards: [...])\n", sc.File)

@@ -8,25 +8,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
-	"github.com/gameday/gameday/mockstore/auth"
-	"github.com/gameday/gameday/mockstore/checkout"
-	"github.com/gameday/gameday/mockstore/food"
-	"github.com/gameday/gameday/mockstore/gateway"
-	"github.com/gameday/gameday/mockstore/otp"
-	"github.com/gameday/gameday/mockstore/sessions"
-	"github.com/gameday/gameday/mockstore/wallet"
 )
 
 // Default ports of `gameday serve` and `gameday proxy`; the docker runtime
@@ -55,72 +48,73 @@ func listenHost() string {
 	return "127.0.0.1"
 }
 
-// serveConfig is what `gameday serve <service>` reads from its flags.
+// serveConfig is what `gameday serve <service>` reads from its flags: where
+// to listen, and the service's configuration (env.Builtin, the one wiring
+// every runtime shares; its flags come from env's tables).
 type serveConfig struct {
-	Service     string
+	env.Builtin
 	Listen      string
 	AuditListen string
-	DB          string // "" means a temporary directory removed at exit
-	Seed        int64
-	Shoppers    int
 	Profile     string
-	Overrides   []string // name=on|off, or a comma-separated list of them
-
-	SessionsURL, OTPURL, WalletURL, AuthURL, CheckoutURL, FoodURL string
-
-	RefundSLA, PendingBound                     time.Duration // checkout
-	OTPTimeout, OTPFallbackAfter, OTPLifetime   time.Duration // auth
-	AuthTimeout, CheckoutTimeout, WalletTimeout time.Duration // gateway, per upstream call
-	FoodTimeout                                 time.Duration // gateway, per call to food
-	LogLevel                                    string
-	features                                    mockstore.Features // set by Validate
+	Overrides   []string          // name=on|off, or a comma-separated list of them
+	URLs        map[string]string // upstream service -> --<upstream>-url
+	LogLevel    string
 }
 
-// serveUpstreams says which upstream URL flags each service takes; a
-// service refuses the others, so a wiring mistake shows at once.
-var serveUpstreams = map[string][]string{
-	mockstore.ServiceSessions: nil,
-	mockstore.ServiceOTP:      nil,
-	mockstore.ServiceWallet:   nil,
-	mockstore.ServiceAuth:     {"sessions-url", "otp-url"},
-	mockstore.ServiceCheckout: {"wallet-url"},
-	mockstore.ServiceFood:     nil,
-	mockstore.ServiceGateway:  {"auth-url", "checkout-url", "wallet-url", "food-url"},
+// serveUpstreamNames are the services some storefront service calls: each
+// has a --<name>-url flag.
+func serveUpstreamNames() []string {
+	var out []string
+	for _, l := range mockstore.Links() {
+		if l.From != topology.Client && !slices.Contains(out, l.To) {
+			out = append(out, l.To)
+		}
+	}
+	return out
 }
+
+// stringInto is a flag.Value writing into a map entry.
+type stringInto struct {
+	m   map[string]string
+	key string
+}
+
+func (s stringInto) String() string {
+	if s.m == nil {
+		return ""
+	}
+	return s.m[s.key]
+}
+func (s stringInto) Set(v string) error { s.m[s.key] = v; return nil }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	host := listenHost()
 	fs.StringVar(&c.Listen, "listen", net.JoinHostPort(host, servePort), "address of the service's API")
 	fs.StringVar(&c.AuditListen, "audit-listen", net.JoinHostPort(host, serveAuditPort), "address of the service's audit endpoints (and GET /healthz)")
-	fs.StringVar(&c.DB, "db", "", "the service's SQLite file (default: in a temporary directory removed at exit; the gateway has none)")
+	fs.StringVar(&c.DBPath, "db", "", "the service's SQLite file (default: in a temporary directory removed at exit; the gateway has none)")
 	fs.Int64Var(&c.Seed, "seed", 1, "seed of the dataset (shoppers, products, couriers); every service must get the same")
-	fs.IntVar(&c.Shoppers, "shoppers", 100, fmt.Sprintf("number of seeded shoppers, %d to %d", minShoppers, maxShoppers))
+	fs.IntVar(&c.Shoppers, "shoppers", 100, fmt.Sprintf("number of seeded shoppers, %d to %d", env.MinShoppers, env.MaxShoppers))
 	fs.StringVar(&c.Profile, "profile", mockstore.ProfileResilient, "resilience profile: resilient or naive")
 	fs.Var((*featureList)(&c.Overrides), "feature", "turn features on or off, name=on|off[,name=on|off...] (repeatable)")
-	fs.StringVar(&c.SessionsURL, "sessions-url", "", "base URL of the session store (auth)")
-	fs.StringVar(&c.OTPURL, "otp-url", "", "base URL of the OTP provider (auth)")
-	fs.StringVar(&c.WalletURL, "wallet-url", "", "base URL of the wallet (checkout, gateway)")
-	fs.StringVar(&c.AuthURL, "auth-url", "", "base URL of auth (gateway)")
-	fs.StringVar(&c.CheckoutURL, "checkout-url", "", "base URL of checkout (gateway)")
-	fs.StringVar(&c.FoodURL, "food-url", "", "base URL of food (gateway)")
-	fs.DurationVar(&c.RefundSLA, "refund-sla", 0, "checkout's refund SLA (0: its default)")
-	fs.DurationVar(&c.PendingBound, "pending-bound", 0, "checkout's bound on an unresolved payment (0: its default)")
-	fs.DurationVar(&c.OTPTimeout, "otp-timeout", 0, "auth's bound on each send to the OTP provider (0: its default)")
-	fs.DurationVar(&c.OTPFallbackAfter, "otp-fallback-after", 0, "auth's wait for an SMS before the WhatsApp fallback (0: its default)")
-	fs.DurationVar(&c.OTPLifetime, "otp-lifetime", 0, "auth's lifetime of a login code from its issue, at most 5m (0: its default, 5m)")
-	fs.DurationVar(&c.AuthTimeout, "auth-timeout", 0, "gateway's bound on each call to auth (0: its default)")
-	fs.DurationVar(&c.CheckoutTimeout, "checkout-timeout", 0, "gateway's bound on each call to checkout (0: its default)")
-	fs.DurationVar(&c.WalletTimeout, "wallet-timeout", 0, "gateway's bound on each call to the wallet (0: its default)")
-	fs.DurationVar(&c.FoodTimeout, "food-timeout", 0, "gateway's bound on each call to food (0: its default)")
+	c.URLs = map[string]string{}
+	for _, up := range serveUpstreamNames() {
+		var callers []string
+		for _, l := range mockstore.Links() {
+			if l.To == up && l.From != topology.Client {
+				callers = append(callers, l.From)
+			}
+		}
+		fs.Var(stringInto{c.URLs, up}, env.UpstreamFlag(up), fmt.Sprintf("base URL of %s (%s)", up, strings.Join(callers, ", ")))
+	}
+	for _, st := range env.BuiltinSettings {
+		fs.DurationVar(st.Field(&c.Settings), st.Flag, 0, st.Usage+" (0: its default)")
+	}
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
 }
 
-// Validate checks the flags against the service and resolves the features.
+// Validate checks the flags against the service (env.Builtin.Validate)
+// and resolves the features.
 func (c *serveConfig) Validate() error {
-	takes, ok := serveUpstreams[c.Service]
-	if !ok {
-		return fmt.Errorf("service %q: allowed values: %s", c.Service, strings.Join(mockstore.Services, ", "))
-	}
 	var errs []error
 	for flagName, addr := range map[string]string{"--listen": c.Listen, "--audit-listen": c.AuditListen} {
 		if err := checkHostPort(addr); err != nil {
@@ -130,51 +124,11 @@ func (c *serveConfig) Validate() error {
 	if c.Listen == c.AuditListen && !strings.HasSuffix(c.Listen, ":0") {
 		errs = append(errs, fmt.Errorf("--listen and --audit-listen are both %s", c.Listen))
 	}
-	urls := map[string]string{"sessions-url": c.SessionsURL, "otp-url": c.OTPURL, "wallet-url": c.WalletURL,
-		"auth-url": c.AuthURL, "checkout-url": c.CheckoutURL, "food-url": c.FoodURL}
-	for _, name := range slices.Sorted(maps.Keys(urls)) {
-		v := urls[name]
-		switch {
-		case slices.Contains(takes, name) && v == "":
-			errs = append(errs, fmt.Errorf("%s needs --%s", c.Service, name))
-		case slices.Contains(takes, name):
-			if err := checkBaseURL(v); err != nil {
-				errs = append(errs, fmt.Errorf("--%s: %w", name, err))
-			}
-		case v != "":
-			errs = append(errs, fmt.Errorf("--%s: %s has no such upstream (it takes: %s)", name, c.Service, orNone(takes)))
+	c.Upstreams = map[string]string{}
+	for up, v := range c.URLs {
+		if v != "" {
+			c.Upstreams[up] = v
 		}
-	}
-	if c.Service == mockstore.ServiceGateway && c.DB != "" {
-		errs = append(errs, errors.New("--db: the gateway keeps no store"))
-	}
-	if c.Shoppers < minShoppers || c.Shoppers > maxShoppers {
-		errs = append(errs, fmt.Errorf("--shoppers %d: want %d to %d", c.Shoppers, minShoppers, maxShoppers))
-	}
-	durations := []struct {
-		name    string
-		d       time.Duration
-		service string
-	}{
-		{"refund-sla", c.RefundSLA, mockstore.ServiceCheckout},
-		{"pending-bound", c.PendingBound, mockstore.ServiceCheckout},
-		{"otp-timeout", c.OTPTimeout, mockstore.ServiceAuth},
-		{"otp-fallback-after", c.OTPFallbackAfter, mockstore.ServiceAuth},
-		{"otp-lifetime", c.OTPLifetime, mockstore.ServiceAuth},
-		{"auth-timeout", c.AuthTimeout, mockstore.ServiceGateway},
-		{"checkout-timeout", c.CheckoutTimeout, mockstore.ServiceGateway},
-		{"wallet-timeout", c.WalletTimeout, mockstore.ServiceGateway},
-	}
-	for _, d := range durations {
-		switch {
-		case d.d < 0:
-			errs = append(errs, fmt.Errorf("--%s %v: must not be negative", d.name, d.d))
-		case d.d > 0 && c.Service != d.service:
-			errs = append(errs, fmt.Errorf("--%s is for %s only", d.name, d.service))
-		}
-	}
-	if c.OTPLifetime > auth.MaxCodeTTL {
-		errs = append(errs, fmt.Errorf("--otp-lifetime %v: want at most %v (a login code lives at most 5 minutes)", c.OTPLifetime, auth.MaxCodeTTL))
 	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
 		errs = append(errs, fmt.Errorf("--log-level %q: allowed values: debug, info, warn, error", c.LogLevel))
@@ -183,7 +137,10 @@ func (c *serveConfig) Validate() error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	c.features = feats
+	c.Features = feats
+	if err := c.Builtin.Validate(); err != nil {
+		errs = append([]error{err}, errs...)
+	}
 	return errors.Join(errs...)
 }
 
@@ -212,28 +169,6 @@ func checkHostPort(addr string) error {
 		return fmt.Errorf("%q is not host:port", addr)
 	}
 	return nil
-}
-
-func checkBaseURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	return nil
-}
-
-func orNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return "--" + strings.Join(s, ", --")
-}
-
-// storeService is what every storefront service offers serve.
-type storeService interface {
-	Handler() http.Handler
-	AuditHandler() http.Handler
-	Close() error
 }
 
 // runServe is `gameday serve <service>`: one storefront service, its API on
@@ -293,7 +228,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, logger *slog.
 	}
 	defer auditLn.Close()
 
-	dbPath := cfg.DB
+	dbPath := cfg.DBPath
 	if dbPath == "" && cfg.Service != mockstore.ServiceGateway {
 		dir, err := os.MkdirTemp("", "gameday-serve-"+cfg.Service+"-")
 		if err != nil {
@@ -306,7 +241,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, logger *slog.
 			return fmt.Errorf("make store directory: %w", err)
 		}
 	}
-	svc, err := newService(ctx, cfg, dbPath, logger)
+	b := cfg.Builtin
+	b.DBPath = dbPath
+	svc, err := b.Start(ctx, logger)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -330,7 +267,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, logger *slog.
 	}
 	fmt.Fprintf(stdout, "gameday serve: %s on http://%s, audit on http://%s\n", cfg.Service, ln.Addr(), auditLn.Addr())
 	logger.Info("serving", "addr", ln.Addr().String(), "audit_addr", auditLn.Addr().String(),
-		"profile", cfg.Profile, "features", cfg.features.String())
+		"profile", cfg.Profile, "features", cfg.Features.String())
 
 	select {
 	case <-ctx.Done():
@@ -345,41 +282,6 @@ func serve(ctx context.Context, cfg serveConfig, stdout io.Writer, logger *slog.
 	}
 	logger.Info("stopped")
 	return err
-}
-
-// newService builds the configured service, the way env's inproc runtime
-// wires it.
-func newService(ctx context.Context, cfg serveConfig, db string, logger *slog.Logger) (storeService, error) {
-	ds := mockstore.Seed(cfg.Seed, cfg.Shoppers)
-	feats := cfg.features
-	switch cfg.Service {
-	case mockstore.ServiceSessions:
-		return sessions.New(ctx, sessions.Config{DBPath: db, Features: feats, Logger: logger})
-	case mockstore.ServiceOTP:
-		return otp.New(ctx, otp.Config{DBPath: db, Features: feats, Logger: logger})
-	case mockstore.ServiceWallet:
-		return wallet.New(ctx, wallet.Config{DBPath: db, Dataset: ds, Features: feats, Logger: logger})
-	case mockstore.ServiceAuth:
-		return auth.New(ctx, auth.Config{
-			DBPath: db, SessionsURL: cfg.SessionsURL, OTPURL: cfg.OTPURL,
-			OTPTimeout: cfg.OTPTimeout, FallbackAfter: cfg.OTPFallbackAfter, CodeTTL: cfg.OTPLifetime,
-			Dataset: ds, Features: feats, Logger: logger,
-		})
-	case mockstore.ServiceCheckout:
-		return checkout.New(ctx, checkout.Config{
-			DBPath: db, WalletURL: cfg.WalletURL, Dataset: ds, Features: feats,
-			RefundSLA: cfg.RefundSLA, PendingBound: cfg.PendingBound, Logger: logger,
-		})
-	case mockstore.ServiceFood:
-		return food.New(ctx, food.Config{DBPath: db, Dataset: ds, Features: feats, Logger: logger})
-	case mockstore.ServiceGateway:
-		return gateway.New(ctx, gateway.Config{
-			AuthURL: cfg.AuthURL, CheckoutURL: cfg.CheckoutURL, WalletURL: cfg.WalletURL, FoodURL: cfg.FoodURL,
-			Timeouts: gateway.Timeouts{Auth: cfg.AuthTimeout, Checkout: cfg.CheckoutTimeout, Wallet: cfg.WalletTimeout, Food: cfg.FoodTimeout},
-			Features: feats, Logger: logger,
-		})
-	}
-	return nil, fmt.Errorf("unknown service %q", cfg.Service) // Validate refuses it first
 }
 
 // proxyConfig is what `gameday proxy` reads from its flags.

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -102,6 +106,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"otp lifetime elsewhere", []string{"serve", "otp", "--otp-lifetime", "8s"}, "--otp-lifetime is for auth only"},
 		{"otp lifetime too long", []string{"serve", "auth", "--sessions-url", "http://s", "--otp-url", "http://o", "--otp-lifetime", "6m"}, "--otp-lifetime 6m0s: want at most 5m0s"},
 		{"negative duration", []string{"serve", "checkout", "--wallet-url", "http://w", "--pending-bound", "-1s"}, "must not be negative"},
+		{"food timeout elsewhere", []string{"serve", "wallet", "--food-timeout", "5s"}, "--food-timeout is for gateway only"},
+		{"negative food timeout", []string{"serve", "gateway", "--auth-url", "http://a", "--checkout-url", "http://c", "--wallet-url", "http://w",
+			"--food-url", "http://f", "--food-timeout", "-1s"}, "--food-timeout -1s: must not be negative"},
 		{"shoppers", []string{"serve", "otp", "--shoppers", "0"}, "--shoppers 0: want 1 to 100000"},
 		{"log level", []string{"serve", "otp", "--log-level", "loud"}, "allowed values: debug, info, warn, error"},
 		{"unknown flag", []string{"serve", "otp", "--colour"}, "flag provided but not defined: -colour"},
@@ -144,6 +151,53 @@ func TestServeHelp(t *testing.T) {
 	}
 }
 
+// TestServeArgsRoundTrip: what the docker runtime and child processes pass
+// to `gameday serve` (env.Builtin.Args) is read back by serve's flags into
+// the same configuration, for every storefront service with every setting
+// set: no setting is lost between the runtimes.
+func TestServeArgsRoundTrip(t *testing.T) {
+	topo := topology.Default()
+	feats, _ := mockstore.Profile(mockstore.ProfileResilient)
+	_ = feats.Set("async_otp=off")
+	opts := env.Options{Features: feats, Seed: 7, Shoppers: 42}
+	i := 0
+	all := env.Settings{}
+	for _, st := range env.BuiltinSettings {
+		i++
+		*st.Field(&all) = time.Duration(i) * time.Second
+	}
+	opts.RefundSLA, opts.PendingBound = all.RefundSLA, all.PendingBound
+	opts.OTPTimeout, opts.OTPFallbackAfter, opts.GatewayTimeouts = all.OTPTimeout, all.OTPFallbackAfter, all.Gateway
+	for _, svc := range topo.Services {
+		t.Run(svc.Name, func(t *testing.T) {
+			want, err := env.Configure(topo, svc, opts, "/data", func(l topology.Link) string { return "http://toxiproxy:9/" + l.Proxy() })
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			var cfg serveConfig
+			cfg.register(fs)
+			if err := fs.Parse(want.Args()); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Service = svc.Builtin
+			if err := cfg.Validate(); err != nil {
+				t.Fatalf("serve refuses Args %v: %v", want.Args(), err)
+			}
+			got := cfg.Builtin
+			if got.Service != want.Service || got.DBPath != want.DBPath || got.Seed != want.Seed || got.Shoppers != want.Shoppers ||
+				got.Features.String() != want.Features.String() || !maps.Equal(got.Upstreams, want.Upstreams) || got.Settings != want.Settings {
+				t.Errorf("serve read\n%+v\nfrom %v, want\n%+v", got, want.Args(), want)
+			}
+			var zero env.Settings
+			if svc.Name != mockstore.ServiceSessions && svc.Name != mockstore.ServiceOTP && svc.Name != mockstore.ServiceWallet &&
+				svc.Name != mockstore.ServiceFood && got.Settings == zero {
+				t.Errorf("%s got none of its settings", svc.Name)
+			}
+		})
+	}
+}
+
 // TestServeEachService starts every service alone on OS-chosen loopback
 // ports, checks its health on both listeners and an audit route, and stops
 // it through its context.
@@ -161,8 +215,8 @@ func TestServeEachService(t *testing.T) {
 			dir := t.TempDir()
 			args := []string{"serve", svc, "--listen", "127.0.0.1:0", "--audit-listen", "127.0.0.1:0",
 				"--shoppers", "5", "--feature", "async_otp=off,honest_errors=off", "--log-level", "warn"}
-			for _, flag := range serveUpstreams[svc] {
-				args = append(args, "--"+flag, nowhere)
+			for _, up := range env.BuiltinUpstreams(svc) {
+				args = append(args, "--"+env.UpstreamFlag(up), nowhere)
 			}
 			if svc != mockstore.ServiceGateway {
 				args = append(args, "--db", filepath.Join(dir, "store", svc+".db"))

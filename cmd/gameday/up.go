@@ -15,6 +15,7 @@ import (
 
 	"github.com/gameday/gameday/internal/engine"
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -28,6 +29,8 @@ type envConfig struct {
 	Dir       string
 	ProxyAddr string
 	Verbose   bool
+	Services  featureList        // --service (up only)
+	topology  *topology.Topology // the storefront with Services in place; set by Validate
 }
 
 // The range of --shoppers; the upper bound is env.Options.Validate's.
@@ -70,6 +73,16 @@ func (c *envConfig) Validate() (mockstore.Features, error) {
 	if c.Shoppers < minShoppers || c.Shoppers > maxShoppers {
 		return nil, fmt.Errorf("--shoppers %d: want %d to %d", c.Shoppers, minShoppers, maxShoppers)
 	}
+	svcs, err := parseServices(c.Services)
+	if err != nil {
+		return nil, err
+	}
+	if c.topology, err = replaceServices(topology.Default(), svcs); err != nil {
+		return nil, err
+	}
+	if err := topology.CheckRuntime(c.topology, c.Runtime); err != nil {
+		return nil, err
+	}
 	return feats, nil
 }
 
@@ -85,6 +98,7 @@ func (c *envConfig) options(feats mockstore.Features, stderr io.Writer) env.Opti
 		Shoppers:      c.Shoppers,
 		Dir:           c.Dir,
 		ToxiproxyAddr: c.ProxyAddr,
+		Topology:      c.topology,
 		Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 }
@@ -95,6 +109,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfg envConfig
 	cfg.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object describing the environment once it is ready")
+	fs.Var(&cfg.Services, "service", serviceUsage)
 	if code, ok := parseFlags(fs, args, "up", false, stderr); !ok {
 		return code
 	}

@@ -9,10 +9,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/internal/topology"
 )
 
 // runValidate is `gameday validate <file|dir|name>...`: it parses every
-// scenario named, prints "OK <file>" on stdout for each valid one and every
+// scenario and topology file named (a topology is a file whose name ends in
+// .topology.yaml or that has a services field), prints "OK <file>" on stdout for each valid one and every
 // problem of the others on stderr, and exits 2 when any file has a problem.
 // Nothing is started. When ctx ends (SIGINT, SIGTERM) it stops, even within
 // a large file, says so on stderr and exits 130: the files it did not finish
@@ -22,8 +24,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: gameday validate <file | dir | name>...")
-		fmt.Fprintln(fs.Output(), "\nChecks scenario files without running them: a file, every *.yaml of a")
-		fmt.Fprintln(fs.Output(), "directory, or a built-in scenario by name ('gameday list' shows them).")
+		fmt.Fprintln(fs.Output(), "\nChecks scenario and topology files without running them: a file, every *.yaml of a")
+		fmt.Fprintln(fs.Output(), "directory, or a built-in scenario by name ('gameday list' shows them). A topology")
+		fmt.Fprintln(fs.Output(), "file is one whose name ends in .topology.yaml or that has a services field.")
 		fmt.Fprintln(fs.Output(), "Exit status 0 when every file is valid, 2 otherwise.")
 	}
 	if code, ok := parseFlags(fs, args, "", true, stderr); !ok {
@@ -51,6 +54,16 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		for _, src := range srcs {
 			files++
+			if !src.Builtin && topology.IsTopology(src.File, src.Data) {
+				tp, err := topology.Parse(src.File, src.Data)
+				if err != nil {
+					fmt.Fprintln(stderr, err)
+					bad++
+					continue
+				}
+				fmt.Fprintf(stdout, "OK  %s (topology %s: %s, %s)\n", src.File, tp.Name, plural(len(tp.Services), "service"), plural(len(tp.Links), "link"))
+				continue
+			}
 			sc, err := src.ParseContext(ctx)
 			if ctx.Err() != nil {
 				// Whatever err says, it is not the whole file's story.

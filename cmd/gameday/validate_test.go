@@ -77,10 +77,27 @@ checks:
     rate: ">= 0.6"
 `
 
+const validTopology = `name: shop
+services:
+  - {name: api, kind: process, command: ./api, args: ["{addr}"], health: {http: /healthz}}
+links:
+  - {from: client, to: api}
+`
+
+const badTopology = `services:
+  - {name: api, kind: process, command: ./api, args: ["{link.db}"], health: {http: /healthz}}
+  - {name: db, kind: procss}
+links:
+  - {from: client, to: api}
+`
+
 func TestValidate(t *testing.T) {
 	dir := t.TempDir()
 	good := writeScenarioFile(t, dir, "good.yaml", validScenario)
 	bad := writeScenarioFile(t, dir, "bad.yaml", badScenario)
+	goodTopo := writeScenarioFile(t, dir, "shop.yaml", validTopology)
+	badTopo := writeScenarioFile(t, dir, "bad.topology.yaml", badTopology)
+	emptyTopo := writeScenarioFile(t, dir, "empty.topology.yaml", "name: x\n")
 	both := t.TempDir()
 	writeScenarioFile(t, both, "a.yaml", validScenario)
 	writeScenarioFile(t, both, "b.yaml", badScenario)
@@ -110,6 +127,15 @@ func TestValidate(t *testing.T) {
 		{name: "unknown name", args: []string{"wallet-ambigous-commit", good}, code: exitUsage,
 			stdout: []string{"OK  " + good},
 			stderr: []string{`gameday validate: wallet-ambigous-commit: no such file, and unknown built-in scenario "wallet-ambigous-commit": did you mean "wallet-ambiguous-commit"?`}},
+		{name: "topology file", args: []string{goodTopo}, code: exitOK,
+			stdout: []string{"OK  " + goodTopo + " (topology shop: 1 service, 1 link)\n"}, noStderrOK: true},
+		{name: "topology file with errors", args: []string{badTopo}, code: exitUsage, noStdout: true,
+			stderr: []string{
+				badTopo + `:2:55: service api: args: placeholder {link.db}: service api has no link to db`,
+				badTopo + `:3:22: service db: unknown service kind "procss": did you mean "process"? (allowed: builtin, process, image)`,
+			}},
+		{name: "topology file by its name", args: []string{emptyTopo}, code: exitUsage, noStdout: true,
+			stderr: []string{emptyTopo + ":1:1: missing field services"}},
 		{name: "no arguments", args: nil, code: exitUsage, noStdout: true,
 			stderr: []string{"name at least one scenario", "usage: gameday validate"}},
 		{name: "bad flag", args: []string{"--nope", good}, code: exitUsage, noStdout: true,

@@ -46,10 +46,14 @@ const crashTimeout = 90 * time.Second
 
 // NewInjector returns an Injector for the environment described by info.
 func NewInjector(info env.Info) *Injector {
+	maint := ""
+	if a, ok := info.Audit[mockstore.ServiceGateway]; ok {
+		maint = a + "/audit/maintenance"
+	}
 	return &Injector{
 		fc:      fault.NewClient(info.Toxiproxy),
 		links:   info.Links,
-		maint:   info.Audit[mockstore.ServiceGateway] + "/audit/maintenance",
+		maint:   maint,
 		hc:      &http.Client{Timeout: 5 * time.Second},
 		timeout: 5 * time.Second,
 		active:  map[int]applied{},
@@ -133,7 +137,7 @@ func (in *Injector) doToxic(ctx context.Context, ev scenario.Event) error {
 // service that may be left down is tracked, for Clear to start it again.
 func (in *Injector) doCrash(ctx context.Context, ev scenario.Event) error {
 	if in.crasher == nil {
-		return errors.New("crash faults need --runtime docker")
+		return errors.New("this environment cannot crash services")
 	}
 	svc, action := ev.Fault.Service, ev.Fault.Action
 	if ev.Action == scenario.ActionRemove {
@@ -177,8 +181,10 @@ func (in *Injector) Clear() error {
 	ctx, cancel := context.WithTimeout(context.Background(), in.timeout)
 	defer cancel()
 	errs := []error{in.fc.Reset(ctx)}
-	if err := in.setMaintenance(ctx, map[string]any{"on": false}); err != nil {
-		errs = append(errs, fmt.Errorf("switch maintenance off: %w", err))
+	if in.maint != "" { // a topology without the storefront's gateway has no switch
+		if err := in.setMaintenance(ctx, map[string]any{"on": false}); err != nil {
+			errs = append(errs, fmt.Errorf("switch maintenance off: %w", err))
+		}
 	}
 	in.mu.Lock()
 	var down []string
@@ -206,6 +212,9 @@ func (in *Injector) Clear() error {
 }
 
 func (in *Injector) setMaintenance(ctx context.Context, m map[string]any) error {
+	if in.maint == "" {
+		return errors.New("no maintenance switch: the environment has no storefront gateway")
+	}
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err

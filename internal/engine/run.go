@@ -58,6 +58,10 @@ type Options struct {
 	// Load is the command that runs the load child (load.Spec.Command);
 	// nil: this executable's `load` command.
 	Load []string
+	// Serve is the command that runs `gameday serve` for a service the
+	// scenario crashes in-process (env.Options.Serve); nil: this
+	// executable's `serve` command.
+	Serve []string
 	// OnLoadStart, OnPoint and OnLoadEnd follow the load as it runs, for a
 	// live view (report.Progress): OnLoadStart once the load runs, with its
 	// timeline as planned (offset 0 and the faults' intervals); OnPoint
@@ -147,7 +151,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	e, err := startEnvFor(ctx, sc, opts.Runtime, env.Options{
 		Features: feats, Profile: opts.Profile, Seed: seed, Shoppers: sc.Load.Shoppers,
 		Dir: filepath.Join(opts.Dir, "stores"), RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
-		OTPLifetime: opts.OTPLifetime, NewAuth: opts.NewAuth, Logger: svcLog,
+		OTPLifetime: opts.OTPLifetime, NewAuth: opts.NewAuth,
+		Crashable: crashed(sc), Serve: opts.Serve, Topology: sc.Topology, Logger: svcLog,
 	})
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrEnvironment, err)

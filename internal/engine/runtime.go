@@ -2,12 +2,13 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/internal/topology"
 )
 
 // Runtimes a storefront runs in.
@@ -19,24 +20,19 @@ const (
 // Runtimes returns the runtimes, the default first.
 func Runtimes() []string { return []string{RuntimeInproc, RuntimeDocker} }
 
-// ErrCrashInproc is why a scenario with crash faults cannot run in-process:
-// a service there is no process of its own that could be killed.
-var ErrCrashInproc = errors.New("crash faults need --runtime docker (in-process, a service is no process of its own to kill)")
-
 // CheckRuntime returns nil when sc can run in runtime ("" is inproc). It
-// refuses an unknown runtime, and a scenario with crash faults in a runtime
-// whose services cannot crash; the error wraps ErrScenario and names the
-// first crash fault.
+// refuses an unknown runtime and a topology with a service the runtime
+// cannot run (topology.CheckRuntime); the error wraps ErrScenario. Both
+// runtimes run crash faults: in-process, a service a scenario crashes runs
+// as a child process (see crashed).
 func CheckRuntime(sc *scenario.Scenario, runtime string) error {
-	switch runtime {
-	case "", RuntimeInproc:
-		for _, f := range sc.Faults {
-			if f.Kind == scenario.FaultCrash {
-				return fmt.Errorf("%w: %s:%d: %s: %w", ErrScenario, sc.File, f.Pos.Line, f, ErrCrashInproc)
-			}
+	if sc.Topology != nil && (runtime == "" || runtime == RuntimeInproc || runtime == RuntimeDocker) {
+		if err := topology.CheckRuntime(sc.Topology, runtime); err != nil {
+			return fmt.Errorf("%w: %w", ErrScenario, err)
 		}
-		return nil
-	case RuntimeDocker:
+	}
+	switch runtime {
+	case "", RuntimeInproc, RuntimeDocker:
 		return nil
 	}
 	return fmt.Errorf("%w: runtime %q: allowed values: %s", ErrScenario, runtime, strings.Join(Runtimes(), ", "))
@@ -71,6 +67,19 @@ func startEnvFor(ctx context.Context, sc *scenario.Scenario, runtime string, opt
 		return nil, err
 	}
 	return StartEnv(ctx, runtime, opts)
+}
+
+// crashed returns the services sc's crash faults name, each once, in the
+// order they first appear: in-process, those run as child processes
+// (env.Options.Crashable).
+func crashed(sc *scenario.Scenario) []string {
+	var out []string
+	for _, f := range sc.Faults {
+		if f.Kind == scenario.FaultCrash && !slices.Contains(out, f.Service) {
+			out = append(out, f.Service)
+		}
+	}
+	return out
 }
 
 // newInjector returns the injector for e: one that crashes e's services

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/gameday/gameday/internal/journal"
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -32,6 +34,12 @@ checks:
 func TestCheckRuntime(t *testing.T) {
 	crash := parse(t, crashing)
 	plain := parse(t, ambiguous)
+	withImage := parse(t, ambiguous)
+	img, err := topology.Parse("img.yaml", []byte("services: [{name: a, kind: image, image: x, health: {tcp: true}}]\nlinks: [{from: client, to: a}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withImage.Topology = img
 	for _, tc := range []struct {
 		name    string
 		sc      *scenario.Scenario
@@ -42,9 +50,11 @@ func TestCheckRuntime(t *testing.T) {
 		{"plain default", plain, "", nil},
 		{"plain docker", plain, RuntimeDocker, nil},
 		{"crash docker", crash, RuntimeDocker, nil},
-		{"crash inproc", crash, RuntimeInproc, []string{"test.yaml:6", "kill wallet", "crash faults need --runtime docker"}},
-		{"crash default", crash, "", []string{"crash faults need --runtime docker"}},
+		{"crash inproc", crash, RuntimeInproc, nil},
+		{"crash default", crash, "", nil},
 		{"unknown", plain, "vm", []string{`"vm"`, "inproc, docker"}},
+		{"image inproc", withImage, RuntimeInproc, []string{"img.yaml:1: service a is an image", "--runtime docker"}},
+		{"image docker", withImage, RuntimeDocker, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckRuntime(tc.sc, tc.runtime)
@@ -76,15 +86,22 @@ func TestCrashActions(t *testing.T) {
 	}
 }
 
-// TestRunCrashInproc: a scenario with a crash fault is refused in-process
-// before anything starts.
+// TestRunCrashInproc: in-process, the service a scenario crashes runs as
+// a child process started with Options.Serve (here one that cannot start,
+// since this test binary is no gameday: cmd/gameday's tests run
+// wallet-crash in-process for real), and the others do not.
 func TestRunCrashInproc(t *testing.T) {
-	res, err := Run(context.Background(), parse(t, crashing), testOptions(t, mockstore.ProfileResilient))
-	if !errors.Is(err, ErrScenario) || !errors.Is(err, ErrCrashInproc) {
-		t.Fatalf("Run = %v; want ErrScenario and ErrCrashInproc", err)
+	if got := crashed(parse(t, crashing)); fmt.Sprint(got) != "[wallet]" {
+		t.Errorf("crashed = %v; want [wallet]", got)
 	}
-	if res.Environment.Gateway != "" || !res.LoadStart.IsZero() {
-		t.Errorf("something started: environment %+v, load start %v", res.Environment, res.LoadStart)
+	opts := testOptions(t, mockstore.ProfileResilient)
+	opts.Serve = []string{filepath.Join(t.TempDir(), "no-gameday")}
+	res, err := Run(context.Background(), parse(t, crashing), opts)
+	if !errors.Is(err, ErrEnvironment) || !strings.Contains(err.Error(), "start wallet") {
+		t.Fatalf("Run = %v; want ErrEnvironment from starting the wallet as a process", err)
+	}
+	if strings.Contains(err.Error(), "start auth") || !res.LoadStart.IsZero() {
+		t.Errorf("other services were run as processes, or the load started: %v", err)
 	}
 }
 
@@ -341,7 +358,7 @@ checks:
 
 	plain := NewInjector(e.Info())
 	err = plain.Do(context.Background(), sc.Events()[0])
-	if err == nil || !strings.Contains(err.Error(), "crash faults need --runtime docker") {
+	if err == nil || !strings.Contains(err.Error(), "cannot crash services") {
 		t.Errorf("a crash without a Crasher: %v", err)
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -171,6 +172,10 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 	if profile == "" {
 		profile = "custom"
 	}
+	topo := opts.topology()
+	if err := topology.CheckRuntime(topo, topology.RuntimeDocker); err != nil {
+		return nil, err
+	}
 	apiBind, err := dockerAPIBinding(opts.ToxiproxyAddr)
 	if err != nil {
 		return nil, err
@@ -215,6 +220,9 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 		madeNetwork <- err
 	}()
 	d.image, _, err = dockerEnsureImage(ctx, p, logger)
+	if err == nil {
+		err = dockerImagesPresent(ctx, p.Client(), topo)
+	}
 	if nerr := <-madeNetwork; nerr != nil {
 		err = errors.Join(err, fmt.Errorf("create network: %w", nerr))
 	}
@@ -232,7 +240,10 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 	}
 
 	d.logger.Debug("docker: image and network ready", "image", image, "network", nw.Name, "after", time.Since(began))
-	reqs := d.requests(opts, feats, nw.Name, loopback, apiBind)
+	reqs, err := d.requests(topo, opts, feats, nw.Name, loopback, apiBind)
+	if err != nil {
+		return nil, err
+	}
 	if err := d.run(ctx, reqs); err != nil {
 		return nil, err
 	}
@@ -254,29 +265,40 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 		Dir:         opts.Dir,
 		Audit:       map[string]string{},
 		Links:       map[string]string{},
+		Topology:    topo.Name,
+		Services:    map[string]string{},
+		Entries:     map[string]string{},
 		SamplePhone: samplePhone(d.dataset),
 		Run:         d.runID,
 	}
-	for _, l := range mockstore.Links() {
-		info.Links[l.Name] = l.Proxy
+	for _, l := range topo.Links {
+		info.Links[l.Name()] = l.Proxy()
 	}
-	for _, name := range mockstore.Services {
-		if d.ports[name], err = dockerMappedPorts(ctx, d.containers[name]); err != nil {
+	for _, svc := range topo.Services {
+		if d.ports[svc.Name], err = dockerMappedPorts(ctx, d.containers[svc.Name]); err != nil {
 			return nil, err
 		}
 	}
 	var errs []error
 	var e error
-	info.Gateway, e = url(dockerProxyAlias, dockerProxyPort0) // client->gateway is the first link
-	errs = append(errs, e)
+	for i, l := range topo.Links {
+		if l.From == topology.Client {
+			info.Entries[l.Name()], e = url(dockerProxyAlias, dockerProxyPort0+i)
+			errs = append(errs, e)
+		}
+	}
+	info.Gateway = info.Entries[topo.Entries()[0].Name()]
 	info.Toxiproxy, e = url(dockerProxyAlias, dockerAPIPort)
 	errs = append(errs, e)
-	info.OTPInbox, e = url(mockstore.ServiceOTP, dockerServePort)
-	errs = append(errs, e)
-	for _, name := range mockstore.Services {
-		info.Audit[name], e = url(name, dockerAuditPort)
+	for _, svc := range topo.Services {
+		if svc.Kind == topology.KindBuiltin || svc.ServesAudit() {
+			info.Audit[svc.Name], e = url(svc.Name, dockerAuditPort)
+			errs = append(errs, e)
+		}
+		info.Services[svc.Name], e = url(svc.Name, dockerServePort)
 		errs = append(errs, e)
 	}
+	info.OTPInbox = info.Services[mockstore.ServiceOTP]
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -410,68 +432,101 @@ func (d *Docker) labels(svc string) map[string]string {
 	return l
 }
 
-// requests returns the container requests of every service and of the
-// Toxiproxy container.
-func (d *Docker) requests(opts Options, feats mockstore.Features, netName string, loopback bool, apiBind dockernetwork.PortBinding) map[string]testcontainers.ContainerRequest {
+// requests returns the container requests of every service of topo and of
+// the Toxiproxy container. Each builtin service runs `gameday serve` with
+// the flags of its configuration (Configure, Builtin.Args).
+func (d *Docker) requests(topo *topology.Topology, opts Options, feats mockstore.Features, netName string, loopback bool, apiBind dockernetwork.PortBinding) (map[string]testcontainers.ContainerRequest, error) {
 	proxyURL := map[string]string{} // link name -> URL a service uses
 	proxyArgs := []string{"proxy", "--api-listen", fmt.Sprintf("0.0.0.0:%d", dockerAPIPort), "--log-level", "warn"}
-	for i, l := range mockstore.Links() {
+	for i, l := range topo.Links {
 		port := dockerProxyPort0 + i
-		proxyURL[l.Name] = fmt.Sprintf("http://%s:%d", dockerProxyAlias, port)
-		proxyArgs = append(proxyArgs, "--proxy", fmt.Sprintf("%s=0.0.0.0:%d=%s:%d", l.Proxy, port, l.To, dockerServePort))
-	}
-	to := func(from, to string) string { return proxyURL[from+"->"+to] }
-	dur := func(flag string, v time.Duration) []string {
-		if v == 0 {
-			return nil
-		}
-		return []string{"--" + flag, v.String()}
+		proxyURL[l.Name()] = fmt.Sprintf("http://%s:%d", dockerProxyAlias, port)
+		proxyArgs = append(proxyArgs, "--proxy", fmt.Sprintf("%s=0.0.0.0:%d=%s:%d", l.Proxy(), port, l.To, dockerServePort))
 	}
 
 	bind := dockernetwork.PortBinding{}
 	if loopback {
 		bind.HostIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
+	opts.Features, opts.Shoppers = feats, len(d.dataset.Users)
 	reqs := map[string]testcontainers.ContainerRequest{}
-	for _, svc := range mockstore.Services {
-		args := []string{"serve", svc,
+	for _, svc := range topo.Services {
+		if svc.Kind == topology.KindImage {
+			req, err := d.imageRequest(topo, svc, proxyURL, netName, bind, loopback, opts.Dir)
+			if err != nil {
+				return nil, err
+			}
+			reqs[svc.Name] = req
+			continue
+		}
+		cfg, err := Configure(topo, svc, opts, dockerDataDir, func(l topology.Link) string { return proxyURL[l.Name()] })
+		if err != nil {
+			return nil, err
+		}
+		args := append([]string{"serve", svc.Builtin,
 			"--listen", fmt.Sprintf("0.0.0.0:%d", dockerServePort),
 			"--audit-listen", fmt.Sprintf("0.0.0.0:%d", dockerAuditPort),
-			"--seed", strconv.FormatInt(opts.Seed, 10), "--shoppers", strconv.Itoa(len(d.dataset.Users)),
-			"--profile", mockstore.ProfileNaive, "--feature", feats.String(), // the exact set, whatever its profile
 			"--log-level", "warn",
-		}
-		switch svc {
-		case mockstore.ServiceAuth:
-			args = append(args, "--sessions-url", to("auth", "sessions"), "--otp-url", to("auth", "otp"))
-			args = append(args, dur("otp-timeout", opts.OTPTimeout)...)
-			args = append(args, dur("otp-fallback-after", opts.OTPFallbackAfter)...)
-			args = append(args, dur("otp-lifetime", opts.OTPLifetime)...)
-		case mockstore.ServiceCheckout:
-			args = append(args, "--wallet-url", to("checkout", "wallet"))
-			args = append(args, dur("refund-sla", opts.RefundSLA)...)
-			args = append(args, dur("pending-bound", opts.PendingBound)...)
-		case mockstore.ServiceGateway:
-			args = append(args, "--auth-url", to("gateway", "auth"), "--checkout-url", to("gateway", "checkout"),
-				"--wallet-url", to("gateway", "wallet"), "--food-url", to("gateway", "food"))
-			args = append(args, dur("auth-timeout", opts.GatewayTimeouts.Auth)...)
-			args = append(args, dur("checkout-timeout", opts.GatewayTimeouts.Checkout)...)
-			args = append(args, dur("wallet-timeout", opts.GatewayTimeouts.Wallet)...)
-			args = append(args, dur("food-timeout", opts.GatewayTimeouts.Food)...)
-		}
-		if svc != mockstore.ServiceGateway {
-			args = append(args, "--db", dockerDataDir+"/"+svc+".db")
-		}
-		ports := map[int]dockernetwork.PortBinding{dockerAuditPort: bind}
-		if svc == mockstore.ServiceOTP {
-			ports[dockerServePort] = bind // the test inbox, as a phone would read it
-		}
-		reqs[svc] = d.request(svc, args, netName, ports, loopback, opts.Dir, dockerAuditPort, "/healthz")
+		}, cfg.Args()...)
+		ports := map[int]dockernetwork.PortBinding{dockerAuditPort: bind, dockerServePort: bind}
+		reqs[svc.Name] = d.request(svc.Name, args, netName, ports, loopback, opts.Dir, dockerAuditPort, "/healthz")
 	}
 	// The proxy container is never crashed: the engine may pick its ports.
-	ports := map[int]dockernetwork.PortBinding{dockerAPIPort: apiBind, dockerProxyPort0: bind}
+	ports := map[int]dockernetwork.PortBinding{dockerAPIPort: apiBind}
+	for i, l := range topo.Links {
+		if l.From == topology.Client {
+			ports[dockerProxyPort0+i] = bind
+		}
+	}
 	reqs[dockerProxyAlias] = d.request(dockerProxyAlias, proxyArgs, netName, ports, false, "", dockerAPIPort, "/version")
-	return reqs
+	return reqs, nil
+}
+
+// imageRequest is the container of svc, an image service of topo: its own
+// image (present on the engine: never pulled) with its args and env, the
+// placeholders resolved inside the run's network ({addr} 0.0.0.0:8080,
+// {audit_addr} 0.0.0.0:8081, {dir} the stores' directory, {link.NAME} the
+// Toxiproxy container's proxy of its link), ready when its health check
+// passes on the mapped port.
+func (d *Docker) imageRequest(topo *topology.Topology, svc topology.Service, proxyURL map[string]string, netName string, bind dockernetwork.PortBinding, pin bool, dir string) (testcontainers.ContainerRequest, error) {
+	links := map[string]string{}
+	for _, u := range topo.Upstreams(svc.Name) {
+		links[u] = proxyURL[topology.Link{From: svc.Name, To: u}.Name()]
+	}
+	v := topology.Values{Port: dockerServePort, Addr: fmt.Sprintf("0.0.0.0:%d", dockerServePort), Dir: dockerDataDir, Links: links}
+	ports := map[int]dockernetwork.PortBinding{dockerServePort: bind}
+	if svc.ServesAudit() {
+		v.AuditAddr = fmt.Sprintf("0.0.0.0:%d", dockerAuditPort)
+		ports[dockerAuditPort] = bind
+	}
+	x, err := svc.Expand(v)
+	if err != nil {
+		return testcontainers.ContainerRequest{}, fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	req := d.request(svc.Name, x.Args, netName, ports, pin, dir, dockerServePort, svc.Health.HTTP)
+	req.Image, req.Env = svc.Image, x.Env
+	if svc.Health.HTTP == "" {
+		req.WaitingFor = dockerWait{host: d.host, Strategy: wait.ForListeningPort(fmt.Sprintf("%d/tcp", dockerServePort)).
+			SkipInternalCheck().WithPollInterval(dockerPoll).WithStartupTimeout(dockerStartTimeout)}
+	}
+	return req, nil
+}
+
+// dockerImagesPresent returns an error naming every image service of topo
+// whose image the engine does not have: gameday never pulls one.
+func dockerImagesPresent(ctx context.Context, c client.APIClient, topo *topology.Topology) error {
+	var errs []error
+	for _, svc := range topo.Services {
+		if svc.Kind != topology.KindImage {
+			continue
+		}
+		if _, err := c.ImageInspect(ctx, svc.Image); cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("service %s: image %s is not on the engine: build it (docker build -t %s .); gameday never pulls", svc.Name, svc.Image, svc.Image))
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: inspect image %s: %w", svc.Name, svc.Image, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // request is one container: name (a service, or dockerProxyAlias) is its
@@ -626,7 +681,7 @@ func (d *Docker) Crash(ctx context.Context, service, action string) (err error) 
 	case closed:
 		return fmt.Errorf("%s %s: the environment is closed", action, service)
 	case !ok || want == nil:
-		return fmt.Errorf("%s %s: no such service (allowed values: %s)", action, service, strings.Join(mockstore.Services, ", "))
+		return fmt.Errorf("%s %s: no such service (allowed values: %s)", action, service, strings.Join(slices.Sorted(maps.Keys(d.ports)), ", "))
 	}
 	defer func() {
 		if err != nil {

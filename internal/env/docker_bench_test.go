@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/gameday/gameday/mockstore"
 	"github.com/moby/moby/client"
 )
 
@@ -71,5 +72,31 @@ func BenchmarkDockerUp(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkChildReady measures the time from start to ready of the inproc
+// runtime with one storefront service, the wallet, run as a child process
+// (`gameday serve wallet`, as when a scenario crashes it): StartInproc
+// returns once the child answers its health check. The gameday binary the
+// child runs is found (or built) once before any timing, as for the docker
+// image. Closing is not timed.
+func BenchmarkChildReady(b *testing.B) {
+	ctx := context.Background()
+	bin, err := dockerBinary(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := Options{Seed: 1, Shoppers: 100, Crashable: []string{mockstore.ServiceWallet}, Serve: []string{bin.path, "serve"}}
+	for range b.N {
+		e, err := StartInproc(ctx, opts)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/shopper"
 )
@@ -599,5 +600,82 @@ func TestDockerCachedHash(t *testing.T) {
 	want, _ = dockerHash(bin)
 	if got, _ := dockerCachedHash(bin); got != want {
 		t.Errorf("after a change, dockerCachedHash = %q; want %q", got, want)
+	}
+}
+
+// TestDockerImageService replaces the storefront's wallet with an image
+// service (the storefront image itself, running `serve wallet` as the
+// topology's args say, its placeholders resolved inside the network): a
+// shopper tops up through the gateway, which reaches the replacement only
+// through its link's proxy; its audit is where Info says; a kill brings it
+// back on its store. An image the engine does not have is refused, never
+// pulled.
+func TestDockerImageService(t *testing.T) {
+	p := dockerTestConnect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	ref, _, err := dockerEnsureImage(ctx, p, dockerTestLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace := func(spec string) *topology.Topology {
+		svc, err := topology.ParseServiceFlag(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp, err := topology.Default().Replace(svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tp
+	}
+
+	missing := replace("wallet=image:gameday-no-such-image:never {addr}")
+	if d, err := StartDocker(ctx, Options{Topology: missing, Logger: dockerTestLogger(t)}); err == nil || !strings.Contains(err.Error(), "gameday never pulls") {
+		if d != nil {
+			_ = d.Close()
+		}
+		t.Errorf("a missing image: %v", err)
+	}
+
+	tp := replace("wallet=image:" + ref + " serve wallet --listen {addr} --audit-listen {audit_addr} --db {dir}/wallet.db --seed 3 --shoppers 10 --log-level warn")
+	d, err := StartDocker(ctx, Options{Seed: 3, Shoppers: 10, Topology: tp, Logger: dockerTestLogger(t)})
+	if d != nil {
+		t.Cleanup(func() { _ = d.Close() })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := d.Info()
+	s := shopper.New(info.Gateway, info.OTPInbox, info.SamplePhone, nil)
+	if err := s.Login(ctx); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	balance, err := s.Topup(ctx, 5_000, "image-topup-1")
+	if err != nil {
+		t.Fatalf("top up through the replaced wallet: %v", err)
+	}
+	resp, err := mockstore.NewClient(5 * time.Second).Get(info.Audit[mockstore.ServiceWallet] + "/audit/totals")
+	if err != nil {
+		t.Fatalf("the replacement's audit: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the replacement's audit answers %s", resp.Status)
+	}
+	if err := d.Crash(ctx, mockstore.ServiceWallet, CrashKill); err != nil {
+		t.Fatalf("kill the replacement: %v", err)
+	}
+	// The gateway may answer "retry" while its connections to the killed
+	// wallet are cut: retried with the same reference, as a shopper would,
+	// until a deadline.
+	deadline := time.Now().Add(15 * time.Second)
+	got, err := s.Topup(ctx, 100, "image-topup-2")
+	for err != nil && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond) // a shopper's pause before retrying, not a readiness wait
+		got, err = s.Topup(ctx, 100, "image-topup-2")
+	}
+	if err != nil || got != balance+100 {
+		t.Errorf("after a kill, top up: %d, %v; want %d (its store kept)", got, err, balance+100)
 	}
 }

@@ -1,8 +1,11 @@
 // Package env starts the storefront with every link behind Toxiproxy, reads
 // the audits its services keep of themselves (ReadAudit), and tears it down
 // again. The inproc runtime runs every service, the proxies and
-// the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks;
-// whatever runtime runs it, an environment is described by the same Info.
+// the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks,
+// except the services it runs as child processes (a service a scenario
+// crashes, or a replacement: Options.Crashable, Options.Processes), each
+// supervised by a Process; whatever runtime runs it, an environment is
+// described by the same Info.
 package env
 
 import (
@@ -10,8 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/gateway"
@@ -52,7 +59,34 @@ type Options struct {
 	// GatewayTimeouts bound each call of the gateway to an upstream (each
 	// attempt, when retried); zero fields mean the gateway's defaults.
 	GatewayTimeouts gateway.Timeouts
-	Logger          *slog.Logger
+	// Crashable names storefront services that the inproc runtime runs as
+	// child processes (`gameday serve <service>`, its store in Dir) rather
+	// than inside the harness, so that crash faults reach them (see
+	// Inproc.Crash); a scenario that crashes a service names it here. The
+	// docker runtime runs every service as a process already and ignores it.
+	Crashable []string
+	// Processes replace storefront services (by name) with processes of
+	// their own in the inproc runtime: the links to and from such a service
+	// go through the same proxies, and crash faults reach it. A name may not
+	// be both here and in Crashable.
+	Processes map[string]ProcessSpec
+	// Serve is the command that runs `gameday serve` for Crashable
+	// services; nil means this executable's serve command. Tests whose own
+	// binary is not gameday name one that is.
+	Serve []string
+	// Topology is the system to start; nil means the storefront
+	// (topology.Default). Its builtin services are configured from these
+	// options (Configure).
+	Topology *topology.Topology
+	Logger   *slog.Logger
+}
+
+// topology returns the topology o starts.
+func (o Options) topology() *topology.Topology {
+	if o.Topology != nil {
+		return o.Topology
+	}
+	return topology.Default()
 }
 
 // Validate reports options that cannot work.
@@ -73,6 +107,20 @@ func (o Options) Validate() error {
 	if t := o.GatewayTimeouts; t.Auth < 0 || t.Checkout < 0 || t.Wallet < 0 || t.Food < 0 {
 		errs = append(errs, errors.New("gateway timeouts must not be negative"))
 	}
+	for _, name := range o.Crashable { // StartInproc holds them to the topology's services
+		switch {
+		case o.Processes[name].Command != nil:
+			errs = append(errs, fmt.Errorf("service %s: both crashable and replaced by a process", name))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Processes)) {
+		switch {
+		case !slices.Contains(mockstore.Services, name):
+			errs = append(errs, fmt.Errorf("process service %q: allowed values: %s", name, strings.Join(mockstore.Services, ", ")))
+		case o.Processes[name].Command == nil:
+			errs = append(errs, fmt.Errorf("process service %s: no command", name))
+		}
+	}
 	for f := range o.Features {
 		if !f.Known() {
 			errs = append(errs, fmt.Errorf("unknown feature %q", f))
@@ -84,17 +132,24 @@ func (o Options) Validate() error {
 // Info is what an environment tells its users: where everything is.
 // `gameday up --json` prints it.
 type Info struct {
-	Runtime     string            `json:"runtime"`
-	Profile     string            `json:"profile"`
-	Features    string            `json:"features"` // name=on|off,...
-	Seed        int64             `json:"seed"`
-	Shoppers    int               `json:"shoppers"`
-	Dir         string            `json:"dir"`
-	Gateway     string            `json:"gateway"`   // public API base URL, through the client->gateway proxy
-	Toxiproxy   string            `json:"toxiproxy"` // Toxiproxy API URL
-	OTPInbox    string            `json:"otp_inbox"` // OTP provider base URL: GET {otp_inbox}/inbox/{phone}
-	Audit       map[string]string `json:"audit"`     // service -> audit base URL (loopback, never proxied)
-	Links       map[string]string `json:"links"`     // link name ("gateway->auth") -> Toxiproxy proxy name
+	Runtime   string            `json:"runtime"`
+	Profile   string            `json:"profile"`
+	Features  string            `json:"features"` // name=on|off,...
+	Seed      int64             `json:"seed"`
+	Shoppers  int               `json:"shoppers"`
+	Dir       string            `json:"dir"`
+	Gateway   string            `json:"gateway"`   // public API base URL, through the client->gateway proxy
+	Toxiproxy string            `json:"toxiproxy"` // Toxiproxy API URL
+	OTPInbox  string            `json:"otp_inbox"` // OTP provider base URL: GET {otp_inbox}/inbox/{phone}
+	Audit     map[string]string `json:"audit"`     // service -> audit base URL (loopback, never proxied)
+	Links     map[string]string `json:"links"`     // link name ("gateway->auth") -> Toxiproxy proxy name
+	// Topology names the system that runs ("storefront", or a topology
+	// file's name); Services maps each of its services to the base URL of
+	// its API (loopback, never proxied: for probes and inboxes), and Entries
+	// each link from client to the URL of its proxy, where the load enters.
+	Topology    string            `json:"topology,omitempty"`
+	Services    map[string]string `json:"services,omitempty"`
+	Entries     map[string]string `json:"entries,omitempty"`
 	SamplePhone string            `json:"sample_phone"`
 	Direct      bool              `json:"direct,omitempty"`
 	// Run is the value of the DockerLabelRun label on everything the docker
@@ -123,7 +178,9 @@ const (
 )
 
 // Crasher is an environment that can crash its services, each a process of
-// its own: the docker runtime. The inproc runtime is not one.
+// its own: the docker runtime (every service), and the inproc runtime for
+// the services it runs as child processes (Options.Crashable and
+// Options.Processes).
 type Crasher interface {
 	// Crash carries out action (CrashKill, CrashStop, CrashRestart,
 	// CrashStart) on service, one of mockstore.Services, and returns once

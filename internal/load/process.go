@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gameday/gameday/internal/procgroup"
 	"github.com/gameday/gameday/internal/series"
 )
 
@@ -196,7 +196,7 @@ type Process struct {
 
 	cmd     *exec.Cmd
 	pid     int
-	exited  chan struct{} // closed once the child is reaped
+	exited  <-chan struct{} // closed once the child is reaped
 	series  string
 	logf    *os.File
 	reader  *os.File
@@ -292,7 +292,6 @@ func newProcess(spec Spec, onPoint func(series.Point)) (*Process, error) {
 		log:        log,
 		onPoint:    onPoint,
 		series:     filepath.Join(dir, SeriesFile),
-		exited:     make(chan struct{}),
 		running:    make(chan struct{}),
 		eventsDone: make(chan struct{}),
 		stopCh:     make(chan struct{}),
@@ -316,9 +315,7 @@ func newProcess(spec Spec, onPoint func(series.Point)) (*Process, error) {
 	return p, nil
 }
 
-// start starts the child. The goroutine that starts it stays locked to its
-// OS thread until the child is reaped, because Pdeathsig fires when the
-// starting thread ends, not the process.
+// start starts the child in a process group of its own (see procgroup.Start).
 func (p *Process) start() (io.ReadCloser, error) {
 	args := append(slices.Clone(p.spec.Command[1:]), p.spec.Args...)
 	cmd := exec.Command(p.spec.Command[0], args...)
@@ -328,28 +325,15 @@ func (p *Process) start() (io.ReadCloser, error) {
 	}
 	cmd.Stdin = nil
 	cmd.Stderr = p.stderr
-	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("load: child's stdout: %w", err)
 	}
 	p.cmd = cmd
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		<-p.eventsDone // Wait closes stdout: read it to the end first
-		_ = cmd.Wait() // the outcome is read from cmd.ProcessState
-		close(p.exited)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("load: start child: %w", err)
+	// Wait closes stdout: readEvents reads it to the end first.
+	if p.exited, err = procgroup.Start(cmd, p.eventsDone); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	p.pid = cmd.Process.Pid
 	p.started = time.Now()
@@ -441,11 +425,11 @@ func (p *Process) supervise(ctx context.Context, tailStop chan<- struct{}, tailD
 	bound := time.NewTimer(p.spec.MaxDuration)
 	defer bound.Stop()
 	p.watch(ctx, bound.C)
-	killGroup(p.pid) // anything the child left behind in its group
+	procgroup.Kill(p.pid) // anything the child left behind in its group
 	close(tailStop)
 	<-tailDone
 	p.close()
-	left := waitGroupGone(p.pid, 5*time.Second)
+	left := procgroup.WaitGone(p.pid, 5*time.Second)
 
 	st := p.cmd.ProcessState
 	code := st.ExitCode()
@@ -494,31 +478,8 @@ func (p *Process) watch(ctx context.Context, bound <-chan time.Time) {
 	case <-t.C:
 	}
 	p.log.Warn("load did not stop; killing its process group", "pid", p.pid)
-	killGroup(p.pid)
+	procgroup.Kill(p.pid)
 	<-p.exited
-}
-
-// waitGroupGone waits up to d for the processes of group pgid, killed
-// already, to be gone (the kernel tears a killed process down after kill
-// returns) and returns those still alive.
-func waitGroupGone(pgid int, d time.Duration) []int {
-	deadline := time.Now().Add(d)
-	for {
-		left := groupMembers(pgid)
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		killGroup(pgid)
-		time.Sleep(10 * time.Millisecond) // teardown has no event to wait on
-	}
-}
-
-// killGroup kills every process of the group led by pid. A group that is
-// already gone is not an error.
-func killGroup(pid int) {
-	if pid > 0 {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-	}
 }
 
 func (p *Process) close() {

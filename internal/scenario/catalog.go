@@ -407,6 +407,8 @@ const (
 	Upstream   = fault.Upstream   // data from the caller to the upstream service
 )
 
+// linkNames returns the storefront's links: what the schema gives as
+// examples. A scenario's faults name its topology's (Topology.LinkNames).
 func linkNames() []string {
 	ls := mockstore.Links()
 	out := make([]string, len(ls))
@@ -440,7 +442,7 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 // The fields each part of a file may have, in the order the documentation
 // lists them.
 var (
-	topFields         = []string{"name", "description", "guards", "seed", "storefront", "load", "faults", "checks"}
+	topFields         = []string{"name", "description", "guards", "seed", "topology", "storefront", "load", "faults", "checks"}
 	storefrontFields  = []string{"refund_sla", "pending_bound", "otp_lifetime"}
 	loadFields        = []string{"journeys", "shoppers", "rate", "duration", "vus", "env"}
 	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "phase", "flap", "steps"} // + the toxic's attributes

@@ -20,6 +20,7 @@
 //	description: The wallet takes the money but checkout never hears back.
 //	guards: [idempotent_payments]         # mockstore features this scenario proves
 //	seed: 7                               # default 1
+//	topology: storefront                  # default; or a topology file (.yaml) relative to the scenario
 //	storefront:                           # the storefront's own service levels (quick does not scale them)
 //	  refund_sla: 10s                     # default 10s
 //	  pending_bound: 30s                  # default 30s
@@ -32,7 +33,7 @@
 //	  vus: 50                             # optional
 //	  env: {GAMEDAY_LOGOUT: 0.3}          # variables of the storefront's journeys
 //	faults:                               # the timeline; offsets from the load's start
-//	  - link: checkout->wallet            # a toxic on a link (mockstore.Links)
+//	  - link: checkout->wallet            # a toxic on a link of the topology
 //	    toxic: reset_peer                 # see Toxics
 //	    stream: downstream                # or upstream; default downstream
 //	    toxicity: 0.3                     # share of connections, default 1
@@ -51,7 +52,7 @@
 //	  - maintenance: {retry_after: 30s, message: "Back soon"}  # the gateway's switch
 //	    start: 40s
 //	    duration: 5s
-//	  - {service: wallet, action: kill, at: 20s}   # a crash (--runtime docker)
+//	  - {service: wallet, action: kill, at: 20s}   # a crash (both runtimes)
 //	checks:
 //	  - invariant: no_stuck_pending
 //	    after_faults: 10s                 # params per invariant: after_faults, sla, bound, min_samples
@@ -81,6 +82,21 @@
 // Quote comparisons: a YAML value cannot start with ">". Trend comparisons
 // take a duration ("<= 400ms"); rates a fraction (">= 0.6", or ">= 60%").
 //
+// # Topology
+//
+// topology names the system the scenario runs on (see internal/topology):
+// a built-in topology ("storefront", the default) or the path of a
+// topology file, relative to the scenario. Faults name its links, crash
+// faults its services; a name that is not there is refused with the
+// allowed ones, and a topology file's own problems with their places in
+// it. The storefront's journeys, its service levels (storefront:),
+// invariant and experience checks and the maintenance switch need the
+// storefront: on a topology that lacks one of its services or links they
+// are refused, at their line, before anything starts. A storefront with
+// one service replaced (the same name, kind process or image) is still the
+// storefront: its checks are allowed, and a check whose audit the
+// replacement does not serve is judged unknown.
+//
 // # Faults
 //
 // A fault is one of: a toxic on a link (link and toxic), the gateway's
@@ -99,12 +115,11 @@
 // a service's process: kill is SIGKILL with the runtime starting the
 // service again at once, restart a graceful restart, stop a graceful stop
 // for duration (default: until the load ends; the service is started again
-// for the audits). The service comes back on its own store. Only the docker
-// runtime can do this, a container per service; the inproc runtime, where a
-// service is no process of its own, refuses a scenario with a crash fault
-// before anything starts (exit code 2, "crash faults need --runtime
-// docker") rather than pretend. The fault's actual interval is the time the
-// service was down.
+// for the audits). The service comes back on its own store, on the same
+// address. The docker runtime runs a container per service; the inproc
+// runtime runs each service a scenario crashes as a child process (`gameday
+// serve`) behind the same proxies, and really kills it. The fault's actual
+// interval is the time the service was down.
 //
 // # Windows
 //

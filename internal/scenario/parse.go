@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gameday/gameday/internal/fault"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/internal/yamlpos"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -196,8 +197,16 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 		}
 	}
 
+	sc.Topology = p.readTopology(top)
+	p.topo = sc.Topology
+	notStorefront := p.topo != nil && !p.topo.IsStorefront()
+
 	if n, ok := top.Get("storefront"); ok {
 		sc.Storefront = p.storefront(n)
+		if notStorefront {
+			p.ErrAt(top.Key("storefront"), "storefront: sets the storefront's service levels, and topology %s is not the storefront (%s)",
+				p.topo.Name, missingStorefront(p.topo))
+		}
 	}
 
 	before := len(p.Errs)
@@ -205,6 +214,14 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 		sc.Load = p.load(n)
 	} else {
 		p.ErrAt(root, "missing field load (the shoppers' traffic: duration, rate, shoppers)")
+	}
+	if n, ok := top.Get("load"); ok && notStorefront && sc.Load.Journeys == DefaultJourneys {
+		at := p.Deref(n)
+		if m, ok := p.Mapping(n, "load"); ok && m.Has("journeys") {
+			at = p.Deref(m.Key("journeys"))
+		}
+		p.ErrAt(at, "load.journeys: the storefront's shoppers need the storefront, and topology %s is not the storefront (%s): write journeys: FILE.yaml, a journey file of your own",
+			p.topo.Name, missingStorefront(p.topo))
 	}
 	t := timeline{dur: sc.Load.Duration, ok: len(p.Errs) == before && sc.Load.Duration > 0}
 
@@ -245,6 +262,56 @@ func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	return sc, nil
+}
+
+// readTopology reads the file's topology: a built-in's name, or a topology
+// file's path relative to the scenario. The topology file's own problems
+// are reported at their places in it. It returns nil when there is none to
+// be had.
+func (p *parser) readTopology(top yamlpos.Mapping) *topology.Topology {
+	n, ok := top.Get("topology")
+	if !ok {
+		return topology.Default()
+	}
+	ref, ok := p.word(n, "topology")
+	if !ok {
+		return nil
+	}
+	tp, err := topology.Resolve(ref, filepath.Dir(p.File))
+	var es topology.Errors
+	switch {
+	case errors.As(err, &es):
+		p.ErrAt(p.Deref(n), "topology %s has problems, each listed with its place in %s", ref, es[0].File)
+		p.Errs = append(p.Errs, es...)
+		return nil
+	case err != nil && !strings.HasSuffix(ref, ".yaml") && !strings.HasSuffix(ref, ".yml"):
+		p.ErrAt(p.Deref(n), "topology: %v, or the path of a topology file (.yaml), relative to the scenario", err)
+		return nil
+	case err != nil:
+		p.ErrAt(p.Deref(n), "topology: %v", err)
+		return nil
+	}
+	return tp
+}
+
+// missingStorefront says what t lacks of the storefront, for a message.
+func missingStorefront(t *topology.Topology) string {
+	var missing []string
+	for _, s := range mockstore.Services {
+		if _, ok := t.Service(s); !ok {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return "it has no service " + strings.Join(missing, ", ")
+	}
+	var links []string
+	for _, l := range mockstore.Links() {
+		if _, ok := t.Link(l.Name); !ok {
+			links = append(links, l.Name)
+		}
+	}
+	return "it has no link " + strings.Join(links, ", ")
 }
 
 func (p *parser) storefront(n *yaml.Node) Storefront {
@@ -494,11 +561,15 @@ func (p *parser) startAndDuration(m yamlpos.Mapping, t timeline) (time.Duration,
 func (p *parser) toxicFault(m yamlpos.Mapping, t timeline) Fault {
 	f := Fault{Kind: FaultToxic, Stream: Downstream, Toxicity: DefaultToxicity}
 	if n, ok := m.Get("link"); ok {
-		if v, ok := p.oneOf(n, "link", linkNames()); ok {
+		if p.topo == nil {
+			f.Link, _ = p.word(n, "link")
+		} else if v, ok := p.oneOf(n, "link", p.topo.LinkNames()); ok {
 			f.Link = v
 		}
+	} else if p.topo != nil {
+		p.ErrAt(m.Node, "fault: missing field link %s", yamlpos.Allowed(p.topo.LinkNames()))
 	} else {
-		p.ErrAt(m.Node, "fault: missing field link %s", yamlpos.Allowed(linkNames()))
+		p.ErrAt(m.Node, "fault: missing field link")
 	}
 	var spec ToxicSpec
 	known := false
@@ -806,6 +877,11 @@ func (p *parser) steps(n *yaml.Node, spec ToxicSpec, f Fault, settingsOK bool) [
 
 func (p *parser) maintFault(m yamlpos.Mapping, t timeline) Fault {
 	p.OnlyFields(m, "a maintenance fault", maintFaultFields)
+	if p.topo != nil {
+		if gw, ok := p.topo.Service(mockstore.ServiceGateway); !ok || gw.Kind != topology.KindBuiltin || gw.Builtin != mockstore.ServiceGateway {
+			p.ErrAt(m.Key("maintenance"), "maintenance is the storefront gateway's switch, and topology %s has no builtin gateway", p.topo.Name)
+		}
+	}
 	f := Fault{Kind: FaultMaintenance, Maintenance: &Maintenance{RetryAfter: DefaultMaintenanceRetryAfter, Message: DefaultMaintenanceMessage}}
 	n, _ := m.Get("maintenance")
 	if n = p.Deref(n); n != nil && !(n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
@@ -835,7 +911,9 @@ func (p *parser) crashFault(m yamlpos.Mapping, t timeline) Fault {
 	p.OnlyFields(m, "a crash fault", crashFaultFields)
 	f := Fault{Kind: FaultCrash}
 	n, _ := m.Get("service")
-	if v, ok := p.oneOf(n, "service", mockstore.Services); ok {
+	if p.topo == nil {
+		f.Service, _ = p.word(n, "service")
+	} else if v, ok := p.oneOf(n, "service", p.topo.ServiceNames()); ok {
 		f.Service = v
 	}
 	if n, ok := m.Get("action"); ok {
@@ -959,6 +1037,11 @@ func (p *parser) check(n *yaml.Node, t timeline) (Check, bool) {
 		if b, ok := p.Boolean(v, "abort"); ok {
 			c.Abort = b
 		}
+	}
+	if (c.Kind == CheckInvariant || c.Kind == CheckExperience) && p.topo != nil && !p.topo.IsStorefront() {
+		p.ErrAt(m.Node, "%s checks judge the storefront from its own stores and audits, and topology %s is not the storefront (%s): "+
+			"on a system of your own, judge with metric and recovery checks", c.Kind, p.topo.Name, missingStorefront(p.topo))
+		return Check{}, false
 	}
 	switch c.Kind {
 	case CheckInvariant:

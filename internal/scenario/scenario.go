@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -19,7 +20,12 @@ type Scenario struct {
 	Description string
 	Guards      []mockstore.Feature // the defences this scenario proves
 	Seed        int64
-	Load        Traffic // the file's load
+	// Topology is the system the scenario runs on: the file's topology
+	// (a built-in's name or a path relative to the file), the storefront
+	// by default. Faults name its links and services. It is shared by
+	// clones and never modified (topology.Topology.Replace makes a copy).
+	Topology *topology.Topology
+	Load     Traffic // the file's load
 	// Storefront holds the service levels the storefront runs with; zero
 	// fields mean its defaults.
 	Storefront Storefront
@@ -121,7 +127,7 @@ type Fault struct {
 	Phase string
 
 	// Kind FaultToxic.
-	Link     string  // a mockstore link name, "checkout->wallet"
+	Link     string  // a link of the topology, "checkout->wallet"
 	Toxic    string  // a name from Toxics()
 	Stream   string  // Downstream or Upstream ("" for a proxy toxic)
 	Toxicity float64 // share of connections affected, 0..1
@@ -133,7 +139,7 @@ type Fault struct {
 	Maintenance *Maintenance
 
 	// Kind FaultCrash.
-	Service string // one of mockstore.Services
+	Service string // a service of the topology
 	Action  string // CrashKill, CrashStop or CrashRestart
 }
 

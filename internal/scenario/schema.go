@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -18,6 +19,9 @@ const (
 	numberPattern   = `\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?`
 	opPattern       = `\s*(>=|<=|==|>|<)\s*`
 	namePattern     = `^[A-Za-z0-9_][A-Za-z0-9._-]*$`
+	servicePattern  = `^[a-z][a-z0-9_-]*$`
+	linkPattern     = `^[a-z][a-z0-9_-]*->[a-z][a-z0-9_-]*$`
+	topologyPattern = `^([a-z][a-z0-9_-]*|.+\.ya?ml)$`
 )
 
 // obj is one JSON object of the schema; encoding/json writes its keys sorted.
@@ -89,6 +93,8 @@ func Schema() []byte {
 				"items":       obj{"enum": features},
 			},
 			"seed": obj{"description": fmt.Sprintf("seed of the run; default %d", DefaultSeed), "type": "integer", "minimum": 0},
+			"topology": obj{"description": "the system the scenario runs on: a built-in topology's name or the path of a topology file (.yaml), relative to the scenario; default " + topology.Storefront,
+				"type": "string", "pattern": topologyPattern, "examples": []string{topology.Storefront}},
 			"storefront": obj{
 				"description":          "the storefront's own service levels for this run; default: its defaults",
 				"type":                 "object",
@@ -151,7 +157,8 @@ func faultSchema() obj {
 	links := linkNames()
 	for _, t := range toxics {
 		props := obj{
-			"link":     obj{"description": "the storefront link", "enum": links},
+			"link": obj{"description": "a link of the scenario's topology (the storefront's are the examples)", "type": "string",
+				"pattern": linkPattern, "examples": links},
 			"toxic":    obj{"description": t.Doc, "const": t.Name},
 			"start":    withDoc(ref("duration"), "offset from the load's start"),
 			"phase":    phaseSchema(),
@@ -202,9 +209,9 @@ func faultSchema() obj {
 				"duration": ref("positiveDuration"),
 			},
 		},
-		crashSchema("crash", "a service killed or restarted (--runtime docker; the inproc runtime refuses it)",
+		crashSchema("crash", "a service killed or restarted (in-process, the service runs as a child process)",
 			[]string{CrashKill, CrashRestart}, false),
-		crashSchema("crash stop", "a service stopped, for duration or until the end (--runtime docker; the inproc runtime refuses it)",
+		crashSchema("crash stop", "a service stopped, for duration or until the end (in-process, the service runs as a child process)",
 			[]string{CrashStop}, true),
 	)
 	return obj{"oneOf": variants}
@@ -214,10 +221,11 @@ func faultSchema() obj {
 // duration.
 func crashSchema(title, doc string, actions []string, withDuration bool) obj {
 	props := obj{
-		"service": obj{"enum": mockstore.Services},
-		"action":  obj{"enum": actions},
-		"at":      withDoc(ref("duration"), "offset from the load's start"),
-		"phase":   phaseSchema(),
+		"service": obj{"description": "a service of the scenario's topology (the storefront's are the examples)", "type": "string",
+			"pattern": servicePattern, "examples": mockstore.Services},
+		"action": obj{"enum": actions},
+		"at":     withDoc(ref("duration"), "offset from the load's start"),
+		"phase":  phaseSchema(),
 	}
 	if withDuration {
 		props["duration"] = withDoc(ref("positiveDuration"), "how long the service stays stopped; default: until the end")

@@ -377,7 +377,7 @@ func TestSchemaTables(t *testing.T) {
 				continue
 			}
 			p := props(v)
-			same(t, tox.Name+" links", strs(p["link"].(map[string]any)["enum"]), linkNames())
+			same(t, tox.Name+" links", strs(p["link"].(map[string]any)["examples"]), linkNames())
 			want := slices.Concat(toxicFaultFields, tox.attrNames())
 			if tox.Proxy {
 				want = proxyFaultFields
@@ -411,7 +411,7 @@ func TestSchemaTables(t *testing.T) {
 		same(t, "crash stop fields", keys(props(faults["crash stop"])), crashFaultFields)
 		var actions []string
 		for _, title := range []string{"crash", "crash stop"} {
-			same(t, "services", strs(props(faults[title])["service"].(map[string]any)["enum"]), mockstore.Services)
+			same(t, "services", strs(props(faults[title])["service"].(map[string]any)["examples"]), mockstore.Services)
 			actions = append(actions, strs(props(faults[title])["action"].(map[string]any)["enum"])...)
 		}
 		same(t, "crash actions", actions, crashActions)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/internal/yamlpos"
 	"gopkg.in/yaml.v3"
 )
@@ -20,6 +21,9 @@ type parser struct {
 	// came before (label numbers tried, faults compared for overlaps): a
 	// test holds it linear in the input, which a clock cannot do reliably.
 	probes int
+	// topo is the scenario's topology, once read; nil when it could not be
+	// (then what names its links and services is not checked).
+	topo *topology.Topology
 }
 
 func (p *parser) str(n *yaml.Node, what string) (string, bool) {

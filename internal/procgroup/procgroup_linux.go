@@ -1,4 +1,4 @@
-package load
+package procgroup
 
 import (
 	"bytes"
@@ -11,14 +11,14 @@ import (
 // sysProcAttr puts the child in a process group of its own, so that it and
 // anything it starts can be killed together, and has the kernel kill it when
 // the thread that started it dies (Start keeps that thread alive, locked,
-// for as long as the child runs): a crash of the harness leaves no load child behind.
+// for as long as the child runs): a crash of the harness leaves no child behind.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
-// groupMembers returns the live processes (zombies excluded) of the process
+// Members returns the live processes (zombies excluded) of the process
 // group pgid, read from /proc.
-func groupMembers(pgid int) []int {
+func Members(pgid int) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
