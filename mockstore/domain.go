@@ -282,6 +282,38 @@ type ChargeRecord struct {
 	Refunded *time.Time `json:"refunded_at,omitempty"`
 }
 
+// LedgerEntry is one movement of a shopper's account, from GET
+// /audit/ledger on the wallet: the ledger's own rows, in the order they
+// were written, so that the balance at any moment is the sum of the
+// entries up to it.
+type LedgerEntry struct {
+	UserID string    `json:"user_id"`
+	Kind   string    `json:"kind"`   // opening, topup, charge or refund
+	Ref    string    `json:"ref"`    // the top-up's reference, the charge's key, the refund's order
+	Amount int64     `json:"amount"` // signed: a charge is negative
+	At     time.Time `json:"at"`
+}
+
+// AccountRecord is one user as auth stores it, from GET /audit/accounts:
+// whether the phone is registered, and the account's status. Statuses do
+// not change while the storefront runs, so the status read after the load
+// is the status at every moment of it.
+type AccountRecord struct {
+	UserID string `json:"user_id"`
+	Phone  string `json:"phone"`
+	Status string `json:"status"` // StatusActive or StatusRestricted
+}
+
+// CatalogueAudit is GET /audit/catalogue on checkout: what checkout decides
+// refusals by — the products with their weight and size, the couriers with
+// their areas and limits, and the payment methods it supports. None of it
+// changes while the storefront runs.
+type CatalogueAudit struct {
+	Products       []Product `json:"products"`
+	Couriers       []Courier `json:"couriers"`
+	PaymentMethods []string  `json:"payment_methods"` // supported; others are refused
+}
+
 // StateChange is one transition of an order.
 type StateChange struct {
 	State string    `json:"state"`
@@ -291,8 +323,14 @@ type StateChange struct {
 
 // OrderRecord is one order with its history, from GET /audit/orders on checkout.
 type OrderRecord struct {
-	OrderID     string        `json:"order_id"`
-	UserID      string        `json:"user_id"`
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+	// Cart is the cart the order was placed from (its owner, u:<user_id> or
+	// g:<guest_id>) and CartRev that cart's revision then: the number of
+	// changes its shopper had made to it. Two orders placed from one cart
+	// at one revision are one cart ordered twice.
+	Cart        string        `json:"cart"`
+	CartRev     int64         `json:"cart_rev"`
 	Status      string        `json:"status"`
 	Amount      int64         `json:"amount"`
 	PaymentKeys []string      `json:"payment_keys"` // every Idempotency-Key used towards the wallet
@@ -314,7 +352,29 @@ type AuthAudit struct {
 	SessionsRejected map[string]int `json:"sessions_rejected"` // by reason: unknown, expired, revoked, store_error
 	Logouts          int            `json:"logouts"`
 	SendsByChannel   map[string]int `json:"sends_by_channel"`
+	// Verifies is every verify of a code of a known login, oldest first:
+	// when the code it was checked against was issued, when the verify
+	// came, and how it ended. The judge holds them to the OTP rules (a code
+	// accepted only before issue + lifetime, and at most once); auth
+	// records the times, not its own judgement of them.
+	Verifies []VerifyRecord `json:"verifies"`
 }
+
+// VerifyRecord is one verify of a login's code in AuthAudit.Verifies.
+type VerifyRecord struct {
+	LoginID string `json:"login_id"`
+	// IssuedAt is when the login's current code was issued (its start, or
+	// its last resend) as the verify came: for an accepted verify, the
+	// issue of the code accepted.
+	IssuedAt time.Time `json:"issued_at"`
+	At       time.Time `json:"at"` // when auth decided the verify
+	// Outcome is VerifyAccepted, or the error code the verify was answered
+	// with (code_expired, invalid_code, login_locked, …).
+	Outcome string `json:"outcome"`
+}
+
+// VerifyAccepted is VerifyRecord.Outcome of a verify that opened a session.
+const VerifyAccepted = "accepted"
 
 // GatewayAudit is GET /audit/gateway: what shoppers were told.
 type GatewayAudit struct {

@@ -47,12 +47,25 @@ const (
 	// key is ignored, so a retry places a second order or posts the message
 	// twice.
 	IdempotentRequests Feature = "idempotent_requests"
+	// CheckoutOncePerCart: a cart is ordered at most once, even when an app
+	// retries a checkout with a new Idempotency-Key (a lost answer, a second
+	// tap): checkout answers with the cart's order still being paid, or with
+	// the order already placed from the cart as it is now. off: a new key is a
+	// new order — a second order and a second charge while the first is still
+	// paying, "cart empty" once it is paid.
+	CheckoutOncePerCart Feature = "checkout_once_per_cart"
 	// BalanceCache: when the wallet cannot be read the last known balance is
 	// shown with its time, or a clear error. off: the balance shows as 0.
 	BalanceCache Feature = "balance_cache"
 	// CircuitBreakers: a failing upstream trips a breaker and calls fail fast.
 	// off: every call waits for its full timeout.
 	CircuitBreakers Feature = "circuit_breakers"
+	// OTPSendLimits: login starts and resends are limited per phone and per
+	// client within a sliding window; over a limit the answer is 429
+	// rate_limited with Retry-After, the same for registered and
+	// unregistered phones. off: every start sends a code, without limit
+	// (SMS pumping, a flooded shopper's inbox).
+	OTPSendLimits Feature = "otp_send_limits"
 	// RetryBudget: retries of idempotent upstream calls are bounded by a budget
 	// with jittered backoff. off: immediate retries, without bound.
 	RetryBudget Feature = "retry_budget"
@@ -68,9 +81,11 @@ var featureDoc = map[Feature]string{
 	PaymentReconciliation: "an unknown payment outcome stays pending and is reconciled by key",
 	RefundOutbox:          "failed charged orders are refunded through an outbox, exactly once, within the SLA",
 	IdempotentRequests:    "a food order or chat message retried with the same Idempotency-Key is stored once",
+	CheckoutOncePerCart:   "a cart is ordered at most once, even when a checkout is retried with a new Idempotency-Key",
 	BalanceCache:          "an unreadable balance is shown as last known (with its time), never as 0",
 	CircuitBreakers:       "a failing upstream trips a breaker; calls fail fast",
 	RetryBudget:           "upstream retries are bounded and jittered",
+	OTPSendLimits:         "login codes asked for one phone or by one client are limited per window (429 + Retry-After, alike for unregistered phones)",
 }
 
 // AllFeatures returns every feature name, sorted.

@@ -53,6 +53,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the virtual users' random choices")
 	fs.Var(envList(cfg.Env), "env", "a variable of the storefront's journeys, NAME=value (repeatable): GAMEDAY_LOGOUT=0.5")
 	fs.StringVar(&cfg.Out, "out", "", "write the per-second series (JSON lines) to this file")
+	fs.StringVar(&cfg.Observations, "observations", "", "the storefront's shoppers: write what they were told (checkouts, logins, codes; JSON lines) to this file")
 	fs.Float64Var(&maxFailed, "max-failed", -1, "exit 1 when more than this share of requests failed (0..1; default: no limit)")
 	fs.BoolVar(&quiet, "q", false, "no live line, only the summary")
 	fs.Usage = func() {

@@ -103,6 +103,8 @@ func TestServeBadFlags(t *testing.T) {
 		{"listen", []string{"serve", "otp", "--listen", "8080"}, `--listen: "8080" is not host:port`},
 		{"same ports", []string{"serve", "otp", "--listen", "127.0.0.1:8080", "--audit-listen", "127.0.0.1:8080"}, "are both 127.0.0.1:8080"},
 		{"duration elsewhere", []string{"serve", "wallet", "--refund-sla", "5s"}, "--refund-sla is for checkout only"},
+		{"otp lifetime elsewhere", []string{"serve", "otp", "--otp-lifetime", "8s"}, "--otp-lifetime is for auth only"},
+		{"otp lifetime too long", []string{"serve", "auth", "--sessions-url", "http://s", "--otp-url", "http://o", "--otp-lifetime", "6m"}, "--otp-lifetime 6m0s: want at most 5m0s"},
 		{"negative duration", []string{"serve", "checkout", "--wallet-url", "http://w", "--pending-bound", "-1s"}, "must not be negative"},
 		{"food timeout elsewhere", []string{"serve", "wallet", "--food-timeout", "5s"}, "--food-timeout is for gateway only"},
 		{"negative food timeout", []string{"serve", "gateway", "--auth-url", "http://a", "--checkout-url", "http://c", "--wallet-url", "http://w",

@@ -20,9 +20,11 @@ import (
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
 	"github.com/gameday/gameday/internal/load/storefront"
+	"github.com/gameday/gameday/internal/probe"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/auth"
 )
 
 // Errors Run's error wraps, for the exit code.
@@ -72,7 +74,14 @@ type Options struct {
 	OnLoadEnd   func()
 	// RefundSLA and PendingBound are checkout's; 0 means its defaults.
 	RefundSLA, PendingBound time.Duration
-	Logger                  *slog.Logger
+	// OTPLifetime is auth's lifetime of a login code; 0 means the
+	// scenario's (storefront: otp_lifetime), else auth's default.
+	OTPLifetime time.Duration
+	// NewAuth builds the storefront's auth in place of auth.New
+	// (env.Options.NewAuth): a seam for tests, in-process only; no flag or
+	// scenario sets it.
+	NewAuth func(ctx context.Context, cfg auth.Config) (*auth.Service, error)
+	Logger  *slog.Logger
 }
 
 // Run runs one scenario: a fresh environment, the load with the fault
@@ -101,6 +110,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	}
 	if opts.PendingBound == 0 {
 		opts.PendingBound = sc.Storefront.PendingBound
+	}
+	if opts.OTPLifetime == 0 {
+		opts.OTPLifetime = sc.Storefront.OTPLifetime
 	}
 	feats := opts.Features
 	if feats == nil {
@@ -139,6 +151,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	e, err := startEnvFor(ctx, sc, opts.Runtime, env.Options{
 		Features: feats, Profile: opts.Profile, Seed: seed, Shoppers: sc.Load.Shoppers,
 		Dir: filepath.Join(opts.Dir, "stores"), RefundSLA: opts.RefundSLA, PendingBound: opts.PendingBound,
+		OTPLifetime: opts.OTPLifetime, NewAuth: opts.NewAuth,
 		Crashable: crashed(sc), Serve: opts.Serve, Topology: sc.Topology, Logger: svcLog,
 	})
 	if err != nil {
@@ -163,7 +176,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 	}
 	res.Load.Dir = loadDir
 
-	r := &run{sc: sc, opts: opts, log: log, res: res}
+	r := &run{sc: sc, opts: opts, log: log, res: res, probes: probe.TargetOf(info)}
+	// The probes due before the load see the environment as it starts.
+	r.addProbes(probe.Once(ctx, scenario.ProbeBefore, sc.Checks, r.probes)...)
 	loadEnd, err := r.drive(ctx, inj, loadArgs)
 	if err != nil {
 		return res, err
@@ -174,10 +189,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (res *journal
 // run is one scenario run under way: what Run's steps share. Its journal
 // (res) is filled as the steps go.
 type run struct {
-	sc   *scenario.Scenario // as it runs (compressed with Options.Quick)
-	opts Options            // with the scenario's service levels filled in
-	log  *slog.Logger
-	res  *journal.Run
+	sc     *scenario.Scenario // as it runs (compressed with Options.Quick)
+	opts   Options            // with the scenario's service levels filled in
+	log    *slog.Logger
+	res    *journal.Run
+	probes probe.Target // where the probe checks reach
+
+	probesMu sync.Mutex // guards res.Probes while the periodic probes run
+}
+
+// addProbes records runs of the probe checks in the journal.
+func (r *run) addProbes(rs ...probe.Result) {
+	r.probesMu.Lock()
+	defer r.probesMu.Unlock()
+	r.res.Probes = append(r.res.Probes, rs...)
 }
 
 // drive runs the load (the child with args, in res.Load.Dir) with the fault
@@ -256,6 +281,18 @@ func (r *run) drive(ctx context.Context, inj *Injector, args []string) (loadEnd 
 	res.LoadStart = t0
 	log.Info("load running; fault timeline starts", "events", len(sc.Events()))
 
+	// The periodic probes run while the load does, and stop with it.
+	probeCtx, stopProbes := context.WithCancel(runCtx)
+	probesDone := make(chan struct{})
+	go func() {
+		defer close(probesDone)
+		probe.Every(probeCtx, sc.Checks, r.probes, func(p probe.Result) { r.addProbes(p) })
+	}()
+	defer func() {
+		stopProbes()
+		<-probesDone
+	}()
+
 	var records []journal.Fault
 	var recMu sync.Mutex
 	tlDone := make(chan error, 1)
@@ -272,6 +309,8 @@ func (r *run) drive(ctx context.Context, inj *Injector, args []string) (loadEnd 
 	<-waited
 	cancelRun(errLoadEnded)
 	tlErr := <-tlDone
+	stopProbes()
+	<-probesDone
 	loadEnd = time.Now()
 	if opts.OnLoadEnd != nil {
 		opts.OnLoadEnd()
@@ -311,6 +350,7 @@ func (r *run) verdicts(ctx context.Context, auditURLs map[string]string, loadEnd
 	jr := &judge.Run{
 		Timeline: judge.Timeline{Start: res.LoadStart, Duration: sc.Load.Duration, Faults: res.Intervals},
 		Series:   res.Series, RefundSLA: r.opts.RefundSLA, PendingBound: r.opts.PendingBound,
+		OTPLifetime: r.opts.OTPLifetime,
 	}
 	if res.Aborted == "" {
 		// What the checks give the storefront time to do, before the audits.
@@ -318,11 +358,22 @@ func (r *run) verdicts(ctx context.Context, auditURLs map[string]string, loadEnd
 			return err
 		}
 	}
+	if res.Load.Dir != "" {
+		path := filepath.Join(res.Load.Dir, storefront.ObservationsFile)
+		if obs, err := storefront.ReadObservations(path); err != nil {
+			jr.ObservationsErr = err.Error()
+		} else {
+			jr.Observations = obs
+		}
+	}
 	audit, err := env.ReadAudit(ctx, auditURLs, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
 		r.log.Warn("audits not all read", "err", err)
 	}
 	res.Audit, jr.Audit = audit, audit
+	r.addProbes(probe.Once(ctx, scenario.ProbeAfter, sc.Checks, r.probes)...)
+	slices.SortStableFunc(res.Probes, func(a, b probe.Result) int { return a.At.Compare(b.At) })
+	jr.Probes = res.Probes
 	res.Verdicts = judge.Verdicts(jr, sc.Checks)
 	if res.Aborted != "" {
 		res.Err = "aborted: " + res.Aborted
@@ -376,6 +427,7 @@ func writeLoadConfig(dir string, sc *scenario.Scenario, journeys string, info en
 		Seed: uint64(seed), Env: sc.Load.Env, Out: filepath.Join(dir, load.SeriesFile), Events: true, MaxFailed: -1,
 	}
 	if journeys == runner.Storefront {
+		cfg.Observations = filepath.Join(dir, storefront.ObservationsFile)
 		if info.Gateway == "" || info.OTPInbox == "" {
 			return nil, errors.New("the environment gives no gateway or OTP inbox URL")
 		}

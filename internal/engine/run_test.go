@@ -15,6 +15,7 @@ import (
 	"github.com/gameday/gameday/internal/judge"
 	"github.com/gameday/gameday/internal/load"
 	"github.com/gameday/gameday/internal/load/runner"
+	"github.com/gameday/gameday/internal/load/storefront"
 	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
@@ -53,6 +54,7 @@ checks:
   - invariant: no_double_charge
   - invariant: money_conserved
   - invariant: failed_orders_refunded
+  - experience: no_false_refusal
   - metric: journey_success{journey:checkout}
     window: baseline
     rate: ">= 0.5"
@@ -93,6 +95,10 @@ func TestRunScenario(t *testing.T) {
 		t.Log(v.String())
 		if v.Status != judge.Pass {
 			t.Errorf("on resilient: %s", v)
+		}
+		// Judged from the load's observations, read back by the engine.
+		if v.Subject == scenario.ExpNoFalseRefusal && (v.Evidence.Samples < 20 || !strings.Contains(v.Reason, "checkout answers")) {
+			t.Errorf("no_false_refusal judged %d checkout answers: %s", v.Evidence.Samples, v)
 		}
 	}
 	if res.Outcome != judge.Pass {
@@ -207,6 +213,9 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if cfg.Out != filepath.Join(dir, load.SeriesFile) {
 		t.Errorf("series file %q", cfg.Out)
+	}
+	if cfg.Observations != filepath.Join(dir, storefront.ObservationsFile) {
+		t.Errorf("observations file %q", cfg.Observations)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("the harness wrote a config the child refuses: %v", err)

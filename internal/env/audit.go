@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ const (
 	SourceSessions = "sessions /audit/sessions"
 	SourceOTP      = "otp /audit/otp"
 	SourceFood     = "food /audit/food"
+	SourceLedger   = "wallet /audit/ledger"
+	SourceAccounts = "auth /audit/accounts"
+	SourceCatalog  = "checkout /audit/catalogue"
 )
 
 // Audit is the ground truth the services keep of themselves, read after the
@@ -45,6 +49,14 @@ type Audit struct {
 	Sessions *sessions.Audit          `json:"sessions,omitempty"` // the session store's counts
 	OTP      *otp.Audit               `json:"otp,omitempty"`      // sends the provider accepted
 	Food     *mockstore.FoodAudit     `json:"food,omitempty"`     // food orders and chat messages
+	// Ledger, Accounts and Catalogue are the truth a refusal is judged
+	// against: every movement of the shoppers' wallets with its time, every
+	// user with its phone and status, and what checkout refuses by. The
+	// journal leaves them out (they are as big as the run, and the stores
+	// hold them).
+	Ledger    []mockstore.LedgerEntry   `json:"-"`
+	Accounts  []mockstore.AccountRecord `json:"-"`
+	Catalogue *mockstore.CatalogueAudit `json:"-"`
 
 	// Unread names the sources that could not be read, with the error. The
 	// checks that need one of them are unknown.
@@ -52,12 +64,15 @@ type Audit struct {
 }
 
 // Missing returns an error saying why the audit cannot give srcs (Source
-// constants): the first of them that could not be read, or was not; nil when
-// it gives them all. A check that needs a missing source is unknown.
+// constants): for the first of them that could not be read, or was not,
+// "the wallet's audit was not served: GET /audit/charges: status 404: ...";
+// nil when it gives them all. A check that needs a missing source is
+// unknown, with that error as its reason.
 func (a *Audit) Missing(srcs ...string) error {
 	for _, s := range srcs {
+		service, path, _ := strings.Cut(s, " ")
 		if why, ok := a.Unread[s]; ok {
-			return fmt.Errorf("%s could not be read: %s", s, why)
+			return fmt.Errorf("the %s's audit was not served: GET %s: %s", service, path, why)
 		}
 		var missing bool
 		switch s {
@@ -73,9 +88,15 @@ func (a *Audit) Missing(srcs ...string) error {
 			missing = a.OTP == nil
 		case SourceFood:
 			missing = a.Food == nil
+		case SourceLedger:
+			missing = a.Ledger == nil
+		case SourceAccounts:
+			missing = a.Accounts == nil
+		case SourceCatalog:
+			missing = a.Catalogue == nil
 		}
 		if missing {
-			return fmt.Errorf("%s was not read", s)
+			return fmt.Errorf("the %s's audit was not served: GET %s was not read", service, path)
 		}
 	}
 	return nil
@@ -155,6 +176,18 @@ func ReadAudit(ctx context.Context, auditURLs map[string]string, hc *http.Client
 	if read(SourceFood, mockstore.ServiceFood, "/audit/food", &fd) {
 		a.Food = &fd
 	}
+	var ledger []mockstore.LedgerEntry
+	if read(SourceLedger, mockstore.ServiceWallet, "/audit/ledger", &ledger) {
+		a.Ledger = ledger
+	}
+	var accounts []mockstore.AccountRecord
+	if read(SourceAccounts, mockstore.ServiceAuth, "/audit/accounts", &accounts) {
+		a.Accounts = accounts
+	}
+	var cat mockstore.CatalogueAudit
+	if read(SourceCatalog, mockstore.ServiceCheckout, "/audit/catalogue", &cat) {
+		a.Catalogue = &cat
+	}
 	return a, errors.Join(errs...)
 }
 
@@ -174,8 +207,89 @@ func getJSON(ctx context.Context, hc *http.Client, url string, into any) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAuditBody)).Decode(into); err != nil {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAuditBody))
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	return decodeAudit(body, into)
+}
+
+// decodeAudit decodes an audit answer into into (a pointer to a struct, or
+// to a slice of structs), holding it to the contract of mockstore/API.md:
+// JSON of that shape with every field the type does not mark omitempty
+// present (a field may be added, none left out). An answer that is not that
+// is an error, so that a check never passes on the zero values of fields
+// that a replacement of the service did not serve.
+func decodeAudit(body []byte, into any) error {
+	t := reflect.TypeOf(into).Elem()
+	list := t.Kind() == reflect.Slice
+	var objects []map[string]json.RawMessage
+	switch {
+	case list:
+		if err := json.Unmarshal(body, &objects); err != nil {
+			return fmt.Errorf("decode answer: want a JSON list of objects: %w", err)
+		}
+		t = t.Elem()
+	default:
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil || m == nil {
+			return fmt.Errorf("decode answer: want a JSON object: %s", firstBytes(body))
+		}
+		objects = append(objects, m)
+	}
+	required := requiredFields(t)
+	for i, m := range objects {
+		var lacks []string
+		for _, f := range required {
+			if _, ok := m[f]; !ok {
+				lacks = append(lacks, f)
+			}
+		}
+		if len(lacks) > 0 {
+			where := "the answer"
+			if list {
+				where = fmt.Sprintf("item %d of the answer", i)
+			}
+			return fmt.Errorf("decode answer: %s lacks %s (fields of %s)", where, strings.Join(lacks, ", "), t)
+		}
+	}
+	if err := json.Unmarshal(body, into); err != nil {
 		return fmt.Errorf("decode answer: %w", err)
 	}
 	return nil
+}
+
+// requiredFields returns the JSON names of the fields of struct type t that
+// are not omitempty.
+func requiredFields(t reflect.Type) []string {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,") {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// firstBytes renders the start of an answer for a message.
+func firstBytes(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	if s == "" {
+		return "an empty body"
+	}
+	return fmt.Sprintf("%q", s)
 }

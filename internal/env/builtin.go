@@ -54,14 +54,18 @@ type Builtin struct {
 	// Dataset is the world Seed and Shoppers make, when the caller has it
 	// already (it is the same for every service); nil: Start seeds it.
 	Dataset *mockstore.Dataset
+	// NewAuth is Options.NewAuth (the tests' seam for an auth that breaks
+	// an OTP rule), for auth built in this process only: Args cannot carry
+	// it, and the runtimes that start services from Args refuse it.
+	NewAuth func(ctx context.Context, cfg auth.Config) (*auth.Service, error)
 }
 
 // Settings are the storefront's service levels; each belongs to one
 // service (see BuiltinSettings), and zero means that service's default.
 type Settings struct {
-	RefundSLA, PendingBound      time.Duration // checkout
-	OTPTimeout, OTPFallbackAfter time.Duration // auth
-	Gateway                      gateway.Timeouts
+	RefundSLA, PendingBound                   time.Duration // checkout
+	OTPTimeout, OTPFallbackAfter, OTPLifetime time.Duration // auth
+	Gateway                                   gateway.Timeouts
 }
 
 // Setting is one of Settings: its `gameday serve` flag, its service, and
@@ -81,6 +85,7 @@ var BuiltinSettings = []Setting{
 	{"pending-bound", mockstore.ServiceCheckout, "checkout's bound on an unresolved payment", func(s *Settings) *time.Duration { return &s.PendingBound }},
 	{"otp-timeout", mockstore.ServiceAuth, "auth's bound on each send to the OTP provider", func(s *Settings) *time.Duration { return &s.OTPTimeout }},
 	{"otp-fallback-after", mockstore.ServiceAuth, "auth's wait for an SMS before the WhatsApp fallback", func(s *Settings) *time.Duration { return &s.OTPFallbackAfter }},
+	{"otp-lifetime", mockstore.ServiceAuth, "auth's lifetime of a login code from its issue, at most 5m", func(s *Settings) *time.Duration { return &s.OTPLifetime }},
 	{"auth-timeout", mockstore.ServiceGateway, "gateway's bound on each call to auth", func(s *Settings) *time.Duration { return &s.Gateway.Auth }},
 	{"checkout-timeout", mockstore.ServiceGateway, "gateway's bound on each call to checkout", func(s *Settings) *time.Duration { return &s.Gateway.Checkout }},
 	{"wallet-timeout", mockstore.ServiceGateway, "gateway's bound on each call to the wallet", func(s *Settings) *time.Duration { return &s.Gateway.Wallet }},
@@ -112,7 +117,7 @@ func UpstreamFlag(upstream string) string { return upstream + "-url" }
 // settings returns the service levels o sets.
 func (o Options) settings() Settings {
 	return Settings{RefundSLA: o.RefundSLA, PendingBound: o.PendingBound, OTPTimeout: o.OTPTimeout,
-		OTPFallbackAfter: o.OTPFallbackAfter, Gateway: o.GatewayTimeouts}
+		OTPFallbackAfter: o.OTPFallbackAfter, OTPLifetime: o.OTPLifetime, Gateway: o.GatewayTimeouts}
 }
 
 // Configure derives the configuration of svc, a builtin service of t, from
@@ -148,6 +153,9 @@ func Configure(t *topology.Topology, svc topology.Service, opts Options, dir str
 		if s.Service == b.Service {
 			*s.Field(&b.Settings) = *s.Field(&all)
 		}
+	}
+	if b.Service == mockstore.ServiceAuth {
+		b.NewAuth = opts.NewAuth
 	}
 	if err := b.Validate(); err != nil {
 		return Builtin{}, fmt.Errorf("configure %s: %w", svc.Name, err)
@@ -200,6 +208,9 @@ func (b Builtin) Validate() error {
 			errs = append(errs, fmt.Errorf("--%s is for %s only", s.Flag, s.Service))
 		}
 	}
+	if b.Settings.OTPLifetime > auth.MaxCodeTTL {
+		errs = append(errs, fmt.Errorf("--otp-lifetime %v: want at most %v (a login code lives at most 5 minutes)", b.Settings.OTPLifetime, auth.MaxCodeTTL))
+	}
 	return errors.Join(errs...)
 }
 
@@ -246,9 +257,13 @@ func (b Builtin) Start(ctx context.Context, logger *slog.Logger) (Service, error
 	case mockstore.ServiceWallet:
 		return wallet.New(ctx, wallet.Config{DBPath: db, Dataset: ds, Features: feats, Logger: logger})
 	case mockstore.ServiceAuth:
-		return auth.New(ctx, auth.Config{
+		newAuth := auth.New
+		if b.NewAuth != nil {
+			newAuth = b.NewAuth
+		}
+		return newAuth(ctx, auth.Config{
 			DBPath: db, SessionsURL: up[mockstore.ServiceSessions], OTPURL: up[mockstore.ServiceOTP],
-			OTPTimeout: s.OTPTimeout, FallbackAfter: s.OTPFallbackAfter,
+			OTPTimeout: s.OTPTimeout, FallbackAfter: s.OTPFallbackAfter, CodeTTL: s.OTPLifetime,
 			Dataset: ds, Features: feats, Logger: logger,
 		})
 	case mockstore.ServiceCheckout:

@@ -157,6 +157,9 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 	if opts.Direct {
 		return nil, errors.New("the docker runtime has no direct mode: every link goes through Toxiproxy")
 	}
+	if opts.NewAuth != nil {
+		return nil, errors.New("the docker runtime runs auth as gameday serve auth: it takes no auth of a test's own (NewAuth)")
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -678,7 +681,7 @@ func (d *Docker) Crash(ctx context.Context, service, action string) (err error) 
 	case closed:
 		return fmt.Errorf("%s %s: the environment is closed", action, service)
 	case !ok || want == nil:
-		return fmt.Errorf("%s %s: no such service (allowed values: %s)", action, service, strings.Join(mockstore.Services, ", "))
+		return fmt.Errorf("%s %s: no such service (allowed values: %s)", action, service, strings.Join(slices.Sorted(maps.Keys(d.ports)), ", "))
 	}
 	defer func() {
 		if err != nil {

@@ -1,8 +1,11 @@
 // Package env starts the storefront with every link behind Toxiproxy, reads
 // the audits its services keep of themselves (ReadAudit), and tears it down
 // again. The inproc runtime runs every service, the proxies and
-// the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks;
-// whatever runtime runs it, an environment is described by the same Info.
+// the Toxiproxy API in this process on 127.0.0.1 with ports the OS picks,
+// except the services it runs as child processes (a service a scenario
+// crashes, or a replacement: Options.Crashable, Options.Processes), each
+// supervised by a Process; whatever runtime runs it, an environment is
+// described by the same Info.
 package env
 
 import (
@@ -17,6 +20,7 @@ import (
 
 	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/auth"
 	"github.com/gameday/gameday/mockstore/gateway"
 )
 
@@ -43,6 +47,15 @@ type Options struct {
 	// defaults.
 	OTPTimeout       time.Duration
 	OTPFallbackAfter time.Duration
+	// OTPLifetime is how long a login code lives from its issue (auth's
+	// CodeTTL, at most auth.MaxCodeTTL); 0 means auth's default.
+	OTPLifetime time.Duration
+	// NewAuth, when set, builds auth in place of auth.New: a seam for the
+	// tests that run the storefront with an auth of their own (the
+	// rule-breaking auths of mockstore/auth's tests). Only the in-process
+	// runtime takes it; StartDocker refuses it. No flag, scenario field or
+	// command sets it.
+	NewAuth func(ctx context.Context, cfg auth.Config) (*auth.Service, error)
 	// GatewayTimeouts bound each call of the gateway to an upstream (each
 	// attempt, when retried); zero fields mean the gateway's defaults.
 	GatewayTimeouts gateway.Timeouts
@@ -87,6 +100,9 @@ func (o Options) Validate() error {
 	}
 	if o.OTPTimeout < 0 || o.OTPFallbackAfter < 0 {
 		errs = append(errs, errors.New("OTP timeout and fallback delay must not be negative"))
+	}
+	if o.OTPLifetime < 0 || o.OTPLifetime > auth.MaxCodeTTL {
+		errs = append(errs, fmt.Errorf("OTP lifetime %v: want at most %v", o.OTPLifetime, auth.MaxCodeTTL))
 	}
 	if t := o.GatewayTimeouts; t.Auth < 0 || t.Checkout < 0 || t.Wallet < 0 || t.Food < 0 {
 		errs = append(errs, errors.New("gateway timeouts must not be negative"))

@@ -1,6 +1,7 @@
 package env
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/gameday/gameday/internal/fault"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/auth"
+	"github.com/gameday/gameday/mockstore/checkout"
 	"github.com/gameday/gameday/mockstore/food"
 	"github.com/gameday/gameday/mockstore/gateway"
 	"github.com/gameday/gameday/mockstore/otp"
@@ -32,6 +35,8 @@ var featureCases = map[mockstore.Feature]func(t *testing.T, on bool){
 	mockstore.CircuitBreakers:       checkCircuitBreakers,
 	mockstore.RetryBudget:           checkRetryBudget,
 	mockstore.IdempotentRequests:    checkIdempotentRequests,
+	mockstore.CheckoutOncePerCart:   checkCheckoutOncePerCart,
+	mockstore.OTPSendLimits:         checkOTPSendLimits,
 }
 
 func TestFeatures(t *testing.T) {
@@ -531,6 +536,9 @@ func TestOptionsRefuseNegativeKnobs(t *testing.T) {
 		{"negative OTP timeout", Options{OTPTimeout: -time.Second}, false},
 		{"negative fallback", Options{OTPFallbackAfter: -time.Second}, false},
 		{"negative gateway timeout", Options{GatewayTimeouts: gateway.Timeouts{Wallet: -time.Second}}, false},
+		{"OTP lifetime", Options{OTPLifetime: 8 * time.Second}, true},
+		{"negative OTP lifetime", Options{OTPLifetime: -time.Second}, false},
+		{"OTP lifetime over auth's most", Options{OTPLifetime: 6 * time.Minute}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -538,6 +546,41 @@ func TestOptionsRefuseNegativeKnobs(t *testing.T) {
 				t.Errorf("Validate() = %v, want ok=%t", err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestDockerRefusesNewAuth: an auth of a test's own runs in-process only;
+// the docker runtime says so before it looks for an engine.
+func TestDockerRefusesNewAuth(t *testing.T) {
+	_, err := StartDocker(ctxFor(t), Options{NewAuth: auth.New})
+	if err == nil || !strings.Contains(err.Error(), "NewAuth") {
+		t.Fatalf("StartDocker with NewAuth: %v, want it refused", err)
+	}
+}
+
+// TestOTPLifetime: the lifetime Options gives reaches auth (the login
+// start answers it), built by Options.NewAuth when that is set.
+func TestOTPLifetime(t *testing.T) {
+	var got auth.Config
+	newAuth := func(ctx context.Context, cfg auth.Config) (*auth.Service, error) {
+		got = cfg
+		return auth.New(ctx, cfg)
+	}
+	e, err := StartInproc(ctxFor(t), Options{OTPLifetime: 2 * time.Second, Shoppers: 5, NewAuth: newAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CodeTTL != 2*time.Second {
+		t.Errorf("NewAuth was given CodeTTL %v, want the 2s of Options", got.CodeTTL)
+	}
+	t.Cleanup(func() { e.Close() })
+	phone := e.Info().SamplePhone
+	r := api(t, e, nil, "POST", "/api/v1/login", "", map[string]string{"phone": phone})
+	wantStatus(t, "login", r, http.StatusAccepted, "")
+	var ls auth.LoginStarted
+	r.decode(t, &ls)
+	if ls.ExpiresInS != 2 {
+		t.Fatalf("login start %+v: expires_in_s, want 2", ls)
 	}
 }
 
@@ -581,4 +624,98 @@ func checkIdempotentRequests(t *testing.T, on bool) {
 	if on && n != 1 || !on && n < 2 {
 		t.Fatalf("one food order (one key) stored %d times; want 1 with the feature on, 2 or more off", n)
 	}
+}
+
+// checkCheckoutOncePerCart: the shopper's own link cuts the answer to a
+// checkout after the gateway answered (http_cut on client->gateway), and
+// the app sends the checkout again under a new Idempotency-Key. Off: the
+// cart was emptied by the paid order, the retry is refused cart_empty. On:
+// the retry is answered with the cart's order, replayed "cart". Either way
+// one order and one charge.
+func checkCheckoutOncePerCart(t *testing.T, on bool) {
+	e := startFor(t, mockstore.CheckoutOncePerCart, on, Options{})
+	s := loggedIn(t, e, 0)
+	req := fillCart(t, e, s)
+	// A connection per request: Go's transport would otherwise resend the
+	// cut request by itself (it carries an Idempotency-Key) on a new one.
+	fresh := &http.Client{Timeout: testTimeout, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	checkoutUnder := func(key string) apiResult {
+		return api(t, e, fresh, "POST", "/api/v1/checkout", s.Token, req, gateway.IdempotencyHeader, key)
+	}
+	remove := addToxic(t, e, "client->gateway", fault.Toxic{Type: fault.HTTPCutType, Stream: fault.Downstream})
+	if r := checkoutUnder("co-1"); r.err == nil {
+		t.Fatalf("the checkout's answer came through the cut: %d %s", r.status, r.body)
+	}
+	remove()
+	placed := onlyOrder(t, e, s.UserID) // the gateway had answered: the order exists
+	r := checkoutUnder("co-2")
+	if !on {
+		wantStatus(t, "the retry under a new key", r, http.StatusUnprocessableEntity, mockstore.CodeCartEmpty)
+	} else {
+		wantStatus(t, "the retry under a new key", r, http.StatusCreated, "")
+		var o checkout.Order
+		r.decode(t, &o)
+		if o.OrderID != placed.OrderID || o.Replayed != checkout.ReplayCart {
+			t.Fatalf("the retry under a new key answered %+v; want order %s, replayed %q", o, placed.OrderID, checkout.ReplayCart)
+		}
+	}
+	if os := ordersOf(t, e, s.UserID); len(os) != 1 {
+		t.Fatalf("%d orders for one cart, want 1", len(os))
+	}
+	if cs := chargesOf(t, e, s.UserID); len(cs) != 1 {
+		t.Fatalf("%d charges for one cart, want 1: %+v", len(cs), cs)
+	}
+}
+
+// checkOTPSendLimits: an attacker asks the gateway for 40 codes for one
+// registered phone, then 31 for a number nobody registered, from its own
+// address (X-Forwarded-For, which the gateway believes from the proxy in
+// front of it). Off: every start is 202 and the provider delivers 40 codes.
+// On: past auth's 30 per phone the answer is 429 rate_limited with
+// Retry-After, the same for the unregistered number, the provider delivers
+// 30 codes, and a shopper from another address still gets a code.
+func checkOTPSendLimits(t *testing.T, on bool) {
+	e := startFor(t, mockstore.OTPSendLimits, on, Options{})
+	victim := activePhone(t, e, 0)
+	start := func(phone, from string) apiResult {
+		return api(t, e, nil, "POST", "/api/v1/login", "", map[string]string{"phone": phone}, gateway.ForwardedForHeader, from)
+	}
+	const attacks = 40
+	var over []apiResult
+	for i := range attacks {
+		r := start(victim, "203.0.113.7")
+		if !on || i < 30 {
+			wantStatus(t, fmt.Sprintf("start %d", i+1), r, http.StatusAccepted, "")
+			continue
+		}
+		wantStatus(t, fmt.Sprintf("start %d", i+1), r, http.StatusTooManyRequests, mockstore.CodeRateLimited)
+		if r.retryAfter() < 1 {
+			t.Fatalf("start %d: 429 without Retry-After", i+1)
+		}
+		over = append(over, r)
+	}
+	want := attacks
+	if on {
+		want = 30
+	}
+	codes := func() int { return otpAudit(t, e).Codes[victim] }
+	waitFor(t, 10*time.Second, fmt.Sprintf("%d codes delivered to the flooded phone", want), func() bool { return codes() >= want })
+	if got := codes(); got != want {
+		t.Fatalf("the provider delivered %d codes to the flooded phone, want %d", got, want)
+	}
+	if !on {
+		return
+	}
+	const stranger = "+6289900000100"
+	for range 30 {
+		start(stranger, "203.0.113.8")
+	}
+	r := start(stranger, "203.0.113.8")
+	// The same answer (auth's own test holds it byte for byte on a fake
+	// clock; here the Retry-After may differ by the seconds the sends took).
+	if r.status != over[0].status || r.code != over[0].code || r.retryAfter() < 1 {
+		t.Errorf("over the limit an unregistered number got %d %s Retry-After %d, a registered one %d %s Retry-After %d",
+			r.status, r.code, r.retryAfter(), over[0].status, over[0].code, over[0].retryAfter())
+	}
+	wantStatus(t, "a shopper from another address", start(activePhone(t, e, 1), "100.64.0.9"), http.StatusAccepted, "")
 }

@@ -96,7 +96,8 @@ func testHarness(dir string) int {
 		return 3
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"pid": p.PID(), "addr": p.Addr()})
-	select {}
+	time.Sleep(time.Hour) // until killed; not select{}, which the runtime may call a deadlock
+	return 0
 }
 
 // testConfig runs this test binary as a test service on addr, its lock

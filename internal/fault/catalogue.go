@@ -143,6 +143,16 @@ var catalogue = []ToxicSpec{
 		},
 	},
 	{
+		Type: HTTPCutType,
+		Description: "cuts the connection of a fraction of HTTP/1.1 exchanges after the upstream answered: " +
+			"the request was served, its response is dropped and the client's connection closed",
+		Streams: []string{Downstream},
+		Attributes: []AttributeSpec{
+			{Name: "status", Kind: KindInt, Default: int64(0), Min: 0, Max: 599, Description: "cut only responses with this status (201: what created something); 0 means any"},
+			{Name: "rate", Kind: KindFloat, Default: 1.0, Min: 0, Max: 1, Description: "fraction of those responses cut, drawn per response"},
+		},
+	},
+	{
 		Type:        HTTPLatencyType,
 		Description: "delays the HTTP/1.1 requests whose path starts with path",
 		Streams:     []string{Upstream},

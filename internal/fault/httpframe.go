@@ -67,6 +67,9 @@ type verdict struct {
 	// replace, if not nil, is sent instead of the message once the whole
 	// message has arrived; the original is dropped. Final responses only.
 	replace func(h *msgHead) []byte
+	// cut drops the message, and everything after it, and ends the
+	// connection: the client never sees it. Final responses only.
+	cut bool
 }
 
 type frameState uint8
@@ -112,6 +115,10 @@ type framer struct {
 	delayed      []byte
 	delayedUntil time.Time
 
+	// cut is set once a message was cut: the framer takes no more input,
+	// and the connection is to be closed once out is sent.
+	cut bool
+
 	out []*stream.StreamChunk
 }
 
@@ -126,12 +133,16 @@ func (f *framer) feed(c *stream.StreamChunk) {
 	f.atStart = true
 }
 
-// step processes queued input until it is used up or a message is delayed.
+// step processes queued input until it is used up, a message is delayed or
+// one was cut.
 func (f *framer) step() {
-	for len(f.in) > 0 && f.delayed == nil {
+	for len(f.in) > 0 && f.delayed == nil && !f.cut {
 		n := f.consume(f.in)
 		f.in = f.in[n:]
 		f.atStart = false
+		if f.cut {
+			f.in = nil // the rest of the connection is dropped
+		}
 	}
 	f.flushSpan()
 }
@@ -242,6 +253,11 @@ func (f *framer) onHead() {
 		v = f.decide(h)
 	}
 	switch {
+	case v.cut && h.Final && f.kind == responses:
+		f.flushSpan()
+		f.cut = true
+		f.head = nil
+		return
 	case v.replace != nil && h.Final && f.kind == responses:
 		f.flushSpan()
 		f.hold = true
@@ -533,6 +549,17 @@ func pipeHTTP(stub *toxics.ToxicStub, kind msgKind, decide func(*msgHead) verdic
 			}
 		}
 		f.out = f.out[:0]
+		if f.cut {
+			stub.Close()
+			// Whatever else comes is dropped; reading it on keeps the
+			// toxic before this one from blocking until the link ends.
+			for c := range stub.Input {
+				if c == nil {
+					return
+				}
+			}
+			return
+		}
 		if f.delayed != nil {
 			if d := time.Until(f.delayedUntil); d > 0 {
 				if timer == nil {

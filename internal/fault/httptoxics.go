@@ -18,11 +18,13 @@ import (
 const (
 	HTTPErrorType   = "http_error"
 	HTTPLatencyType = "http_latency"
+	HTTPCutType     = "http_cut"
 )
 
 func init() {
 	toxics.Register(HTTPErrorType, new(HTTPErrorToxic))
 	toxics.Register(HTTPLatencyType, new(HTTPLatencyToxic))
+	toxics.Register(HTTPCutType, new(HTTPCutToxic))
 }
 
 // HTTPErrorToxic answers a fraction of the requests on an HTTP/1.x link with
@@ -214,6 +216,70 @@ func (t *HTTPLatencyToxic) Pipe(stub *toxics.ToxicStub) {
 			d += rand.Int64N(2*s.Jitter+1) - s.Jitter
 		}
 		return verdict{delay: time.Duration(max(d, 0)) * time.Millisecond}
+	})
+}
+
+// HTTPCutToxic cuts the connection of a fraction of the exchanges on an
+// HTTP/1.x link after the upstream answered: it goes on the downstream
+// stream, and when the head of a final response arrives that is hit, the
+// response and everything after it are dropped and the connection to the
+// client is closed. The request reached the upstream and was served there;
+// the client learns nothing of how (a phone losing its network while the
+// answer is on its way). The responses before it on the connection pass.
+//
+// Attributes (JSON): status (only responses with this status may be hit,
+// e.g. 201 for what created something; default 0: any); rate (fraction of
+// those responses hit, drawn per response, default 1; toxicity still picks
+// the connections). Unknown attributes, a status outside 100..599 (but 0)
+// and a rate outside 0..1 are refused by the API (400). Interim (1xx)
+// responses pass. On the upstream stream it finds no responses and changes
+// nothing. Removing it leaves a connection it cut closed.
+type HTTPCutToxic struct {
+	s atomic.Pointer[httpCutSettings] // nil means the defaults
+}
+
+type httpCutSettings struct {
+	Status int     `json:"status"`
+	Rate   float64 `json:"rate"`
+}
+
+func (t *HTTPCutToxic) settings() httpCutSettings {
+	if p := t.s.Load(); p != nil {
+		return *p
+	}
+	return httpCutSettings{Rate: 1}
+}
+
+// MarshalJSON returns the attributes in effect.
+func (t *HTTPCutToxic) MarshalJSON() ([]byte, error) {
+	return json.Marshal(t.settings())
+}
+
+// UnmarshalJSON sets the attributes present in b, keeping the others, and
+// refuses unknown attributes and a rate outside 0..1.
+func (t *HTTPCutToxic) UnmarshalJSON(b []byte) error {
+	s := t.settings()
+	if err := decodeStrict(b, &s); err != nil {
+		return fmt.Errorf("%s attributes: %w", HTTPCutType, err)
+	}
+	if !(s.Rate >= 0 && s.Rate <= 1) {
+		return fmt.Errorf("%s attributes: rate %v not within 0..1", HTTPCutType, s.Rate)
+	}
+	if s.Status != 0 && (s.Status < 100 || s.Status > 599) {
+		return fmt.Errorf("%s attributes: status %d not within 100..599 (or 0 for any)", HTTPCutType, s.Status)
+	}
+	t.s.Store(&s)
+	return nil
+}
+
+// Pipe implements toxics.Toxic.
+func (t *HTTPCutToxic) Pipe(stub *toxics.ToxicStub) {
+	pipeHTTP(stub, responses, func(h *msgHead) verdict {
+		s := t.settings()
+		if (s.Status != 0 && h.Status != s.Status) || s.Rate <= 0 || (s.Rate < 1 && rand.Float64() >= s.Rate) {
+			return verdict{}
+		}
+		return verdict{cut: true}
 	})
 }
 

@@ -1,6 +1,6 @@
 // Package journal is the record of one scenario run: where it ran, the
-// fault timeline as carried out, how the load ended, the audits, the
-// verdicts and the per-second series. The engine returns it, journal.json
+// fault timeline as carried out, how the load ended, the audits, the runs
+// of the probes, the verdicts and the per-second series. The engine returns it, journal.json
 // holds it as JSON, and the reports render it, whether just after the run
 // or from the file later (`gameday report`). It is the only record of a run:
 // there is no second description of one to keep in step with it.
@@ -11,6 +11,7 @@ import (
 
 	"github.com/gameday/gameday/internal/env"
 	"github.com/gameday/gameday/internal/judge"
+	"github.com/gameday/gameday/internal/probe"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -39,12 +40,15 @@ type Run struct {
 	Intervals []scenario.Interval `json:"fault_intervals"`
 	Load      Load                `json:"load"`
 	Audit     env.Audit           `json:"audit"`
-	Verdicts  []judge.Verdict     `json:"verdicts"`
-	Outcome   judge.Status        `json:"outcome"`
-	Aborted   string              `json:"aborted,omitempty"`       // the abort check that stopped the run
-	Err       string              `json:"error,omitempty"`         // what kept the run from judging
-	Cleanup   string              `json:"cleanup_error,omitempty"` // what could not be cleaned up
-	Series    []series.Point      `json:"series"`
+	// Probes are the runs of the probe checks: before the load, during it,
+	// after it, oldest first.
+	Probes   []probe.Result  `json:"probes,omitempty"`
+	Verdicts []judge.Verdict `json:"verdicts"`
+	Outcome  judge.Status    `json:"outcome"`
+	Aborted  string          `json:"aborted,omitempty"`       // the abort check that stopped the run
+	Err      string          `json:"error,omitempty"`         // what kept the run from judging
+	Cleanup  string          `json:"cleanup_error,omitempty"` // what could not be cleaned up
+	Series   []series.Point  `json:"series"`
 }
 
 // Fault is one event of the fault timeline as planned and as carried out,

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/load/storefront"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -39,6 +40,10 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		metric  string
 		tags    map[string]string
 		none    string // why there is nothing to judge, when samples is 0
+		// judged is how many of the check's items (logins, codes) were
+		// judged; below least the check is unknown.
+		judged, least int64
+		items         string
 	)
 	_, reqs := seriesTotal(r, metricReqs, nil)
 	switch c.Subject {
@@ -60,8 +65,15 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		}
 		if a.Auth != nil {
 			sources = append(sources, source{"auth answered", a.Auth.NotRegistered})
-			samples = max(samples, int64(a.Auth.LoginsStarted))
+			judged = int64(a.Auth.LoginsStarted)
 		}
+		// The truth: the phones auth's store holds, against what each
+		// shopper was told.
+		if told, logins, ok := notRegisteredTold(r); ok {
+			sources = append(sources, source{"shoppers with a phone auth's store holds were told it is not registered", told})
+			judged = max(judged, int64(logins))
+		}
+		least, items = leastLogins, "login starts"
 		none = "no logins were answered"
 	case scenario.ExpErrorsHaveRetryAfter:
 		want = fmt.Sprintf("at most %d 5xx answers without a code and Retry-After", c.Max)
@@ -86,22 +98,27 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		metric = metricZeroBalance
 		samples = reqs
 		none = "the series holds no requests"
+		// The truth: a 0 shown while the wallet's ledger held money.
+		if shown, ok := zeroBalancesFalse(r); ok {
+			sources = append(sources, source{"balances shown as 0 while the ledger held money", shown})
+		}
+		reads, _ := seriesTotal(r, metricReqs, map[string]string{"endpoint": "wallet"})
+		judged, least, items = int64(reads), leastWalletReads, "wallet reads"
 	case scenario.ExpNoLockoutByFault:
 		want = fmt.Sprintf("at most %d failed logins counted towards a lockout because of our failure", c.Max)
 		if err := a.Missing(env.SourceAuth); err != nil {
 			return wantUnknown(want, "%s", err)
 		}
 		sources = append(sources, source{"auth counted", a.Auth.FaultCounted})
+		// Shoppers enter only the code their phone received, at once: every
+		// lockout they were shown was ours.
+		metric, tags = metricShopperError, map[string]string{"code": string(mockstore.CodeLoginLocked)}
 		samples = int64(a.Auth.LoginsStarted)
+		judged = max(samples, int64(countObserved(r, storefront.ObserveLogin, answered)))
+		least, items = leastLogins, "login starts"
 		none = "no logins were started"
 	case scenario.ExpNoFalseRefusal:
-		want = fmt.Sprintf("at most %d checkouts refused with a reason that was not true", c.Max)
-		if err := a.Missing(env.SourceGateway); err != nil {
-			return wantUnknown(want, "%s", err)
-		}
-		sources = append(sources, source{"the gateway refused falsely", a.Gateway.FalseRefusals})
-		samples = int64(sumValues(a.Gateway.Responses))
-		none = "the gateway answered nothing"
+		return falseRefusals(r, c.Max)
 	case scenario.ExpUndeliveredCodes:
 		want = fmt.Sprintf("at most %d login codes that never reached the phone", c.Max)
 		if err := a.Missing(env.SourceAuth); err != nil {
@@ -109,7 +126,17 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		}
 		sources = append(sources, source{"auth issued codes never delivered", undelivered(a.Auth)})
 		samples = int64(a.Auth.CodesIssued)
+		judged = samples
+		// What the phones saw: a login whose code never came to the inbox
+		// before the shopper gave up waiting.
+		if r.Observations != nil {
+			sources = append(sources, source{"shoppers waited in vain for", countObserved(r, storefront.ObserveCode, unanswered)})
+			judged = max(judged, int64(countObserved(r, storefront.ObserveCode, nil)))
+		}
+		least, items = leastCodes, "login codes"
 		none = "no login codes were issued"
+	case scenario.ExpFloodCodesBounded:
+		return floodCodesBounded(r, c)
 	default:
 		return unknown("the judge has no experience check %q", c.Subject)
 	}
@@ -136,16 +163,81 @@ func experienceVerdict(r *Run, c scenario.Check) Verdict {
 		v.Evidence.First, v.Evidence.Worst = most, most
 	}
 	v.Reason = strings.Join(parts, ", ")
+	v.Evidence.Samples = max(samples, judged)
 	switch {
 	case got > c.Max:
 		v.Status = Fail
-	case samples == 0:
+	case samples == 0 && judged == 0:
 		v.Status, v.Measured, v.Got = Unknown, false, 0
 		v.Reason = none
+	case least > 0 && judged < least:
+		v.Status, v.Measured, v.Got = Unknown, false, 0
+		v.Reason = fmt.Sprintf("judged %d %s, fewer than %d", judged, items, least)
 	default:
 		v.Status = Pass
 	}
 	return v
+}
+
+// notRegisteredTold returns how many login starts the shoppers saw
+// answered "not registered" for a phone auth's store holds, and how many
+// login starts were answered; ok is false without observations or
+// accounts.
+func notRegisteredTold(r *Run) (told, logins int, ok bool) {
+	if r.Observations == nil || r.Audit.Missing(env.SourceAccounts) != nil {
+		return 0, 0, false
+	}
+	registered := map[string]bool{}
+	for _, u := range r.Audit.Accounts {
+		registered[u.Phone] = true
+	}
+	for _, o := range r.Observations {
+		if o.Kind != storefront.ObserveLogin || o.Status == 0 {
+			continue
+		}
+		logins++
+		if o.Code == string(mockstore.CodeNotRegistered) && registered[o.Phone] {
+			told++
+		}
+	}
+	return told, logins, true
+}
+
+// zeroBalancesFalse returns how many balances of 0 the shoppers were
+// shown while the wallet's ledger held money throughout the request; ok is
+// false without observations or the ledger.
+func zeroBalancesFalse(r *Run) (n int, ok bool) {
+	if r.Observations == nil || r.Audit.Missing(env.SourceLedger) != nil {
+		return 0, false
+	}
+	t := &truth{ledger: ledgerByUser(r.Audit.Ledger)}
+	for _, o := range r.Observations {
+		if o.Kind != storefront.ObserveZeroBalance {
+			continue
+		}
+		if least, known := t.leastBalance(o.UserID, o.Sent, o.At); known && least > 0 {
+			n++
+		}
+	}
+	return n, true
+}
+
+// answered and unanswered select observations by whether an answer came.
+var (
+	answered   = func(o storefront.Observation) bool { return o.Status != 0 }
+	unanswered = func(o storefront.Observation) bool { return o.Status == 0 }
+)
+
+// countObserved counts the observations of kind that keep holds for (all
+// of them when keep is nil).
+func countObserved(r *Run, kind string, keep func(storefront.Observation) bool) int {
+	n := 0
+	for _, o := range r.Observations {
+		if o.Kind == kind && (keep == nil || keep(o)) {
+			n++
+		}
+	}
+	return n
 }
 
 // undelivered is how many codes auth issued that no channel delivered: the

@@ -55,10 +55,22 @@ func TestExperienceChecks(t *testing.T) {
 			},
 			status: Fail, got: 5, say: []string{"auth answered 3", "shoppers saw 5", "+18.0s: 1 shopper_error", "+20.0s: 4 shopper_error"}},
 		{name: "not registered within max", check: experience(scenario.ExpNoFalseNotRegistered, 5),
-			audit:  gateway(func(g *mockstore.GatewayAudit) { g.Responses["404:phone_not_registered"] = 5 }),
+			audit: func(a *env.Audit) {
+				gateway(func(g *mockstore.GatewayAudit) { g.Responses["404:phone_not_registered"] = 5 })(a)
+				a.Auth = &mockstore.AuthAudit{LoginsStarted: 300}
+			},
 			status: Pass, got: 5},
+		{name: "not registered: too few logins", check: experience(scenario.ExpNoFalseNotRegistered, 0),
+			audit: func(a *env.Audit) {
+				gateway(nil)(a)
+				a.Auth = &mockstore.AuthAudit{LoginsStarted: leastLogins - 1}
+			},
+			status: Unknown, say: []string{"judged 9 login starts, fewer than 10"}},
 		{name: "other shopper errors do not count", check: experience(scenario.ExpNoFalseNotRegistered, 0),
-			audit:  gateway(nil),
+			audit: func(a *env.Audit) {
+				gateway(nil)(a)
+				a.Auth = &mockstore.AuthAudit{LoginsStarted: 300}
+			},
 			series: func(b *builder) { b.counter(18, 19, "shopper_error", tags("code", "temporarily_unavailable"), 9) },
 			status: Pass, got: 0},
 		{name: "not registered: neither audit read", check: experience(scenario.ExpNoFalseNotRegistered, 0),
@@ -91,7 +103,10 @@ func TestExperienceChecks(t *testing.T) {
 
 		// no_zero_balance
 		{name: "no zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
-			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10) }, status: Pass, got: 0},
+			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", tags("endpoint", "wallet"), 10) }, status: Pass, got: 0},
+		{name: "zero balance: too few wallet reads", check: experience(scenario.ExpNoZeroBalance, 0),
+			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", tags("endpoint", "products"), 10) },
+			status: Unknown, say: []string{"judged 0 wallet reads, fewer than 10"}},
 		{name: "zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
 			audit:  func(a *env.Audit) {},
 			series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10).counter(22, 23, "zero_balance_shown", nil, 2) },
@@ -105,10 +120,18 @@ func TestExperienceChecks(t *testing.T) {
 		{name: "fault counted towards lockout", check: experience(scenario.ExpNoLockoutByFault, 0),
 			audit:  func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200, FaultCounted: 6} },
 			status: Fail, got: 6, say: []string{"auth counted 6"}},
+		{name: "lockouts shoppers saw, auth counted none", check: experience(scenario.ExpNoLockoutByFault, 0),
+			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 200} },
+			series: func(b *builder) {
+				b.counter(20, 22, "shopper_error", tags("code", string(mockstore.CodeLoginLocked)), 2)
+			},
+			status: Fail, got: 4, say: []string{"auth counted 0", "shoppers saw 4"}},
+		{name: "lockout: too few logins", check: experience(scenario.ExpNoLockoutByFault, 0),
+			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 3} }, status: Unknown, say: []string{"judged 3 login starts, fewer than 10"}},
 		{name: "lockout: no logins", check: experience(scenario.ExpNoLockoutByFault, 0),
 			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{} }, status: Unknown, say: []string{"no logins"}},
 		{name: "lockout: auth not read", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"auth /audit/auth"}},
+			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"the auth's audit was not served: GET /audit/auth"}},
 
 		{name: "an experience the judge does not know", check: experience("happy_shoppers", 0),
 			audit: gateway(nil), status: Unknown, say: []string{"happy_shoppers"}},

@@ -53,7 +53,7 @@ func TestFoodInvariants(t *testing.T) {
 		{name: "no food orders", check: invariant(scenario.InvFoodOrdersOnce),
 			food: &mockstore.FoodAudit{}, status: Unknown, say: []string{"no food orders"}},
 		{name: "food not read", check: invariant(scenario.InvFoodOrdersOnce),
-			status: Unknown, say: []string{"food /audit/food was not read"}},
+			status: Unknown, say: []string{"the food's audit was not served: GET /audit/food was not read"}},
 
 		// chat_messages_once
 		{name: "each message once", check: invariant(scenario.InvChatMessagesOnce),

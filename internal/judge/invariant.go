@@ -74,6 +74,8 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 		return ledgerMatches(r)
 	case scenario.InvNoDoubleCharge:
 		return noDoubleCharge(r)
+	case scenario.InvOneOrderPerCart:
+		return oneOrderPerCart(r)
 	case scenario.InvFailedOrdersRefunded:
 		return failedOrdersRefunded(r, c)
 	case scenario.InvNoFailedWhileCharged:
@@ -94,6 +96,14 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 		return chatMessagesOnce(r)
 	case scenario.InvFoodOrdersDispatched:
 		return foodOrdersDispatched(r, c)
+	case scenario.InvOTPLateRefused:
+		return otpRefused(r, c, metricOTPLateEntered, metricOTPLateAccepted, "login code entered after its lifetime")
+	case scenario.InvOTPReuseRefused:
+		return otpRefused(r, c, metricOTPReuseEntered, metricOTPReuseAccepted, "accepted login code entered again")
+	case scenario.InvOTPWithinLifetime:
+		return otpWithinLifetime(r, c)
+	case scenario.InvOTPUsedOnce:
+		return otpUsedOnce(r, c)
 	}
 	return unknown("the judge has no invariant %q", c.Subject)
 }

@@ -175,7 +175,7 @@ func TestInvariants(t *testing.T) {
 		{name: "refunded: no orders", check: invariant(scenario.InvFailedOrdersRefunded),
 			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"no orders"}},
 		{name: "refunded: orders not read", check: invariant(scenario.InvFailedOrdersRefunded),
-			audit: func(a *env.Audit) { a.Unread = map[string]string{env.SourceOrders: "timeout"} }, status: Unknown, say: []string{"checkout /audit/orders", "timeout"}},
+			audit: func(a *env.Audit) { a.Unread = map[string]string{env.SourceOrders: "timeout"} }, status: Unknown, say: []string{"the checkout's audit was not served: GET /audit/orders: timeout"}},
 
 		// no_failed_while_charged
 		{name: "failed orders had no charge", check: invariant(scenario.InvNoFailedWhileCharged),

@@ -1,7 +1,10 @@
 // Package judge decides the checks of a scenario: metric checks over windows
-// of the per-second series, invariants and shopper-experience checks over the
-// audits the services keep of themselves, and the recovery time of a
-// journey. Every check ends as a Verdict — pass, fail or unknown — with the
+// of the per-second series, invariants over the audits the services keep of
+// themselves, shopper-experience checks over what shoppers were told (the
+// load's series and observations) checked against the stores' truth, with
+// the services' own counts beside, the recovery time of a journey, and
+// probe checks from the runs of their probes (package probe does the runs).
+// Every check ends as a Verdict — pass, fail or unknown — with the
 // numbers compared and the evidence: how many items offended, the first and
 // the worst of them, and how many items the verdict rests on.
 //
@@ -21,6 +24,8 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/load/storefront"
+	"github.com/gameday/gameday/internal/probe"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/series"
 )
@@ -174,6 +179,7 @@ func (tl Timeline) at(t time.Time) string { return formatOffset(tl.offset(t)) }
 const (
 	DefaultRefundSLA    = 10 * time.Second
 	DefaultPendingBound = 30 * time.Second
+	DefaultOTPLifetime  = 5 * time.Minute // auth's default code lifetime
 	// PendingGrace is added to the run's pending bound when a no_stuck_pending
 	// check gives no bound of its own: the reconciler fails an order once it
 	// has been pending for the bound, but only at its next pass and after one
@@ -187,11 +193,28 @@ type Run struct {
 	Timeline
 	Series []series.Point
 	Audit  env.Audit // read by env.ReadAudit once the storefront settled
+	// Observations are what the shoppers were told, as the load recorded
+	// it (its observations file); ObservationsErr says why they could not
+	// be read. The experience checks judge them against the audits' truth.
+	Observations    []storefront.Observation
+	ObservationsErr string
+	// Probes are the runs of the probe checks, in any order.
+	Probes []probe.Result
 	// RefundSLA and PendingBound are the run's own values (checkout's
 	// configuration), used when a check gives none; 0 means checkout's
 	// defaults.
 	RefundSLA    time.Duration
 	PendingBound time.Duration
+	// OTPLifetime is the lifetime of a login code the run set (the
+	// scenario's otp_lifetime); 0 means auth's default, DefaultOTPLifetime.
+	OTPLifetime time.Duration
+}
+
+func (r *Run) otpLifetime() time.Duration {
+	if r.OTPLifetime > 0 {
+		return r.OTPLifetime
+	}
+	return DefaultOTPLifetime
 }
 
 func (r *Run) refundSLA(c scenario.Check) time.Duration {
@@ -233,6 +256,8 @@ func Decide(r *Run, c scenario.Check) Verdict {
 		v = experienceVerdict(r, c)
 	case scenario.CheckRecovery:
 		v = recoveryVerdict(r, c)
+	case scenario.CheckProbe:
+		v = probeVerdict(r, c)
 	default:
 		v = unknown("the judge has no %q checks", c.Kind)
 	}

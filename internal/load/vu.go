@@ -178,11 +178,22 @@ const maxBody = 8 << 20
 // never returns an error: a request that got no answer has Status 0 and
 // Err set.
 func (vu *VU) Do(req *http.Request, tags Tags) Response {
+	return vu.do(vu.Client, req, tags)
+}
+
+// DoWithoutCookies is Do as another device of the same person would send
+// req: over the user's connections, but without its cookie jar (no cookie
+// sent, none kept).
+func (vu *VU) DoWithoutCookies(req *http.Request, tags Tags) Response {
+	return vu.do(&http.Client{Transport: vu.Client.Transport}, req, tags)
+}
+
+func (vu *VU) do(client *http.Client, req *http.Request, tags Tags) Response {
 	ctx, cancel := context.WithTimeout(req.Context(), vu.timeout)
 	defer cancel()
 	req = req.WithContext(ctx)
 	start := time.Now()
-	resp, err := vu.Client.Do(req)
+	resp, err := client.Do(req)
 	var r Response
 	if err == nil {
 		var buf bytes.Buffer

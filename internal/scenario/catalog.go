@@ -183,6 +183,12 @@ var metrics = []MetricSpec{
 	{Name: "bare_5xx", Kind: KindCounter, Doc: "5xx answers without a code or without Retry-After"},
 	{Name: "cross_user_data", Kind: KindCounter, Doc: "answers carrying another user's data"},
 	{Name: "zero_balance_shown", Kind: KindCounter, Doc: "wallet balances shown as 0 though the account had money"},
+	{Name: "checkout_retry", Kind: KindCounter, Doc: "checkouts the shoppers sent again after a lost answer, by name: same_key or new_key (the Idempotency-Key)"},
+	{Name: "otp_late_entered", Kind: KindCounter, Doc: "login codes entered after their lifetime (load.env GAMEDAY_OTP_LATE), by the answer's status and code"},
+	{Name: "otp_late_accepted", Kind: KindCounter, Doc: "login codes entered after their lifetime that were accepted"},
+	{Name: "otp_reuse_entered", Kind: KindCounter, Doc: "accepted login codes entered again from another device (load.env GAMEDAY_OTP_REUSE), by the answer's status and code"},
+	{Name: "otp_reuse_accepted", Kind: KindCounter, Doc: "accepted login codes entered again that were accepted again"},
+	{Name: "flood_attempts", Kind: KindCounter, Doc: "login starts the load's attackers made (GAMEDAY_FLOOD), by phone (tag name)"},
 }
 
 // Metrics returns the known metrics in a fixed order.
@@ -264,6 +270,7 @@ const (
 	InvNoNegativeBalance    = "no_negative_balance"
 	InvLedgerMatches        = "ledger_matches"
 	InvNoDoubleCharge       = "no_double_charge"
+	InvOneOrderPerCart      = "one_order_per_cart"
 	InvFailedOrdersRefunded = "failed_orders_refunded"
 	InvNoFailedWhileCharged = "no_failed_while_charged"
 	InvNoStuckPending       = "no_stuck_pending"
@@ -274,6 +281,10 @@ const (
 	InvFoodOrdersOnce       = "food_orders_once"
 	InvChatMessagesOnce     = "chat_messages_once"
 	InvFoodOrdersDispatched = "food_orders_dispatched"
+	InvOTPLateRefused       = "otp_late_refused"
+	InvOTPReuseRefused      = "otp_reuse_refused"
+	InvOTPWithinLifetime    = "otp_within_lifetime"
+	InvOTPUsedOnce          = "otp_used_once"
 )
 
 // Invariant parameters.
@@ -281,6 +292,7 @@ const (
 	ParamAfterFaults = "after_faults" // judge the state this long after the last fault ended
 	ParamSLA         = "sla"          // refund deadline after an order failed
 	ParamBound       = "bound"        // how long an order may stay pending
+	ParamMinSamples  = "min_samples"  // the least the check must judge; fewer: unknown (default DefaultMinSamples)
 )
 
 // InvariantSpec describes one invariant check and the parameters it takes.
@@ -295,6 +307,7 @@ var invariants = []InvariantSpec{
 	{Name: InvNoNegativeBalance, Doc: "no account below zero"},
 	{Name: InvLedgerMatches, Doc: "every stored balance equals its ledger replayed"},
 	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge"},
+	{Name: InvOneOrderPerCart, Doc: "each cart ordered at most once, even by checkouts retried under a new Idempotency-Key: no two placed orders of one cart at one revision, none placed while another of its cart was being paid; unknown with fewer than 10 checkouts retried under a new key"},
 	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}},
 	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}},
 	{Name: InvPaidOrdersCharged, Doc: "every order marked paid holds a charge of its amount in the wallet, not refunded while the order stays paid: nothing the wallet acknowledged was lost"},
@@ -304,6 +317,14 @@ var invariants = []InvariantSpec{
 	{Name: InvFoodOrdersOnce, Doc: "no food order placed twice for one Idempotency-Key of its shopper"},
 	{Name: InvChatMessagesOnce, Doc: "no chat message stored twice for one Idempotency-Key of its sender"},
 	{Name: InvFoodOrdersDispatched, Doc: "no food order still waiting for its merchant or a driver, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
+	{Name: InvOTPLateRefused, Params: []string{ParamMinSamples},
+		Doc: "every login code the shoppers entered after its lifetime (load.env GAMEDAY_OTP_LATE) was refused, as the shoppers saw it; min_samples: the least late codes answered"},
+	{Name: InvOTPReuseRefused, Params: []string{ParamMinSamples},
+		Doc: "every accepted login code the shoppers entered again (load.env GAMEDAY_OTP_REUSE) was refused, as the shoppers saw it; min_samples: the least codes entered again and answered"},
+	{Name: InvOTPWithinLifetime, Params: []string{ParamMinSamples},
+		Doc: "no login code accepted at or after its issue + the lifetime (storefront: otp_lifetime), from auth's record of every verify; min_samples: the least verifies that came that late"},
+	{Name: InvOTPUsedOnce, Params: []string{ParamMinSamples},
+		Doc: "no login code accepted twice, from auth's record of every verify; min_samples: the least verifies of a code already accepted"},
 	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)"},
 }
 
@@ -336,6 +357,7 @@ const (
 	ExpNoLockoutByFault     = "no_lockout_by_fault"
 	ExpUndeliveredCodes     = "undelivered_codes"
 	ExpNoFalseRefusal       = "no_false_refusal"
+	ExpFloodCodesBounded    = "flood_codes_bounded"
 )
 
 // ExperienceSpec describes one shopper-experience check. Each takes max (the
@@ -346,13 +368,14 @@ type ExperienceSpec struct {
 }
 
 var experiences = []ExperienceSpec{
-	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered"},
-	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After"},
-	{Name: ExpForcedLogouts, Doc: "forced logouts at most max"},
-	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure"},
-	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure"},
-	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true (an outage shown as \"payment method not supported\" or \"address not served\")"},
-	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max"},
+	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered while auth's store holds it (what shoppers were told, checked against auth's accounts; the gateway's and auth's own counts beside); at least 10 login starts judged"},
+	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After (what shoppers were told, and the gateway's own count)"},
+	{Name: ExpForcedLogouts, Doc: "forced logouts at most max (shoppers whose session was refused, and the gateway's own count)"},
+	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure (a 0 shoppers were shown while the wallet's ledger held money, or while their own tally said so)"},
+	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure (auth's count, and lockouts shown to shoppers, who enter only the codes their phone received); at least 10 login starts judged"},
+	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true: every refusal a shopper was given is checked against the truth at that moment (the wallet's ledger, the account's status, the courier's areas and limits, the cart's weight and size, the payment methods), whatever path produced it; the gateway's own count beside; at least 20 checkouts judged"},
+	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max (auth's count, and the logins whose code never came to the shopper's inbox); at least 10 codes judged"},
+	{Name: ExpFloodCodesBounded, Doc: "each phone the load's attackers flooded (GAMEDAY_FLOOD) received at most max login codes, as the OTP provider's own record counts them; unknown below 30 flood attempts"},
 }
 
 // Experiences returns the shopper-experience checks in a fixed order.
@@ -420,7 +443,7 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 // lists them.
 var (
 	topFields         = []string{"name", "description", "guards", "seed", "topology", "storefront", "load", "faults", "checks"}
-	storefrontFields  = []string{"refund_sla", "pending_bound"}
+	storefrontFields  = []string{"refund_sla", "pending_bound", "otp_lifetime"}
 	loadFields        = []string{"journeys", "shoppers", "rate", "duration", "vus", "env"}
 	toxicFaultFields  = []string{"link", "toxic", "stream", "toxicity", "start", "duration", "phase", "flap", "steps"} // + the toxic's attributes
 	proxyFaultFields  = []string{"link", "toxic", "start", "duration", "phase", "flap"}
@@ -435,6 +458,9 @@ var (
 	metricFields      = []string{"metric", "window", "min_samples"} // + one stat
 	recoveryFields    = []string{"recovery", "within"}
 	windowFields      = []string{"from", "to"}
-	checkKinds        = []string{"invariant", "experience", "metric", "recovery"}
+	probeFields       = []string{"probe", "when", "every", "timeout", "expect", "max", "min_runs"}
+	httpProbeFields   = []string{"url"}
+	sqlProbeFields    = []string{"db", "query"}
+	checkKinds        = []string{"invariant", "experience", "metric", "recovery", "probe"}
 	faultKeys         = []string{"link", "maintenance", "service"}
 )

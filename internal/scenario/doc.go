@@ -21,6 +21,10 @@
 //	guards: [idempotent_payments]         # mockstore features this scenario proves
 //	seed: 7                               # default 1
 //	topology: storefront                  # default; or a topology file (.yaml) relative to the scenario
+//	storefront:                           # the storefront's own service levels (quick does not scale them)
+//	  refund_sla: 10s                     # default 10s
+//	  pending_bound: 30s                  # default 30s
+//	  otp_lifetime: 5m                    # a login code's lifetime from its issue, 1s..5m; default 5m
 //	load:
 //	  journeys: storefront                # default; or a journey file (.yaml) beside the scenario
 //	  shoppers: 300                       # seeded shoppers, default 100
@@ -51,7 +55,7 @@
 //	  - {service: wallet, action: kill, at: 20s}   # a crash (both runtimes)
 //	checks:
 //	  - invariant: no_stuck_pending
-//	    after_faults: 10s                 # params per invariant: after_faults, sla, bound
+//	    after_faults: 10s                 # params per invariant: after_faults, sla, bound, min_samples
 //	  - experience: forced_logouts
 //	    max: 0
 //	  - metric: journey_success{journey:checkout}
@@ -62,6 +66,18 @@
 //	  - recovery: checkout                # a journey
 //	    within: 10s
 //	    name: checkout recovers           # any check: a label
+//	  - probe: http                       # an HTTP GET ...
+//	    url: "{gateway}/healthz"          # placeholders: ProbePlaceholders
+//	    every: 1s                         # or when: before | after (once)
+//	    timeout: 500ms                    # one run; default 2s (or every, when shorter)
+//	    expect: status == 200             # status, body (JSON), text, headers, duration_ms
+//	    max: 0                            # failed runs allowed; default 0
+//	    min_runs: 5                       # fewer runs: unknown
+//	  - probe: sql                        # ... or a query on a store of the run
+//	    db: wallet.db                     # relative to the stores' directory; opened read-only
+//	    query: SELECT count(*) AS n FROM ledger
+//	    when: after
+//	    expect: row.n > 0                 # rows (a list of maps), row (the first), duration_ms
 //
 // Quote comparisons: a YAML value cannot start with ">". Trend comparisons
 // take a duration ("<= 400ms"); rates a fraction (">= 0.6", or ">= 60%").
@@ -121,4 +137,27 @@
 // the last fault's end until the journey's success rate and p95 latency are
 // back in the baseline's band (defined by the judge). A check with
 // abort: true that is a metric check is judged while the load runs.
+//
+// # Probes
+//
+// A probe asks the system under test itself, needing no storefront: an
+// http probe GETs a URL, a sql probe runs a query (SELECT, WITH or PRAGMA)
+// on a SQLite file of the run's stores, opened read-only. It runs once
+// before the load (once the environment is up), once after it (when the
+// audits are read), or every period while the load runs (the first one
+// period after the load starts; a run still going when the next is due
+// makes that one skip). Its expect, an expression of the same library as
+// journey files (expr-lang/expr, compiled when the file is read, so that a
+// mistake is file:line:col), must be true of every answer: for http,
+// status, body (the JSON value, nil when the body is not JSON), text,
+// headers and duration_ms; for sql, rows (every row, a map by column) and
+// row (the first, nil when there is none). A run that gets no answer (the
+// target not reached, a timeout, a query the database refuses) or whose
+// expression fails counts as a failed run, not as unknown: a probe of a
+// service that a fault has taken down must fail. The verdict fails when
+// more than max runs failed, and is unknown when the probe ran fewer times
+// than min_runs (default 1; for every, half the runs the load has room
+// for), e.g. when the load stopped early. An http probe's URL reaches the
+// system as shoppers do ({gateway} is the client->gateway proxy), so the
+// faults on that link reach it.
 package scenario

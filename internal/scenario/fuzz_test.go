@@ -22,6 +22,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(src.Data)
 	}
 	f.Add([]byte(base))
+	f.Add([]byte(probeBase))
 	f.Add([]byte("load: &a {duration: 1s}\nchecks: [*a, *a]\n"))
 	f.Add([]byte("load: {duration: 10s, rate: 10/500ms}\nchecks: [{metric: 'http_reqs{status: 5xx , code:x}', window: {from: 1s}, count: '>= 1e3'}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -331,6 +331,15 @@ func (p *parser) storefront(n *yaml.Node) Storefront {
 			s.PendingBound = v
 		}
 	}
+	if n, ok := m.Get("otp_lifetime"); ok {
+		if v, ok := p.duration(n, "otp_lifetime"); ok {
+			if v < MinOTPLifetime || v > MaxOTPLifetime {
+				p.ErrAt(p.Deref(n), "otp_lifetime must be %s to %s (auth's most), not %s", fmtDur(MinOTPLifetime), fmtDur(MaxOTPLifetime), fmtDur(v))
+			} else {
+				s.OTPLifetime = v
+			}
+		}
+	}
 	return s
 }
 
@@ -396,7 +405,8 @@ var ReservedEnv = []string{"GAMEDAY_GATEWAY", "GAMEDAY_INBOX", "GAMEDAY_DATA", "
 // StorefrontEnv are the variables the storefront's journeys read from
 // load.env (internal/load/storefront.ParseEnv reads the same names; a test
 // holds the two lists together).
-var StorefrontEnv = []string{"GAMEDAY_THINK", "GAMEDAY_LOGOUT", "GAMEDAY_WHATSAPP", "GAMEDAY_TIMEOUT", "GAMEDAY_FOOD", "GAMEDAY_FOOD_WAIT", "GAMEDAY_QR"}
+var StorefrontEnv = []string{"GAMEDAY_THINK", "GAMEDAY_LOGOUT", "GAMEDAY_WHATSAPP", "GAMEDAY_TIMEOUT", "GAMEDAY_FOOD", "GAMEDAY_FOOD_WAIT", "GAMEDAY_QR",
+	"GAMEDAY_NEW_KEY", "GAMEDAY_OTP_LATE", "GAMEDAY_OTP_REUSE", "GAMEDAY_FLOOD"}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -1042,6 +1052,8 @@ func (p *parser) check(n *yaml.Node, t timeline) (Check, bool) {
 		p.metric(m, &c, t)
 	case CheckRecovery:
 		p.recovery(m, &c, t)
+	case CheckProbe:
+		p.probe(m, &c, t)
 	}
 	return c, len(p.Errs) == before
 }
@@ -1082,6 +1094,14 @@ func (p *parser) invariant(m yamlpos.Mapping, c *Check, t timeline) {
 				case t.last+d > t.dur:
 					p.ErrAt(p.Deref(v), "after_faults %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
 				}
+			}
+		}
+	}
+	if slices.Contains(spec.Params, ParamMinSamples) {
+		c.MinSamples = DefaultMinSamples
+		if v, ok := m.Get(ParamMinSamples); ok {
+			if x, ok := p.integer(v, ParamMinSamples, 1); ok {
+				c.MinSamples = int(min(x, 1<<31-1))
 			}
 		}
 	}

@@ -228,9 +228,9 @@ func TestParseAccepts(t *testing.T) {
 		{"retry_after as a number", "load: {duration: 10s}\nfaults: [{maintenance: {retry_after: 12}, start: 1s, duration: 1s}]\nchecks: [{invariant: money_conserved}]",
 			func(sc *Scenario) bool { return sc.Faults[0].Maintenance.RetryAfter == 12 }},
 		{"aliases", "load: &l {duration: 10s}\nx: *l\nchecks: [{invariant: money_conserved}]", nil},
-		{"storefront service levels", "storefront: {refund_sla: 5s, pending_bound: 4s}\nload: {duration: 10s}\nchecks: [{invariant: money_conserved}]",
+		{"storefront service levels", "storefront: {refund_sla: 5s, pending_bound: 4s, otp_lifetime: 8s}\nload: {duration: 10s}\nchecks: [{invariant: money_conserved}]",
 			func(sc *Scenario) bool {
-				return sc.Storefront == Storefront{RefundSLA: 5 * time.Second, PendingBound: 4 * time.Second}
+				return sc.Storefront == Storefront{RefundSLA: 5 * time.Second, PendingBound: 4 * time.Second, OTPLifetime: 8 * time.Second}
 			}},
 		{"fault phases", "load: {duration: 10s}\nfaults:\n- {phase: \"logged out\", link: auth->sessions, toxic: reset_peer, start: 1s, duration: 2s}\n- {phase: maintenance, maintenance: {retry_after: 2s}, start: 4s, duration: 1s}\nchecks: [{invariant: money_conserved}]",
 			func(sc *Scenario) bool {
@@ -323,7 +323,11 @@ func TestParseErrors(t *testing.T) {
 		{"seed a fraction", strings.Replace(base, "name: base", "seed: 1.5", 1), []string{
 			`t.yaml:1:7: seed: want a whole number, not "1.5"`}, false},
 		{"unknown storefront field", strings.Replace(base, "name: base", "storefront: {refund_sla: 5s, pending: 4s}", 1), []string{
-			`t.yaml:1:30: unknown field "pending" in storefront (allowed: refund_sla, pending_bound)`}, false},
+			`t.yaml:1:30: unknown field "pending" in storefront (allowed: refund_sla, pending_bound, otp_lifetime)`}, false},
+		{"otp lifetime too long", strings.Replace(base, "name: base", "storefront: {otp_lifetime: 6m}", 1), []string{
+			`t.yaml:1:28: otp_lifetime must be 1s to 5m (auth's most), not 6m`}, true},
+		{"otp lifetime too short", strings.Replace(base, "name: base", "storefront: {otp_lifetime: 500ms}", 1), []string{
+			`t.yaml:1:28: otp_lifetime must be 1s to 5m (auth's most), not 500ms`}, true},
 		{"storefront bad duration", strings.Replace(base, "name: base", "storefront: {refund_sla: 0s}", 1), []string{
 			`t.yaml:1:26: refund_sla`}, false},
 		{"load a list", strings.Replace(base, "load: {duration: 60s}", "load: [60s]", 1), []string{
@@ -359,7 +363,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown link", strings.Replace(base, "checkout->wallet", "checkout->walet", 1), []string{
 			`t.yaml:4:12: unknown link "checkout->walet": did you mean "checkout->wallet"? (allowed: client->gateway, gateway->auth, auth->sessions, auth->otp, gateway->checkout, checkout->wallet, gateway->wallet, gateway->food)`}, true},
 		{"unknown toxic", strings.Replace(base, "toxic: latency", "toxic: latncy", 1), []string{
-			`t.yaml:4:37: unknown toxic "latncy": did you mean "latency"? (allowed: latency, down, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, http_error, http_latency)`}, false},
+			`t.yaml:4:37: unknown toxic "latncy": did you mean "latency"? (allowed: latency, down, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, http_error, http_cut, http_latency)`}, false},
 		{"unknown attribute", strings.Replace(base, "latency: 1s,", "latency: 1s, jiter: 1s,", 1), []string{
 			`t.yaml:4:59: unknown field "jiter" in a latency fault: did you mean "jitter"? (allowed: link, toxic, stream, toxicity, start, duration, phase, flap, steps, latency, jitter)`}, false},
 		{"attribute of another toxic", strings.Replace(base, "latency: 1s,", "latency: 1s, rate: 5,", 1), []string{
@@ -436,7 +440,7 @@ func TestParseErrors(t *testing.T) {
 		{"check of no kind", strings.Replace(base, "invariant: money_conserved", "name: x", 1), []string{
 			`t.yaml:6:5: a check needs one of invariant, experience, metric, recovery`}, false},
 		{"check of two kinds", strings.Replace(base, "invariant: money_conserved", "invariant: money_conserved\n    experience: forced_logouts", 1), []string{
-			`t.yaml:7:5: a check is one of invariant, experience, metric, recovery, not both invariant and experience`}, false},
+			`t.yaml:7:5: a check is one of invariant, experience, metric, recovery, probe, not both invariant and experience`}, false},
 		{"unknown invariant", strings.Replace(base, "money_conserved", "money_conserve\n    sla: 1m\n    slo: 1m", 1), []string{
 			`t.yaml:6:16: unknown invariant "money_conserve": did you mean "money_conserved"?`,
 			`t.yaml:8:5: unknown field "slo" in an invariant check: did you mean "sla"?`}, false},

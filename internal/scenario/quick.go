@@ -145,6 +145,12 @@ func (sc *Scenario) Quick() *Scenario {
 			out.Load.Duration = max(out.Load.Duration, newLast+d)
 		}
 	}
+	// A probe keeps its period; the runs it needs shrink with the load.
+	for i := range out.Checks {
+		if pr := out.Checks[i].Probe; pr != nil && pr.When == ProbeEvery && pr.Every > 0 {
+			pr.MinRuns = min(pr.MinRuns, max(1, int(out.Load.Duration/pr.Every)))
+		}
+	}
 	return out
 }
 

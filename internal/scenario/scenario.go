@@ -54,13 +54,23 @@ type Traffic struct {
 }
 
 // Storefront is what a scenario sets of the storefront's own service levels:
-// the refund SLA the refund outbox keeps and the judge holds it to, and how
-// long an order may stay payment_pending before it fails. Quick does not
-// scale them: they describe the system, not the timeline.
+// the refund SLA the refund outbox keeps and the judge holds it to, how
+// long an order may stay payment_pending before it fails, and how long a
+// login code lives from its issue (auth keeps it, the judge holds auth to
+// it). Quick does not scale them: they describe the system, not the
+// timeline.
 type Storefront struct {
 	RefundSLA    time.Duration
 	PendingBound time.Duration
+	OTPLifetime  time.Duration // MinOTPLifetime..MaxOTPLifetime; 0: auth's default (the most)
 }
+
+// Bounds of Storefront.OTPLifetime. The most is auth's own bound on a
+// code's lifetime (auth.MaxCodeTTL, DESIGN.md's "≤ 5 min").
+const (
+	MinOTPLifetime = time.Second
+	MaxOTPLifetime = 5 * time.Minute
+)
 
 // Rate is an arrival rate: N iterations per Per.
 type Rate struct {
@@ -216,6 +226,7 @@ const (
 	CheckExperience CheckKind = "experience" // what shoppers were told
 	CheckMetric     CheckKind = "metric"     // a statistic of the series over a window
 	CheckRecovery   CheckKind = "recovery"   // time for a journey to return to its baseline
+	CheckProbe      CheckKind = "probe"      // an HTTP GET or a SQL query, before, after or during the load
 )
 
 // Check is one thing the judge decides. Which fields matter depends on Kind.
@@ -240,7 +251,8 @@ type Check struct {
 	SLA         time.Duration
 	Bound       time.Duration
 
-	// Experience: the offending count allowed.
+	// Experience: the offending count allowed. Probe: the failed runs
+	// allowed.
 	Max int
 
 	// Metric.
@@ -248,10 +260,13 @@ type Check struct {
 	Window     Window
 	Stat       string // one of Stats()
 	Cmp        Comparison
-	MinSamples int // fewer samples than this in the window: unknown
+	MinSamples int // fewer samples than this in the window (for an invariant, items judged): unknown
 
 	// Recovery.
 	Within time.Duration
+
+	// Probe: what it asks, when, and what must hold of the answer.
+	Probe *Probe
 }
 
 // Selector renders a metric check's metric and tags ("http_reqs{endpoint:checkout}").
@@ -282,6 +297,8 @@ func (c Check) label() string {
 		return fmt.Sprintf("%s %s %s in %s", c.Selector(), c.Stat, c.Cmp, c.Window)
 	case CheckRecovery:
 		return fmt.Sprintf("recovery of %s within %s", c.Subject, fmtDur(c.Within))
+	case CheckProbe:
+		return probeLabel(c.Probe)
 	}
 	return string(c.Kind)
 }
@@ -374,6 +391,10 @@ func (sc *Scenario) Clone() *Scenario {
 		if c.AfterFaults != nil {
 			d := *c.AfterFaults
 			c.AfterFaults = &d
+		}
+		if c.Probe != nil {
+			pr := *c.Probe // its Program is immutable: shared
+			c.Probe = &pr
 		}
 		out.Checks[i] = c
 	}

@@ -102,6 +102,7 @@ func Schema() []byte {
 				"properties": obj{
 					"refund_sla":    withDoc(ref("positiveDuration"), "how soon a charged failed order must be refunded (the outbox keeps it, the judge holds it to it); default 10s"),
 					"pending_bound": withDoc(ref("positiveDuration"), "how long an order may stay payment_pending before it fails; default 30s"),
+					"otp_lifetime":  withDoc(ref("positiveDuration"), "how long a login code lives from its issue (auth keeps it, the judge holds it to it); 1s to 5m, default 5m"),
 				},
 			},
 			"load":   ref("load"),
@@ -337,7 +338,44 @@ func checkSchema() obj {
 			"within":   withDoc(ref("positiveDuration"), "time allowed after the last fault ends"),
 		}),
 	})
+	variants = append(variants, probeSchema(ProbeHTTP, common), probeSchema(ProbeSQL, common))
 	return obj{"oneOf": variants}
+}
+
+// probeSchema is the probe check of kind.
+func probeSchema(kind string, common func(obj) obj) obj {
+	props := common(obj{
+		"probe":   obj{"const": kind},
+		"when":    obj{"description": "run once: before the load, or after it (when the audits are read)", "enum": probeWhens},
+		"every":   withDoc(ref("positiveDuration"), fmt.Sprintf("run every period while the load runs (at least %s)", fmtDur(MinProbeEvery))),
+		"timeout": withDoc(ref("positiveDuration"), fmt.Sprintf("bound of one run; default %s (or every, when shorter)", fmtDur(DefaultProbeTimeout))),
+		"expect": obj{"description": "an expression (expr-lang) over the answer that must be true at every run; names: " + strings.Join(probeNameList(kind), ", "),
+			"type": "string", "minLength": 1, "examples": []string{map[string]string{ProbeHTTP: "status == 200", ProbeSQL: "len(rows) > 0"}[kind]}},
+		"max":      obj{"description": "failed runs allowed; default 0", "type": "integer", "minimum": 0},
+		"min_runs": obj{"description": "fewer runs: the verdict is unknown; default 1, or half the runs the load has room for with every", "type": "integer", "minimum": 1},
+	})
+	required := []string{"probe", "expect"}
+	doc := "an SQL query on a SQLite file of the run's stores, opened read-only"
+	if kind == ProbeHTTP {
+		doc = "an HTTP GET"
+		props["url"] = obj{"description": "the URL; placeholders: " + placeholderList(), "type": "string", "minLength": 1,
+			"examples": []string{"{gateway}/healthz"}}
+		required = append(required, "url")
+	} else {
+		props["db"] = obj{"description": "the SQLite file, relative to the run's store directory", "type": "string", "minLength": 1, "examples": []string{"wallet.db"}}
+		props["query"] = obj{"description": "the query, which reads: it starts with " + strings.Join(sqlVerbs, ", "), "type": "string", "minLength": 1,
+			"examples": []string{"SELECT count(*) AS n FROM ledger"}}
+		required = append(required, "db", "query")
+	}
+	return obj{
+		"title":                "probe " + kind,
+		"description":          doc,
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             required,
+		"properties":           props,
+		"oneOf":                []any{obj{"required": []string{"when"}}, obj{"required": []string{"every"}}},
+	}
 }
 
 func paramSchema(k string) obj {
@@ -346,6 +384,8 @@ func paramSchema(k string) obj {
 		return withDoc(ref("duration"), "judge the state this long after the last fault ended")
 	case ParamSLA:
 		return withDoc(ref("positiveDuration"), "refund deadline after an order failed")
+	case ParamMinSamples:
+		return obj{"description": fmt.Sprintf("the least items the check must judge; fewer: the verdict is unknown; default %d", DefaultMinSamples), "type": "integer", "minimum": 1}
 	}
 	return withDoc(ref("positiveDuration"), "how long an order may stay pending")
 }

@@ -469,8 +469,10 @@ func TestSchemaTables(t *testing.T) {
 			}
 		}
 		same(t, "metrics", metricNamesInSchema, metricNames())
-		names = append(names, "experience", "recovery")
+		names = append(names, "experience", "recovery", "probe "+ProbeHTTP, "probe "+ProbeSQL)
 		same(t, "check variants", keys(anyMap(checks)), names)
+		same(t, "http probe fields", keys(props(checks["probe "+ProbeHTTP])), slices.Concat(probeFields, httpProbeFields, checkCommonFields))
+		same(t, "sql probe fields", keys(props(checks["probe "+ProbeSQL])), slices.Concat(probeFields, sqlProbeFields, checkCommonFields))
 		same(t, "recovery fields", keys(props(checks["recovery"])), slices.Concat(recoveryFields, checkCommonFields))
 	})
 }
@@ -545,9 +547,13 @@ func (s jsonSchema) instances(v map[string]any) []map[string]any {
 		req[k.(string)] = true
 	}
 	firstStat := ""
-	if alts, ok := v["oneOf"].([]any); ok { // a metric's one statistic
+	var oneOf []string                      // fields of which an instance has exactly one
+	if alts, ok := v["oneOf"].([]any); ok { // a metric's one statistic, a probe's when or every
 		firstStat = alts[0].(map[string]any)["required"].([]any)[0].(string)
 		req[firstStat] = true
+		for _, a := range alts {
+			oneOf = append(oneOf, a.(map[string]any)["required"].([]any)[0].(string))
+		}
 	}
 	first := map[string]any{}
 	for k := range req {
@@ -561,7 +567,7 @@ func (s jsonSchema) instances(v map[string]any) []map[string]any {
 		}
 		for _, x := range samples {
 			m := cloneMap(first)
-			if slices.Contains(stats, k) {
+			if slices.Contains(oneOf, k) {
 				delete(m, firstStat) // one statistic at a time
 			}
 			m[k] = x

@@ -223,6 +223,13 @@ func features(off ...mockstore.Feature) mockstore.Features {
 // (FallbackAfter is long) so that message counts are exact.
 func newEnv(tb testing.TB, feats mockstore.Features, mod ...func(*Config)) *env {
 	tb.Helper()
+	return newBrokenEnv(tb, feats, nil, mod...)
+}
+
+// newBrokenEnv is newEnv with an auth that breaks (a function of
+// export_test.go, applied before anything is served); nil breaks nothing.
+func newBrokenEnv(tb testing.TB, feats mockstore.Features, breaks func(*Service), mod ...func(*Config)) *env {
+	tb.Helper()
 	dir := tb.TempDir()
 	e := &env{clock: &fakeClock{t: time.Date(2023, 2, 6, 12, 0, 0, 0, time.UTC)}}
 	e.ds = mockstore.Seed(7, 20)
@@ -289,6 +296,9 @@ func newEnv(tb testing.TB, feats mockstore.Features, mod ...func(*Config)) *env 
 			tb.Errorf("Close: %v", err)
 		}
 	})
+	if breaks != nil {
+		breaks(e.svc)
+	}
 	e.api = httptest.NewServer(e.svc.Handler())
 	tb.Cleanup(e.api.Close)
 	e.audit = httptest.NewServer(e.svc.AuditHandler())

@@ -96,10 +96,21 @@ func (s *Service) started(loginID string) LoginStarted {
 	return LoginStarted{LoginID: loginID, ExpiresInS: ceilSeconds(s.cfg.CodeTTL), ResendAfterS: ceilSeconds(s.cfg.ResendCooldown)}
 }
 
-// startLogin creates a login for phone and gets its code sent on channel.
-// An unregistered phone gets a login too, with a code nobody receives, so
-// that the answer is the same; its verifies never succeed.
-func (s *Service) startLogin(ctx context.Context, phone, channel string) (LoginStarted, error) {
+// startLogin creates a login for phone and gets its code sent on channel,
+// asked by client. An unregistered phone gets a login too, with a code
+// nobody receives, so that the answer is the same; its verifies never
+// succeed. The send limit is applied before the phone is looked up, so its
+// answer is the same too.
+func (s *Service) startLogin(ctx context.Context, phone, channel, client string) (out LoginStarted, err error) {
+	release, err := s.limitSend(phone, client)
+	if err != nil {
+		return LoginStarted{}, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	u, registered, err := s.st.userBy(ctx, "phone", phone)
 	if err != nil {
 		return LoginStarted{}, err
@@ -127,9 +138,25 @@ func (s *Service) startLogin(ctx context.Context, phone, channel string) (LoginS
 	return s.started(l.ID), nil
 }
 
+// limitSend counts a code asked for phone by client against the send
+// limits, with otp_send_limits on, and returns the release to call when the
+// code is not sent after all. Over a limit it returns rate_limited with the
+// time until there is room, worded the same whichever limit was hit.
+func (s *Service) limitSend(phone, client string) (release func(), err error) {
+	if s.limits == nil {
+		return func() {}, nil
+	}
+	release, wait, ok := s.limits.reserve(s.now(), phone, client)
+	if !ok {
+		s.log.Info("otp send limited", "client", client)
+		return nil, mockstore.Retry(mockstore.CodeRateLimited, ceilSeconds(wait), "too many login codes asked for; retry in %ds", max(1, ceilSeconds(wait)))
+	}
+	return release, nil
+}
+
 // resend issues a new code for the login (the old ones stop working) once
-// the cooldown since the last code has passed.
-func (s *Service) resend(ctx context.Context, loginID, channel string) (LoginStarted, error) {
+// the cooldown since the last code has passed and the send limits allow.
+func (s *Service) resend(ctx context.Context, loginID, channel, client string) (LoginStarted, error) {
 	mu := s.lockLogin(loginID)
 	mu.Lock()
 	job, err := func() (sendJob, error) {
@@ -151,11 +178,17 @@ func (s *Service) resend(ctx context.Context, loginID, channel string) (LoginSta
 		if channel == "" {
 			channel = l.Channel
 		}
-		code, err := newCode()
+		release, err := s.limitSend(l.Phone, client)
 		if err != nil {
 			return sendJob{}, err
 		}
+		code, err := newCode()
+		if err != nil {
+			release()
+			return sendJob{}, err
+		}
 		if err := s.st.reissue(ctx, l, s.codeHash(l.ID, code), now, now.Add(s.cfg.CodeTTL), channel); err != nil {
+			release()
 			return sendJob{}, err
 		}
 		return sendJob{loginID: l.ID, phone: l.Phone, channel: channel, code: code, send: l.registered()}, nil
@@ -171,11 +204,16 @@ func (s *Service) resend(ctx context.Context, loginID, channel string) (LoginSta
 }
 
 // verify checks code for the login and, when right, opens a session in the
-// store. See Client.Verify for the answers.
+// store. See Client.Verify for the answers. Every verify of a known login
+// is recorded for the audit (AuthAudit.Verifies) with the issue time of
+// the login's code and how it ended.
 func (s *Service) verify(ctx context.Context, loginID, code string) (Verified, error) {
 	mu := s.lockLogin(loginID)
 	mu.Lock()
 	defer mu.Unlock()
+	if s.verifying != nil {
+		s.verifying(ctx, loginID, s.codeHash(loginID, code))
+	}
 	l, ok, err := s.st.login(ctx, loginID)
 	if err != nil {
 		return Verified{}, err
@@ -184,6 +222,20 @@ func (s *Service) verify(ctx context.Context, loginID, code string) (Verified, e
 		return Verified{}, errWrongCode
 	}
 	now := s.now()
+	out, err := s.check(ctx, l, code, now)
+	if err != nil {
+		outcome := string(mockstore.ErrorCode(err))
+		if rerr := s.st.refusedVerify(context.WithoutCancel(ctx), loginID, l.IssuedAt, now, outcome); rerr != nil {
+			s.log.Error("record verify", "login_id", loginID, "err", rerr)
+		}
+	}
+	return out, err
+}
+
+// check decides a verify of code for login l at now, under the login's
+// lock: the answer, and on success the consumed code and the session.
+func (s *Service) check(ctx context.Context, l login, code string, now time.Time) (Verified, error) {
+	loginID := l.ID
 	switch {
 	case l.Locked:
 		return Verified{}, errLocked
@@ -232,8 +284,11 @@ func (s *Service) verify(ctx context.Context, loginID, code string) (Verified, e
 		// %v, not %w: the naive side hides the store's answer behind a bare 500.
 		return Verified{}, fmt.Errorf("create session: %v", err)
 	}
-	if err := s.st.completeLogin(wctx, loginID, tokenHash(token), l.UserID, now, now.Add(s.cfg.SessionTTL)); err != nil {
+	if err := s.st.completeLogin(wctx, loginID, l.IssuedAt, tokenHash(token), l.UserID, now, now.Add(s.cfg.SessionTTL)); err != nil {
 		return Verified{}, err
+	}
+	if s.limits != nil {
+		s.limits.forgive(l.Phone)
 	}
 	return Verified{Token: token, UserID: l.UserID, ExpiresInS: ceilSeconds(s.cfg.SessionTTL)}, nil
 }
@@ -371,8 +426,12 @@ func (s *Service) sendOne(ctx context.Context, j sendJob, channel string) error 
 	if err != nil {
 		return fmt.Errorf("send %s: %w", channel, err)
 	}
-	if err := s.st.delivered(context.WithoutCancel(ctx), j.loginID, s.codeHash(j.loginID, j.code), channel); err != nil {
+	h := s.codeHash(j.loginID, j.code)
+	if err := s.st.delivered(context.WithoutCancel(ctx), j.loginID, h, channel); err != nil {
 		s.log.Error("count delivery", "err", err)
+	}
+	if s.sent != nil {
+		s.sent(context.WithoutCancel(ctx), j.loginID, h)
 	}
 	return nil
 }

@@ -635,11 +635,12 @@ func TestBadInput(t *testing.T) {
 	zero := mockstore.AuthAudit{
 		SessionsRejected: map[string]int{"unknown": 0, "expired": 0, "revoked": 0, "store_error": 0},
 		SendsByChannel:   map[string]int{"sms": 0, "whatsapp": 0},
+		Verifies:         []mockstore.VerifyRecord{},
 	}
 	if a := e.readAudit(t); !reflect.DeepEqual(a, zero) {
 		t.Errorf("bad input counted something: %+v", a)
 	}
-	for _, table := range []string{"logins", "old_codes", "tokens"} {
+	for _, table := range []string{"logins", "old_codes", "tokens", "verifies"} {
 		var n int
 		if err := e.svc.st.db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil || n != 0 {
 			t.Errorf("table %s: %d rows, %v; bad input wrote", table, n, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,16 @@ const (
 	DefaultSessionTTL      = 24 * time.Hour
 	DefaultSendWorkers     = 8
 	DefaultSendQueue       = 1024
+
+	// The OTP send limits of otp_send_limits. They are sized for the
+	// harness's compressed time, where one shopper's phone logs in every few
+	// seconds and a fault of 20 s can leave a dozen unverified codes behind;
+	// a shop in production would rather allow about 5 per phone in 15 min.
+	// Verified logins stop their sends counting (see sendLimiter), so only
+	// codes nobody entered use them up.
+	DefaultSendWindow     = time.Minute
+	DefaultSendsPerPhone  = 30
+	DefaultSendsPerClient = 150
 
 	maxAttempts = 5 // wrong attempts before a login locks
 	retryAfterS = 1 // Retry-After of temporarily_unavailable answers
@@ -61,6 +72,15 @@ type Config struct {
 	// async_otp on (defaults 8 and 1024).
 	SendWorkers int
 	SendQueue   int
+	// SendWindow, SendsPerPhone and SendsPerClient are the OTP send limits
+	// used with otp_send_limits on: at most SendsPerPhone codes asked for
+	// one phone, and SendsPerClient by one client (the address the gateway
+	// names), within any SendWindow; codes of a login that was then verified
+	// do not count. Defaults DefaultSendWindow, DefaultSendsPerPhone and
+	// DefaultSendsPerClient.
+	SendWindow     time.Duration
+	SendsPerPhone  int
+	SendsPerClient int
 	// Features switches the defences; nil has every one off.
 	Features mockstore.Features
 	// Logger receives auth's logs; nil discards them.
@@ -89,6 +109,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SendQueue == 0 {
 		c.SendQueue = DefaultSendQueue
 	}
+	def(&c.SendWindow, DefaultSendWindow)
+	if c.SendsPerPhone == 0 {
+		c.SendsPerPhone = DefaultSendsPerPhone
+	}
+	if c.SendsPerClient == 0 {
+		c.SendsPerClient = DefaultSendsPerClient
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -109,13 +136,16 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("SessionTTL %v: want 1s..%v", c.SessionTTL, sessions.MaxTTL))
 	}
 	for name, d := range map[string]time.Duration{"SessionsTimeout": c.SessionsTimeout, "OTPTimeout": c.OTPTimeout,
-		"ResendCooldown": c.ResendCooldown, "FallbackAfter": c.FallbackAfter} {
+		"ResendCooldown": c.ResendCooldown, "FallbackAfter": c.FallbackAfter, "SendWindow": c.SendWindow} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s %v: must not be negative", name, d))
 		}
 	}
 	if c.SendWorkers < 0 || c.SendQueue < 0 {
 		errs = append(errs, errors.New("SendWorkers and SendQueue must not be negative"))
+	}
+	if c.SendsPerPhone < 0 || c.SendsPerClient < 0 {
+		errs = append(errs, errors.New("SendsPerPhone and SendsPerClient must not be negative"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -134,6 +164,16 @@ type Service struct {
 	auditAPI http.Handler
 
 	loginMu [64]sync.Mutex // per-login serialization of verify and resend, by hash
+	limits  *sendLimiter   // nil with otp_send_limits off
+
+	// Test seams, nil in every Service that New returns: only auth's own
+	// tests set them (export_test.go), to build the rule-breaking auths
+	// that prove scenarios/otp-rules.yaml can fail. No Config field, flag
+	// or scenario reaches them. sent is called once the provider
+	// acknowledged a send of a login's code (by its hash); verifying as a
+	// verify of a code begins, under the login's lock.
+	sent      func(ctx context.Context, loginID string, codeHash []byte)
+	verifying func(ctx context.Context, loginID string, codeHash []byte)
 
 	jobs    chan sendJob
 	pending atomic.Int64 // queued or running send jobs (tests wait on it)
@@ -178,6 +218,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		jobs:     make(chan sendJob, cfg.SendQueue),
 		errs:     httpkit.Errors{Log: log},
 	}
+	if cfg.Features.On(mockstore.OTPSendLimits) {
+		s.limits = newSendLimiter(cfg.SendWindow, cfg.SendsPerPhone, cfg.SendsPerClient)
+	}
 	s.api, s.auditAPI = s.routes()
 	// The workers outlive New's ctx: they stop at Close.
 	s.baseCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -204,7 +247,8 @@ func (s *Service) Close() error {
 // /sessions/validate, /logout, and GET /healthz.
 func (s *Service) Handler() http.Handler { return s.api }
 
-// AuditHandler returns the audit routes: GET /audit/auth.
+// AuditHandler returns the audit routes: GET /audit/auth, GET
+// /audit/accounts.
 func (s *Service) AuditHandler() http.Handler { return s.auditAPI }
 
 // routes registers every route in one place and returns the API and audit
@@ -221,6 +265,7 @@ func (s *Service) routes() (api, audit http.Handler) {
 
 	a := httpkit.NewRouter(s.errs)
 	a.Handle("GET /audit/auth", s.handleAudit)
+	a.Handle("GET /audit/accounts", s.handleAccounts)
 	return m, a
 }
 
@@ -241,7 +286,11 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.errs.Write(w, r, err)
 		return
 	}
-	out, err := s.startLogin(r.Context(), in.Phone, in.Channel)
+	if err := checkClient(in.Client); err != nil {
+		s.errs.Write(w, r, err)
+		return
+	}
+	out, err := s.startLogin(r.Context(), in.Phone, in.Channel, clientOf(r, in.Client))
 	if err != nil {
 		s.errs.Write(w, r, err)
 		return
@@ -308,7 +357,11 @@ func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out, err := s.resend(r.Context(), in.LoginID, in.Channel)
+	if err := checkClient(in.Client); err != nil {
+		s.errs.Write(w, r, err)
+		return
+	}
+	out, err := s.resend(r.Context(), in.LoginID, in.Channel, clientOf(r, in.Client))
 	if err != nil {
 		s.errs.Write(w, r, err)
 		return
@@ -351,6 +404,15 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func (s *Service) handleAccounts(w http.ResponseWriter, r *http.Request) {
+	us, err := s.st.accounts(r.Context())
+	if err != nil {
+		s.errs.Write(w, r, err)
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusOK, us)
+}
+
 func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
 	a, err := s.st.audit(r.Context())
 	if err != nil {
@@ -363,7 +425,28 @@ func (s *Service) handleAudit(w http.ResponseWriter, r *http.Request) {
 const (
 	maxLoginIDLen = 128
 	maxTokenLen   = 512
+	maxClientLen  = 64
 )
+
+func checkClient(c string) error {
+	if c != "" && !printable(c, maxClientLen) {
+		return mockstore.Errorf(mockstore.CodeInvalidRequest, "client must be 1..%d printable ASCII characters", maxClientLen)
+	}
+	return nil
+}
+
+// clientOf is who asked for a code, for the per-client send limit: the
+// client the caller named (the gateway names the shopper's address), else
+// the caller's own address.
+func clientOf(r *http.Request, named string) string {
+	if named != "" {
+		return named
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
 
 func checkLoginID(id string) error {
 	if !printable(id, maxLoginIDLen) {

@@ -60,6 +60,18 @@ CREATE TABLE IF NOT EXISTS counters (
 ) WITHOUT ROWID;
 `
 
+// verifiesSchema is the second migration: every verify of a known login,
+// the ground truth of the OTP rules (AuthAudit.Verifies).
+const verifiesSchema = `
+CREATE TABLE IF NOT EXISTS verifies (
+	seq       INTEGER PRIMARY KEY,  -- order of the records
+	login_id  TEXT NOT NULL,
+	issued_at INTEGER NOT NULL,     -- unix ns of the login's current code's issue
+	at        INTEGER NOT NULL,     -- unix ns of the decision
+	outcome   TEXT NOT NULL         -- 'accepted' or the error code answered
+);
+`
+
 // Counter names; per-reason and per-channel counters are prefixed.
 const (
 	cLoginsStarted  = "logins_started"
@@ -85,7 +97,7 @@ const (
 
 // openStore opens (or creates) auth's store at path; see sqlitestore.Open.
 func openStore(ctx context.Context, path string, log *slog.Logger) (*store, error) {
-	db, err := sqlitestore.Open(ctx, path, []string{schema}, sqlitestore.WithLogger(log))
+	db, err := sqlitestore.Open(ctx, path, []string{schema, verifiesSchema}, sqlitestore.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -271,11 +283,15 @@ func (st *store) failAttempt(ctx context.Context, loginID, counter string, consu
 	return locked, err
 }
 
-// completeLogin consumes the login's code and records the issued session.
-func (st *store) completeLogin(ctx context.Context, loginID string, tokenHash []byte, userID string, issued, expires time.Time) error {
+// completeLogin consumes the login's code (issued at codeIssued), records
+// the verify as accepted at issued, and records the issued session.
+func (st *store) completeLogin(ctx context.Context, loginID string, codeIssued time.Time, tokenHash []byte, userID string, issued, expires time.Time) error {
 	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE logins SET done = 1 WHERE login_id = ?`, loginID); err != nil {
 			return fmt.Errorf("consume code: %w", err)
+		}
+		if err := insertVerify(ctx, tx, loginID, codeIssued, issued, mockstore.VerifyAccepted); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tokens(token_hash, user_id, issued_at, expires_at) VALUES(?, ?, ?, ?)`,
 			tokenHash, userID, issued.UnixNano(), expires.UnixNano()); err != nil {
@@ -285,6 +301,22 @@ func (st *store) completeLogin(ctx context.Context, loginID string, tokenHash []
 			return err
 		}
 		return bump(ctx, tx, cSessionsIssued, 1)
+	})
+}
+
+func insertVerify(ctx context.Context, tx *sqlitestore.Tx, loginID string, codeIssued, at time.Time, outcome string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO verifies(login_id, issued_at, at, outcome) VALUES(?, ?, ?, ?)`,
+		loginID, codeIssued.UnixNano(), at.UnixNano(), outcome); err != nil {
+		return fmt.Errorf("record verify: %w", err)
+	}
+	return nil
+}
+
+// refusedVerify records a verify of the login's code (issued at
+// codeIssued) refused at at with outcome, the error code answered.
+func (st *store) refusedVerify(ctx context.Context, loginID string, codeIssued, at time.Time, outcome string) error {
+	return st.db.Write(ctx, func(ctx context.Context, tx *sqlitestore.Tx) error {
+		return insertVerify(ctx, tx, loginID, codeIssued, at, outcome)
 	})
 }
 
@@ -328,6 +360,27 @@ func (st *store) revoke(ctx context.Context, hash []byte, at time.Time) (bool, e
 }
 
 // audit reads the counters into an AuthAudit, every map key present.
+// accounts returns every user as stored, by user ID.
+func (st *store) accounts(ctx context.Context) ([]mockstore.AccountRecord, error) {
+	rows, err := st.db.QueryContext(ctx, `SELECT user_id, phone, status FROM users ORDER BY user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read accounts: %w", err)
+	}
+	defer rows.Close()
+	out := []mockstore.AccountRecord{}
+	for rows.Next() {
+		var a mockstore.AccountRecord
+		if err := rows.Scan(&a.UserID, &a.Phone, &a.Status); err != nil {
+			return nil, fmt.Errorf("read accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read accounts: %w", err)
+	}
+	return out, nil
+}
+
 func (st *store) audit(ctx context.Context) (mockstore.AuthAudit, error) {
 	a := mockstore.AuthAudit{
 		SessionsRejected: map[string]int{RejectUnknown: 0, RejectExpired: 0, RejectRevoked: 0, RejectStoreError: 0},
@@ -371,5 +424,32 @@ func (st *store) audit(ctx context.Context) (mockstore.AuthAudit, error) {
 			a.Logouts = n
 		}
 	}
-	return a, rows.Err()
+	if err := rows.Err(); err != nil {
+		return a, fmt.Errorf("read counters: %w", err)
+	}
+	a.Verifies, err = st.verifies(ctx)
+	return a, err
+}
+
+// verifies reads every recorded verify, oldest first.
+func (st *store) verifies(ctx context.Context) ([]mockstore.VerifyRecord, error) {
+	rows, err := st.db.QueryContext(ctx, `SELECT login_id, issued_at, at, outcome FROM verifies ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("read verifies: %w", err)
+	}
+	defer rows.Close()
+	out := []mockstore.VerifyRecord{}
+	for rows.Next() {
+		var v mockstore.VerifyRecord
+		var issued, at int64
+		if err := rows.Scan(&v.LoginID, &issued, &at, &v.Outcome); err != nil {
+			return nil, fmt.Errorf("read verifies: %w", err)
+		}
+		v.IssuedAt, v.At = time.Unix(0, issued).UTC(), time.Unix(0, at).UTC()
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read verifies: %w", err)
+	}
+	return out, nil
 }

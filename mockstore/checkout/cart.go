@@ -193,6 +193,9 @@ func (s *Service) addItem(ctx context.Context, owner string, req AddItemRequest)
 			ON CONFLICT (owner, product_id) DO UPDATE SET qty = qty + excluded.qty`, owner, req.ProductID, req.Qty); err != nil {
 			return fmt.Errorf("write cart line: %w", err)
 		}
+		if err := bumpCart(ctx, tx, owner); err != nil {
+			return err
+		}
 		cart, err = s.readCart(ctx, tx, owner)
 		return err
 	})
@@ -215,11 +218,38 @@ func (s *Service) removeItem(ctx context.Context, owner, productID string) (Cart
 			if _, ok := s.products[productID]; !ok {
 				return mockstore.Errorf(mockstore.CodeUnknownProduct, "no product %q in the catalogue", clip(productID))
 			}
+		} else if err := bumpCart(ctx, tx, owner); err != nil {
+			return err
 		}
 		cart, err = s.readCart(ctx, tx, owner)
 		return err
 	})
 	return cart, err
+}
+
+// bumpCart counts a change the shopper made to owner's cart: the cart's
+// revision goes up by one. An order remembers the revision it was placed
+// from, which is how checkout_once_per_cart tells the cart it ordered from
+// the cart filled again since.
+func bumpCart(ctx context.Context, tx *sqlitestore.Tx, owner string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO cart_revs (owner, rev) VALUES (?, 1)
+		ON CONFLICT (owner) DO UPDATE SET rev = rev + 1`, owner); err != nil {
+		return fmt.Errorf("count cart change: %w", err)
+	}
+	return nil
+}
+
+// cartRev returns the revision of owner's cart: 0 for a cart never changed.
+func cartRev(ctx context.Context, q querier, owner string) (int64, error) {
+	var rev int64
+	err := q.QueryRowContext(ctx, `SELECT rev FROM cart_revs WHERE owner = ?`, owner).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read cart revision: %w", err)
+	}
+	return rev, nil
 }
 
 // takeFromCart removes what an order bought from owner's cart: each line

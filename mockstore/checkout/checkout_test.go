@@ -172,6 +172,10 @@ func TestCheckoutReplay(t *testing.T) {
 		if err := json.Unmarshal(raw, &again); err != nil || status != http.StatusOK || code != "" {
 			t.Fatalf("replay = %d %q %s", status, code, raw)
 		}
+		if again.Replayed != ReplayKey {
+			t.Errorf("replay says replayed %q, want %q", again.Replayed, ReplayKey)
+		}
+		again.Replayed = ""
 		if again != first {
 			t.Errorf("replay = %+v, want %+v", again, first)
 		}

@@ -64,7 +64,18 @@ type Order struct {
 	Status  string      `json:"status"`
 	Amount  int64       `json:"amount"`
 	Refund  *RefundInfo `json:"refund,omitempty"`
+	// Replayed is set on a checkout's answer that is an order placed
+	// before rather than a new one: ReplayKey (the same Idempotency-Key
+	// again) or ReplayCart (the cart's order, found under another key by
+	// checkout_once_per_cart).
+	Replayed string `json:"replayed,omitempty"`
 }
+
+// Why a checkout answered with an order placed before (Order.Replayed).
+const (
+	ReplayKey  = "key"
+	ReplayCart = "cart"
+)
 
 // IdempotencyHeader carries a checkout's idempotency key.
 const IdempotencyHeader = "Idempotency-Key"

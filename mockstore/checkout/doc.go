@@ -21,6 +21,10 @@
 //   - payment_reconciliation: an unknown outcome leaves the order
 //     payment_pending and a reconciler re-drives the charge by key until it is
 //     settled or PendingBound passes (off: the order fails at once);
+//   - checkout_once_per_cart: a checkout under a new key for a cart that is
+//     ordered already (its order still being paid, or paid from the cart as
+//     it is now) is answered with that order, replayed "cart"; the cart is
+//     ordered at most once (off: a new key is a new order and a new charge);
 //   - refund_outbox: an order that fails after a payment of unknown outcome is
 //     refunded through an outbox written in the same transaction, retried
 //     until the wallet confirms, exactly once (off: only the manual refund).

@@ -77,7 +77,7 @@ func stateName(s string) string {
 
 // view is the order as its shopper sees it.
 func (o order) view() Order {
-	v := Order{OrderID: o.ID, Status: o.Status, Amount: o.Amount}
+	v := Order{OrderID: o.ID, Status: o.Status, Amount: o.Amount, Replayed: o.Replay}
 	if o.RefundStatus != "" {
 		v.Refund = &RefundInfo{Status: o.RefundStatus, At: o.RefundAt}
 	}
@@ -250,7 +250,8 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) {
 // writeReplay answers a checkout repeated with the same key and request: a
 // failed order gives its failure again (insufficient_funds as the first time;
 // otherwise conflict, since retrying the same key cannot revive it), any
-// other order its current state with 200.
+// other order its current state with 200. The cart's order found under
+// another key (ReplayCart) is never failed: it is answered 200 the same way.
 func (s *Service) writeReplay(w http.ResponseWriter, r *http.Request, o order) {
 	if o.FailCode != "" {
 		e := o.failure()
@@ -264,8 +265,10 @@ func (s *Service) writeReplay(w http.ResponseWriter, r *http.Request, o order) {
 	mockstore.WriteJSON(w, http.StatusOK, o.view())
 }
 
-// placeOrder returns the order userID placed under key before (replay true),
-// or refuses req, or creates the order, moves it to payment_pending under its
+// placeOrder returns the order userID placed under key before (replay true,
+// Replay ReplayKey); with checkout_once_per_cart, the order the cart is
+// ordered by already under another key (replay true, Replay ReplayCart, see
+// cartOrder); or refuses req, or creates the order, moves it to payment_pending under its
 // payment key and records the first payment attempt (first) — all in one
 // transaction. A new order is returned claimed (see claim); the caller
 // releases it. idempotency_conflict when the key was used for another request.
@@ -284,7 +287,23 @@ func (s *Service) placeOrder(ctx context.Context, key string, req CheckoutReques
 					"%s %q was used for another checkout (order %s)", IdempotencyHeader, clip(key), prev.ID)
 			}
 			o, replay = prev, true
+			o.Replay = ReplayKey
 			return nil
+		}
+		rev, err := cartRev(ctx, tx, req.Owner)
+		if err != nil {
+			return err
+		}
+		if s.cfg.Features.On(mockstore.CheckoutOncePerCart) {
+			prev, ok, err := cartOrder(ctx, tx, req.UserID, req.Owner, rev)
+			if err != nil {
+				return err
+			}
+			if ok {
+				o, replay = prev, true
+				o.Replay = ReplayCart
+				return nil
+			}
 		}
 		cart, err := s.readCart(ctx, tx, req.Owner)
 		if err != nil {
@@ -296,14 +315,14 @@ func (s *Service) placeOrder(ctx context.Context, key string, req CheckoutReques
 		now := s.now()
 		o = order{ID: id, UserID: req.UserID, IdemKey: key, RequestHash: hash, Owner: req.Owner,
 			Items: cart.Items, Amount: cart.Total, Status: mockstore.OrderCreated, PaymentKey: paymentKey(id),
-			CreatedAt: now.UTC()}
+			CreatedAt: now.UTC(), CartRev: rev}
 		items, err := json.Marshal(o.Items)
 		if err != nil {
 			return fmt.Errorf("encode items: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, idem_key, request_hash, owner, items, amount, status, payment_key, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			o.ID, o.UserID, key, hash, o.Owner, string(items), o.Amount, o.Status, o.PaymentKey, nanos(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, idem_key, request_hash, owner, items, amount, status, payment_key, created_at, cart_rev)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.ID, o.UserID, key, hash, o.Owner, string(items), o.Amount, o.Status, o.PaymentKey, nanos(now), rev); err != nil {
 			return fmt.Errorf("create order: %w", err)
 		}
 		if err := recordState(ctx, tx, o.ID, mockstore.OrderCreated,
@@ -387,4 +406,15 @@ func (s *Service) handleAuditOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mockstore.WriteJSON(w, http.StatusOK, recs)
+}
+
+// handleAuditCatalogue answers what refusals are decided by: the catalogue,
+// the couriers and the supported payment methods, as this service holds
+// them (its Dataset, in the dataset's order).
+func (s *Service) handleAuditCatalogue(w http.ResponseWriter, r *http.Request) {
+	mockstore.WriteJSON(w, http.StatusOK, mockstore.CatalogueAudit{
+		Products:       s.cfg.Dataset.Products,
+		Couriers:       s.cfg.Dataset.Couriers,
+		PaymentMethods: []string{mockstore.PaymentWallet},
+	})
 }

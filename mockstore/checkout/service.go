@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	// A write is not bound to its caller's context: once a state change
 	// starts it finishes, so a shopper hanging up cannot leave a payment
 	// recorded without its order update.
-	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema}, sqlitestore.WithLogger(s.log),
+	db, err := sqlitestore.Open(ctx, cfg.DBPath, []string{schema, cartRevisions}, sqlitestore.WithLogger(s.log),
 		sqlitestore.WithDetachedWrites(writeTimeout), sqlitestore.WithCheckpoints(cfg.ReconcileEvery))
 	if err != nil {
 		return nil, fmt.Errorf("checkout: %w", err)
@@ -178,7 +178,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 // Handler returns the checkout API, including GET /healthz.
 func (s *Service) Handler() http.Handler { return s.api }
 
-// AuditHandler returns the audit routes (GET /audit/orders), to be served on
+// AuditHandler returns the audit routes (GET /audit/orders, GET
+// /audit/catalogue), to be served on
 // a loopback listener of their own.
 func (s *Service) AuditHandler() http.Handler { return s.audit }
 
@@ -230,5 +231,6 @@ func (s *Service) routes() (api, audit http.Handler) {
 
 	a := httpkit.NewRouter(s.errs)
 	a.Handle("GET /audit/orders", s.handleAuditOrders)
+	a.Handle("GET /audit/catalogue", s.handleAuditCatalogue)
 	return m, a
 }

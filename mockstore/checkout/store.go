@@ -74,6 +74,18 @@ CREATE TABLE IF NOT EXISTS refund_outbox (
 CREATE INDEX IF NOT EXISTS refund_outbox_due ON refund_outbox (done_at, next_at);
 `
 
+// cartRevisions, the schema's second version, counts the shopper's changes to
+// each cart (cart_revs.rev, bumped by every add or removal) and keeps with
+// each order the revision of the cart it was placed from (orders.cart_rev).
+const cartRevisions = `
+CREATE TABLE cart_revs (
+	owner TEXT    PRIMARY KEY,
+	rev   INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE orders ADD COLUMN cart_rev INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX orders_by_owner ON orders (owner, status);
+`
+
 // Outcomes of a payment attempt.
 const (
 	attemptOut      = ""
@@ -118,10 +130,14 @@ type order struct {
 	PendingSince time.Time
 	RefundStatus string
 	RefundAt     time.Time
+	CartRev      int64 // the revision of the cart it was placed from
+	// Replay says why a checkout answered with this order rather than a new
+	// one: ReplayKey or ReplayCart; "" for a new order.
+	Replay string
 }
 
 const orderColumns = `id, user_id, idem_key, request_hash, owner, items, amount, status, payment_key,
-	fail_code, fail_message, created_at, pending_since, refund_status, refund_at`
+	fail_code, fail_message, created_at, pending_since, refund_status, refund_at, cart_rev`
 
 func scanOrder(row interface{ Scan(...any) error }) (order, error) {
 	var (
@@ -130,7 +146,7 @@ func scanOrder(row interface{ Scan(...any) error }) (order, error) {
 		created, pending, refundAt int64
 	)
 	if err := row.Scan(&o.ID, &o.UserID, &o.IdemKey, &o.RequestHash, &o.Owner, &items, &o.Amount, &o.Status,
-		&o.PaymentKey, &failCode, &o.FailMessage, &created, &pending, &o.RefundStatus, &refundAt); err != nil {
+		&o.PaymentKey, &failCode, &o.FailMessage, &created, &pending, &o.RefundStatus, &refundAt, &o.CartRev); err != nil {
 		return order{}, err
 	}
 	if err := json.Unmarshal([]byte(items), &o.Items); err != nil {
@@ -162,6 +178,26 @@ func orderByKey(ctx context.Context, q querier, userID, key string) (o order, ok
 	}
 	if err != nil {
 		return order{}, false, fmt.Errorf("read order by key: %w", err)
+	}
+	return o, true, nil
+}
+
+// cartOrder returns the order that userID's cart owner is ordered by already
+// (ok false when none): the newest order of the cart still being paid
+// (created or payment_pending), whatever the cart holds now, since its items
+// leave the cart only once it is paid; else the newest order paid from the
+// cart at revision rev, the cart as it is now — not changed by its shopper
+// since. A failed order does not count: its cart may be ordered again.
+func cartOrder(ctx context.Context, q querier, userID, owner string, rev int64) (o order, ok bool, err error) {
+	o, err = scanOrder(q.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders
+		WHERE user_id = ? AND owner = ? AND (status IN (?, ?) OR (status = ? AND cart_rev = ?))
+		ORDER BY rowid DESC LIMIT 1`,
+		userID, owner, mockstore.OrderCreated, mockstore.OrderPaymentPending, mockstore.OrderPaid, rev))
+	if errors.Is(err, sql.ErrNoRows) {
+		return order{}, false, nil
+	}
+	if err != nil {
+		return order{}, false, fmt.Errorf("read the cart's order: %w", err)
 	}
 	return o, true, nil
 }
@@ -198,14 +234,14 @@ func (s *Service) auditOrders(ctx context.Context) ([]mockstore.OrderRecord, err
 
 	out := []mockstore.OrderRecord{}
 	index := map[string]int{}
-	rows, err := tx.QueryContext(ctx, `SELECT id, user_id, status, amount, created_at FROM orders ORDER BY rowid`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, user_id, owner, cart_rev, status, amount, created_at FROM orders ORDER BY rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("read orders: %w", err)
 	}
 	for rows.Next() {
 		var rec mockstore.OrderRecord
 		var created int64
-		if err := rows.Scan(&rec.OrderID, &rec.UserID, &rec.Status, &rec.Amount, &created); err != nil {
+		if err := rows.Scan(&rec.OrderID, &rec.UserID, &rec.Cart, &rec.CartRev, &rec.Status, &rec.Amount, &created); err != nil {
 			_ = rows.Close()
 			return nil, fmt.Errorf("read orders: %w", err)
 		}

@@ -24,6 +24,11 @@
 //   - retry_budget: idempotent calls are retried at most once, with jittered
 //     backoff, within 10% of the calls (off: three immediate retries).
 //
+// Login starts and resends name the shopper's address to auth, for its
+// per-client OTP send limit: the last X-Forwarded-For address when the
+// gateway's peer is the proxy in front of it (loopback or a private
+// network), the peer's address otherwise (clientAddr).
+//
 // AuditHandler serves what shoppers were told (GET /audit/gateway) and the
 // operator's maintenance switch (POST /audit/maintenance); it is served on
 // its own loopback listener, never to shoppers.

@@ -241,9 +241,10 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out auth.LoginStarted
+	client := clientAddr(r)
 	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
 		var err error
-		out, err = s.auth.StartLogin(ctx, req.Phone, req.Channel)
+		out, err = s.auth.StartLogin(ctx, req.Phone, req.Channel, auth.From(client))
 		return err
 	})
 	var f *failure
@@ -309,9 +310,10 @@ func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out auth.LoginStarted
+	client := clientAddr(r)
 	err := s.up[upstreamAuth].do(r.Context(), false, func(ctx context.Context) error {
 		var err error
-		out, err = s.auth.Resend(ctx, req.LoginID, req.Channel)
+		out, err = s.auth.Resend(ctx, req.LoginID, req.Channel, auth.From(client))
 		return err
 	})
 	if err != nil {

@@ -42,6 +42,11 @@ type SendResult struct {
 // present).
 type Audit struct {
 	Sent map[string]int `json:"sent"`
+	// Codes is how many distinct codes the provider delivered to each phone
+	// (a code sent by SMS and again by WhatsApp counts once): what the
+	// phones received, which no sender's count of its own sends can
+	// replace.
+	Codes map[string]int `json:"codes"`
 }
 
 // sendRequest is the body of POST /send.

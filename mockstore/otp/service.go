@@ -311,5 +311,22 @@ func (s *Service) audit(ctx context.Context) (Audit, error) {
 	if err := rows.Err(); err != nil {
 		return Audit{}, fmt.Errorf("count messages: %w", err)
 	}
+	a.Codes = map[string]int{}
+	rows, err = s.db.QueryContext(ctx, `SELECT phone, count(DISTINCT login_id || ':' || code) FROM messages GROUP BY phone`)
+	if err != nil {
+		return Audit{}, fmt.Errorf("count codes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone string
+		var n int
+		if err := rows.Scan(&phone, &n); err != nil {
+			return Audit{}, fmt.Errorf("count codes: %w", err)
+		}
+		a.Codes[phone] = n
+	}
+	if err := rows.Err(); err != nil {
+		return Audit{}, fmt.Errorf("count codes: %w", err)
+	}
 	return a, nil
 }

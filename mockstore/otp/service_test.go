@@ -112,6 +112,11 @@ func TestSendAndInbox(t *testing.T) {
 	if s := e.sent(t); s[ChannelSMS] != 2 || s[ChannelWhatsApp] != 1 {
 		t.Errorf("audit sent = %v", s)
 	}
+	// One code by SMS and WhatsApp is one code the phone received.
+	a, err := ReadAudit(ctx, nil, e.audit.URL)
+	if err != nil || len(a.Codes) != 2 || a.Codes[phone] != 1 || a.Codes["+6281299999999"] != 1 {
+		t.Errorf("audit codes = %v, %v; want one code for each phone", a.Codes, err)
+	}
 }
 
 func TestInboxLimit(t *testing.T) {

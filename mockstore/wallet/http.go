@@ -86,6 +86,15 @@ func (s *Service) handleTotals(w http.ResponseWriter, r *http.Request) {
 	mockstore.WriteJSON(w, http.StatusOK, t)
 }
 
+func (s *Service) handleLedger(w http.ResponseWriter, r *http.Request) {
+	es, err := s.ledger(r.Context())
+	if err != nil {
+		s.errs.Write(w, r, err)
+		return
+	}
+	mockstore.WriteJSON(w, http.StatusOK, es)
+}
+
 func (s *Service) handleCharges(w http.ResponseWriter, r *http.Request) {
 	cs, err := s.charges(r.Context())
 	if err != nil {

@@ -532,6 +532,34 @@ func (s *Service) charges(ctx context.Context) ([]mockstore.ChargeRecord, error)
 	return out, nil
 }
 
+// ledger returns every entry of the shopper accounts, oldest first.
+func (s *Service) ledger(ctx context.Context) ([]mockstore.LedgerEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT e.account, t.kind, t.ref, e.amount, t.at
+		FROM entries e
+		JOIN txns t ON t.id = e.txn
+		JOIN accounts a ON a.id = e.account
+		WHERE a.kind = 'shopper'
+		ORDER BY t.id`)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	defer rows.Close()
+	out := []mockstore.LedgerEntry{}
+	for rows.Next() {
+		var e mockstore.LedgerEntry
+		var at int64
+		if err := rows.Scan(&e.UserID, &e.Kind, &e.Ref, &e.Amount, &at); err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		e.At = time.Unix(0, at).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	return out, nil
+}
+
 func checkID(field, v string) error {
 	if v == "" {
 		return mockstore.Errorf(mockstore.CodeInvalidRequest, "%s is required", field)

@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 func (s *Service) Handler() http.Handler { return s.api }
 
 // AuditHandler returns the audit routes (GET /audit/totals, GET
-// /audit/charges), to be served on a loopback listener of their own.
+// /audit/charges, GET /audit/ledger), to be served on a loopback listener of their own.
 func (s *Service) AuditHandler() http.Handler { return s.audit }
 
 // Close stops the checkpoint worker and closes the ledger. It is idempotent;
@@ -117,5 +117,6 @@ func (s *Service) routes() (api, audit http.Handler) {
 	a := httpkit.NewRouter(s.errs)
 	a.Handle("GET /audit/totals", s.handleTotals)
 	a.Handle("GET /audit/charges", s.handleCharges)
+	a.Handle("GET /audit/ledger", s.handleLedger)
 	return m, a
 }

@@ -11,11 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
-	"github.com/expr-lang/expr/vm"
+	"github.com/gameday/gameday/internal/expression"
 	"github.com/gameday/gameday/internal/yamlpos"
 	"gopkg.in/yaml.v3"
 )
@@ -24,30 +21,7 @@ import (
 // time: checks, captures and the ${...} interpolations of requests.
 
 // program is one compiled expression.
-type program struct {
-	src  string
-	prog *vm.Program
-}
-
-// run evaluates the expression in env. A failure is an error of one line.
-func (pr *program) run(env map[string]any) (any, error) {
-	v, err := expr.Run(pr.prog, env)
-	if err != nil {
-		return nil, errors.New(exprMessage(err))
-	}
-	return v, nil
-}
-
-// exprMessage is the first line of an error of the expression library,
-// without its snippet of source.
-func exprMessage(err error) string {
-	var fe *file.Error
-	if errors.As(err, &fe) {
-		return fe.Message
-	}
-	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return msg
-}
+type program = expression.Program
 
 // scope is what an expression may name at one place of a journey.
 type scope struct {
@@ -91,25 +65,20 @@ func (s scope) names() []string {
 // named what, with its position in the file and returns nil when src does
 // not compile.
 func (p *parser) compile(n *yaml.Node, off int, src, what string, sc scope, asBool bool) *program {
-	if strings.TrimSpace(src) == "" {
-		line, col := position(n, off)
-		p.errAtPos(line, col, "%s: empty expression", what)
-		return nil
-	}
-	opts := []expr.Option{expr.Env(sc.types())}
-	if asBool {
-		opts = append(opts, expr.AsBool())
-	}
-	prog, err := expr.Compile(src, opts...)
+	prog, err := expression.Compile(src, sc.types(), asBool)
 	if err == nil {
-		return &program{src: src, prog: prog}
+		return prog
 	}
 	line, col := position(n, off)
-	msg := exprMessage(err)
-	var fe *file.Error
-	if errors.As(err, &fe) && fe.Line == 1 {
-		line, col = position(n, off+runeOffset(src, fe.Column))
+	var e *expression.Error
+	if !errors.As(err, &e) {
+		p.errAtPos(line, col, "%s: %v", what, err)
+		return nil
 	}
+	if e.Offset > 0 {
+		line, col = position(n, off+e.Offset)
+	}
+	msg := e.Message
 	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
 		msg = unknownName(name, sc)
 	} else if asBool && strings.HasPrefix(msg, "expected bool") {
@@ -128,50 +97,6 @@ func unknownName(name string, sc scope) string {
 		return fmt.Sprintf("%s is part of the answer: checks and captures see it, a request does not (capture what a later request needs)", name)
 	}
 	return yamlpos.Unknown("name", name, sc.names())
-}
-
-// runeOffset returns the byte offset of rune i of s.
-func runeOffset(s string, i int) int {
-	n := 0
-	for off := range s {
-		if n == i {
-			return off
-		}
-		n++
-	}
-	return len(s)
-}
-
-// reads are the parts of an answer that a step's expressions read, so that
-// an answer nobody reads is not decoded.
-type reads struct {
-	body, text, headers bool
-}
-
-func (r *reads) add(pr *program) {
-	if pr == nil {
-		return
-	}
-	node := pr.prog.Node()
-	ast.Walk(&node, r)
-}
-
-// Visit marks the names it meets; $env reaches every name.
-func (r *reads) Visit(n *ast.Node) {
-	id, ok := (*n).(*ast.IdentifierNode)
-	if !ok {
-		return
-	}
-	switch id.Value {
-	case "body":
-		r.body = true
-	case "text":
-		r.text = true
-	case "headers":
-		r.headers = true
-	case "$env":
-		r.body, r.text, r.headers = true, true, true
-	}
 }
 
 // template is text with ${expression} interpolations.
@@ -330,13 +255,13 @@ func (t *template) render(env map[string]any, escape bool) (string, error) {
 			b.WriteString(pt.lit)
 			continue
 		}
-		v, err := pt.prog.run(env)
+		v, err := pt.prog.Run(env)
 		if err != nil {
-			return "", fmt.Errorf("${%s}: %w", pt.prog.src, err)
+			return "", fmt.Errorf("${%s}: %w", pt.prog.Source(), err)
 		}
 		s, err := textOf(v)
 		if err != nil {
-			return "", fmt.Errorf("${%s}: %w", pt.prog.src, err)
+			return "", fmt.Errorf("${%s}: %w", pt.prog.Source(), err)
 		}
 		switch {
 		case escape && pt.query:
@@ -552,8 +477,8 @@ func (n *bodyNode) encode(buf *bytes.Buffer, env map[string]any) error {
 		var v any
 		if pr := n.text.whole(); pr != nil {
 			var err error
-			if v, err = pr.run(env); err != nil {
-				return fmt.Errorf("${%s}: %w", pr.src, err)
+			if v, err = pr.Run(env); err != nil {
+				return fmt.Errorf("${%s}: %w", pr.Source(), err)
 			}
 		} else {
 			s, err := n.text.render(env, false)

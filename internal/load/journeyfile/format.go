@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/builtin"
+
+	"github.com/gameday/gameday/internal/expression"
 )
 
 // The format's tables: the fields of each mapping, the methods, the names
@@ -143,7 +145,7 @@ type Step struct {
 	url     *template
 	headers []header
 	body    *bodyTemplate
-	reads   reads // the parts of the answer its checks and captures read
+	reads   expression.Reads // the parts of the answer its checks and captures read
 }
 
 // Check is one expression of a step that must be true.

@@ -309,7 +309,7 @@ func (p *parser) step(n *yaml.Node, journey string, think time.Duration, capture
 			pr := p.compile(s, 0, s.Value, fmt.Sprintf("%s %q", label, s.Value), answer, true)
 			check(pr != nil)
 			st.Checks = append(st.Checks, Check{Source: s.Value, Line: s.Line, prog: pr})
-			st.reads.add(pr)
+			st.reads.Add(pr)
 		}
 	}
 	if v, found := m.Get("captures"); found {
@@ -331,7 +331,7 @@ func (p *parser) step(n *yaml.Node, journey string, think time.Duration, capture
 			pr := p.compile(s, 0, s.Value, fmt.Sprintf("%s %q", label, s.Value), answer, false)
 			check(pr != nil)
 			st.Captures = append(st.Captures, Capture{Name: name, Source: s.Value, Line: key.Line, prog: pr})
-			st.reads.add(pr)
+			st.reads.Add(pr)
 		}
 	}
 	if !good {

@@ -57,7 +57,7 @@ func TestParseFull(t *testing.T) {
 	if len(order.Checks) != 1 || order.Checks[0].Source != "!(body?.error ?? false)" || order.Checks[0].Line != 29 {
 		t.Errorf("checks of order: %+v", order.Checks)
 	}
-	if !search.reads.body || search.reads.text || search.reads.headers {
+	if !search.reads.Body || search.reads.Text || search.reads.Headers {
 		t.Errorf("search reads %+v, want the body only", search.reads)
 	}
 }

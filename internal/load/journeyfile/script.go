@@ -3,7 +3,6 @@ package journeyfile
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gameday/gameday/internal/expression"
 	"github.com/gameday/gameday/internal/load"
 )
 
@@ -194,10 +194,10 @@ func (u *user) step(ctx context.Context, j *Journey, st *Step, env, vars map[str
 		u.fail(tags, CodeNoAnswer, st.Line, "", resp.Err, 0)
 		return failed
 	}
-	answer(env, st.reads, resp)
+	expression.Answer(env, st.reads, resp.Status, resp.Header, resp.Body, resp.Duration)
 	result := held
 	for i, c := range st.Checks {
-		v, err := c.prog.run(env)
+		v, err := c.prog.Run(env)
 		okay, _ := v.(bool)
 		u.vu.Rate(load.MetricChecks, tags, err == nil && okay)
 		if err == nil && okay {
@@ -210,7 +210,7 @@ func (u *user) step(ctx context.Context, j *Journey, st *Step, env, vars map[str
 		return failed
 	}
 	for _, c := range st.Captures {
-		v, err := c.prog.run(env)
+		v, err := c.prog.Run(env)
 		if err != nil {
 			u.vu.Rate(load.MetricChecks, tags, false)
 			u.fail(tags, "capture "+c.Name, c.Line, c.Source, err, resp.Status)
@@ -258,31 +258,6 @@ func (u *user) request(ctx context.Context, st *Step, env map[string]any) (*http
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return req, nil
-}
-
-// answer puts what the step's expressions read of resp into env.
-func answer(env map[string]any, r reads, resp load.Response) {
-	env["status"] = resp.Status
-	env["duration_ms"] = float64(resp.Duration) / float64(time.Millisecond)
-	if r.headers {
-		h := make(map[string]string, len(resp.Header))
-		for k, v := range resp.Header {
-			if len(v) > 0 {
-				h[k] = v[0]
-			}
-		}
-		env["headers"] = h
-	}
-	if r.text {
-		env["text"] = string(resp.Body)
-	}
-	if r.body {
-		var v any
-		if json.Unmarshal(resp.Body, &v) != nil {
-			v = nil
-		}
-		env["body"] = v
-	}
 }
 
 // fail counts a failure of the step and logs the first of its kind.

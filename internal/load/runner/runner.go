@@ -82,6 +82,10 @@ type Config struct {
 	// Out is the series file to write (JSON lines of series.Point); "":
 	// none.
 	Out string `json:"out,omitempty"`
+	// Observations is the file the storefront's shoppers write what they
+	// were told to (storefront.Observation, JSON lines), for the judge;
+	// "": none. A journey file writes none.
+	Observations string `json:"observations,omitempty"`
 	// Events makes the child write JSON events (load.Event) on stdout
 	// instead of the human summary: how the harness listens.
 	Events bool `json:"events,omitempty"`
@@ -234,6 +238,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // Script builds what cfg's virtual users do, and the request timeout its
 // journeys ask for (0: the engine's default).
 func Script(cfg Config) (load.Script, time.Duration, error) {
+	return newScript(cfg, nil)
+}
+
+// newScript is Script, with the storefront's shoppers handing what they were
+// told to observe (nil: to no one).
+func newScript(cfg Config, observe func(storefront.Observation)) (load.Script, time.Duration, error) {
 	if cfg.Journeys != Storefront {
 		f, err := journeyfile.Load(cfg.Journeys)
 		if err != nil {
@@ -249,7 +259,7 @@ func Script(cfg Config) (load.Script, time.Duration, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	sc := storefront.Config{Gateway: cfg.Target, Inbox: cfg.Inbox, Settings: settings}
+	sc := storefront.Config{Gateway: cfg.Target, Inbox: cfg.Inbox, Settings: settings, Observe: observe}
 	if cfg.Data != "" {
 		if sc.Data, err = storefront.ReadData(cfg.Data); err != nil {
 			return nil, 0, err
@@ -278,7 +288,21 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "load: %v\n", err)
 		return load.ExitConfig
 	}
-	script, timeout, err := Script(cfg)
+	var obs *storefront.ObservationLog
+	if cfg.Observations != "" && cfg.Journeys == Storefront {
+		f, err := os.Create(cfg.Observations)
+		if err != nil {
+			fmt.Fprintf(stderr, "load: create observations file: %v\n", err)
+			return load.ExitEnvironment
+		}
+		defer f.Close()
+		obs = storefront.NewObservationLog(f)
+	}
+	var observe func(storefront.Observation)
+	if obs != nil {
+		observe = obs.Observe
+	}
+	script, timeout, err := newScript(cfg, observe)
 	if err != nil {
 		fmt.Fprintf(stderr, "load: %v\n", err)
 		return load.ExitConfig
@@ -329,6 +353,10 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 	sum, derr := load.Drive(ctx, plan, script, rec, onStart)
 	if err := rec.Close(); err != nil {
 		log.Error("series not all written", "err", err)
+		return load.ExitEnvironment
+	}
+	if obs != nil && obs.Err() != nil {
+		log.Error("observations not all written", "err", obs.Err())
 		return load.ExitEnvironment
 	}
 	if live != nil {

@@ -208,7 +208,9 @@ func shopperConfig(tb testing.TB, e env.Env, rate float64, d time.Duration) Conf
 // not show.
 func TestRunShoppers(t *testing.T) {
 	e := startStore(t)
-	spec := childSpec(t, shopperConfig(t, e, 4, 5*time.Second))
+	cfg := shopperConfig(t, e, 4, 5*time.Second)
+	cfg.Observations = filepath.Join(t.TempDir(), storefront.ObservationsFile)
+	spec := childSpec(t, cfg)
 	c := newCollector()
 	res, err := load.Run(context.Background(), spec, c.add)
 	end := time.Now()
@@ -261,6 +263,22 @@ func TestRunShoppers(t *testing.T) {
 	}
 	if journeys == 0 || succeeded < 0.9*journeys {
 		t.Errorf("%v of %v journeys succeeded on a healthy storefront; want at least 90%%", succeeded, journeys)
+	}
+	// What the shoppers were told, for the judge: every checkout with its
+	// cart, every login start, every wait for a code.
+	obs, err := storefront.ReadObservations(cfg.Observations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, o := range obs {
+		kinds[o.Kind]++
+		if o.Kind == storefront.ObserveCheckout && o.Status == http.StatusCreated && (len(o.Cart) == 0 || o.Amount <= 0 || o.UserID == "" || o.Courier == "" || o.Area == "") {
+			t.Errorf("checkout observed without what was asked: %+v", o)
+		}
+	}
+	if kinds[storefront.ObserveCheckout] == 0 || kinds[storefront.ObserveLogin] == 0 || kinds[storefront.ObserveCode] == 0 {
+		t.Errorf("observations by kind %v: want checkouts, logins and codes", kinds)
 	}
 }
 

@@ -40,6 +40,7 @@ type person struct {
 	token    string // session token; "" when logged out
 	userID   string // from the verify answer
 	run      string // makes keys and references unique to this load and VU
+	addr     string // the address the person's requests come from (X-Forwarded-For)
 }
 
 // callOpts say how one API call is made.
@@ -49,6 +50,7 @@ type callOpts struct {
 	base      string // base URL; "" means the gateway
 	key       string // Idempotency-Key, the same on every attempt; "" for none
 	anonymous bool   // the call carries no session token
+	noCookies bool   // the call is sent from another device: none of the person's cookies
 	safe      bool   // the call may be sent again when no answer came
 	once      bool   // one attempt: a partner's next round is its retry
 	expected  int    // a status (besides 2xx) that is a normal answer, not an error; 0 for none
@@ -180,13 +182,21 @@ func (p *person) call(ctx context.Context, method, path string, payload any, o c
 			return answer{}, err // cannot happen: the URLs are validated, the paths escaped
 		}
 		req.Header.Set("Content-Type", "application/json")
+		if p.addr != "" {
+			req.Header.Set(forwardedHeader, p.addr)
+		}
 		if o.key != "" {
 			req.Header.Set("Idempotency-Key", o.key)
 		}
 		if p.token != "" && !o.anonymous {
 			req.Header.Set("Authorization", "Bearer "+p.token)
 		}
-		res := p.vu.Do(req, tags)
+		var res load.Response
+		if o.noCookies {
+			res = p.vu.DoWithoutCookies(req, tags)
+		} else {
+			res = p.vu.Do(req, tags)
+		}
 		if res.Status == 0 && ctx.Err() != nil {
 			return answer{}, errCancelled // cut short by us, not left unanswered
 		}
@@ -285,6 +295,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return errCancelled
 	}
 	return nil
+}
+
+// observe hands o to the configured observer, if any.
+func (p *person) observe(o Observation) {
+	if p.s.cfg.Observe != nil {
+		p.s.cfg.Observe(o)
+	}
 }
 
 // pick returns an element of list drawn from the person's random source;

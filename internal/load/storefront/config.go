@@ -23,10 +23,15 @@ const (
 	EnvFood     = "GAMEDAY_FOOD"      // share of visits that order food; above 0 the partners work too
 	EnvFoodWait = "GAMEDAY_FOOD_WAIT" // longest wait of a food visit for its driver, seconds
 	EnvQR       = "GAMEDAY_QR"        // share of visits that pay a restaurant by QR code
+	EnvNewKey   = "GAMEDAY_NEW_KEY"   // share of apps that retry a checkout whose answer was lost under a new Idempotency-Key
+	EnvOTPLate  = "GAMEDAY_OTP_LATE"  // share of logins whose code is entered after its lifetime
+	EnvOTPReuse = "GAMEDAY_OTP_REUSE" // share of logins whose code is entered again after it was accepted
+	EnvFlood    = "GAMEDAY_FLOOD"     // share of virtual users that are attackers flooding a few phones with login codes
 )
 
-// envNames is the source of EnvNames, in the order of shopper.js.
-var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR}
+// envNames is the source of EnvNames, in the order of shopper.js, then
+// the variables added since.
+var envNames = []string{EnvThink, EnvLogout, EnvWhatsApp, EnvTimeout, EnvFood, EnvFoodWait, EnvQR, EnvNewKey, EnvOTPLate, EnvOTPReuse, EnvFlood}
 
 // EnvNames returns the names of the variables ParseEnv accepts, in a fixed
 // order; the result is a fresh copy.
@@ -42,6 +47,23 @@ type Settings struct {
 	Food     float64       // share of visits (0..1) that order food; above 0 the partners work too
 	FoodWait time.Duration // longest wait of a food visit for a driver
 	QR       float64       // share of visits (0..1) that pay a restaurant by QR code
+	// NewKey is the share of apps (0..1, drawn once per virtual user) that
+	// retry a checkout whose answer was lost under a new Idempotency-Key,
+	// as an app that makes a key per tap does; the others retry under the
+	// same key.
+	NewKey float64
+	// OTPLate is the share of logins (0..1) whose code is entered after its
+	// lifetime: OTPLateMargin past expires_in_s counted from the answer
+	// that issued the code (the login start's, or a resend's). OTPReuse is
+	// the share of logins whose code, once accepted, is entered again from
+	// another device. Both must be refused; the shoppers count what they
+	// were answered (MetricOTPLateEntered, MetricOTPReuseEntered, …).
+	OTPLate  float64
+	OTPReuse float64
+	// Flood is the share of virtual users (0..1) that are attackers: instead
+	// of shopping they ask for login codes for a few phones (FloodPhones),
+	// over and over (SMS pumping).
+	Flood float64
 	// Timeout bounds one request. The shoppers do not apply it: it is for
 	// the VUs' load.VUConfig.Timeout (0 there means load.DefaultTimeout).
 	Timeout time.Duration
@@ -108,6 +130,14 @@ func ParseEnv(vars map[string]string) (Settings, error) {
 			s.Food, err = share(name, v, "visits")
 		case EnvQR:
 			s.QR, err = share(name, v, "visits")
+		case EnvNewKey:
+			s.NewKey, err = share(name, v, "apps")
+		case EnvOTPLate:
+			s.OTPLate, err = share(name, v, "logins")
+		case EnvOTPReuse:
+			s.OTPReuse, err = share(name, v, "logins")
+		case EnvFlood:
+			s.Flood, err = share(name, v, "virtual users")
 		case EnvTimeout:
 			s.Timeout, err = timeout(name, v)
 		}
@@ -188,7 +218,7 @@ func (s Settings) Validate() error {
 	for _, sh := range []struct {
 		name string
 		v    float64
-	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}} {
+	}{{"logout", s.Logout}, {"whatsapp", s.WhatsApp}, {"food", s.Food}, {"qr", s.QR}, {"new key", s.NewKey}, {"otp late", s.OTPLate}, {"otp reuse", s.OTPReuse}, {"flood", s.Flood}} {
 		if !(sh.v >= 0 && sh.v <= 1) {
 			errs = append(errs, fmt.Errorf("%s share %v: want a share from 0 to 1", sh.name, sh.v))
 		}
@@ -203,6 +233,10 @@ type Config struct {
 	Inbox   string // OTP provider base URL, GET {Inbox}/inbox/{phone} (env.Info.OTPInbox)
 	Data    Data   // NewData of the environment's dataset, or PhoneData
 	Settings
+	// Observe, when set, is given every answer the judge checks against
+	// the stores' truth (see Observation); it must be safe for concurrent
+	// use (ObservationLog.Observe is).
+	Observe func(Observation)
 }
 
 // Validate reports a config the shoppers cannot work with: a URL that is

@@ -25,9 +25,10 @@ func TestParseEnv(t *testing.T) {
 		{name: "none", want: def},
 		{name: "empty values keep the defaults", vars: map[string]string{EnvThink: "", EnvFood: " "}, want: def},
 		{name: "every one", vars: map[string]string{EnvThink: "0.5", EnvLogout: "0.9", EnvWhatsApp: "1", EnvTimeout: "2s",
-			EnvFood: "0.6", EnvFoodWait: "5", EnvQR: "0"},
+			EnvFood: "0.6", EnvFoodWait: "5", EnvQR: "0", EnvNewKey: "0.25", EnvOTPLate: "0.2", EnvOTPReuse: "0.3"},
 			want: Settings{Think: 500 * time.Millisecond, Logout: 0.9, WhatsApp: 1, Timeout: 2 * time.Second, Food: 0.6,
-				FoodWait: 5 * time.Second, QR: 0}},
+				FoodWait: 5 * time.Second, QR: 0, NewKey: 0.25, OTPLate: 0.2, OTPReuse: 0.3}},
+		{name: "OTP shares over 1", vars: map[string]string{EnvOTPLate: "1.5", EnvOTPReuse: "-0.1"}, errs: []string{EnvOTPLate, EnvOTPReuse}},
 		{name: "timeout in milliseconds, as k6 read a bare number", vars: map[string]string{EnvTimeout: "2500"},
 			want: with(func(s *Settings) { s.Timeout = 2500 * time.Millisecond })},
 		{name: "no think", vars: map[string]string{EnvThink: "0"}, want: with(func(s *Settings) { s.Think = 0 })},
@@ -35,8 +36,8 @@ func TestParseEnv(t *testing.T) {
 		{name: "not a number", vars: map[string]string{EnvFoodWait: "20s"}, errs: []string{EnvFoodWait}},
 		{name: "infinite", vars: map[string]string{EnvThink: "Inf"}, errs: []string{EnvThink}},
 		{name: "NaN", vars: map[string]string{EnvLogout: "NaN"}, errs: []string{EnvLogout}},
-		{name: "share over 1", vars: map[string]string{EnvFood: "1.5", EnvQR: "2", EnvWhatsApp: "1.01"},
-			errs: []string{EnvFood, EnvQR, EnvWhatsApp}},
+		{name: "share over 1", vars: map[string]string{EnvFood: "1.5", EnvQR: "2", EnvWhatsApp: "1.01", EnvNewKey: "1.2", EnvFlood: "1.2"},
+			errs: []string{EnvFood, EnvQR, EnvWhatsApp, EnvNewKey, EnvFlood}},
 		{name: "bad timeouts", vars: map[string]string{EnvTimeout: "soon"}, errs: []string{EnvTimeout}},
 		{name: "zero timeout", vars: map[string]string{EnvTimeout: "0s"}, errs: []string{EnvTimeout}},
 		{name: "unknown", vars: map[string]string{"GAMEDAY_FOOOD": "0.5", EnvFood: "0.5"}, errs: []string{"GAMEDAY_FOOOD"}},
@@ -76,8 +77,8 @@ func TestParseEnv(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	t.Parallel()
 	names := EnvNames()
-	if len(names) != 7 {
-		t.Fatalf("EnvNames() = %v, want the seven of shopper.js", names)
+	if len(names) != 11 {
+		t.Fatalf("EnvNames() = %v, want the seven of shopper.js, GAMEDAY_NEW_KEY, the OTP rules' two and GAMEDAY_FLOOD", names)
 	}
 	for _, n := range names {
 		if _, err := ParseEnv(map[string]string{n: "1"}); err != nil {

@@ -15,6 +15,18 @@
 // their Retry-After (capped at 10 s) spread by a factor of 1 to 1.5, never
 // sooner; a call that may be repeated is sent again after no answer.
 //
+// For the OTP rules (Settings.OTPLate, OTPReuse), a share of logins enter
+// their code after its lifetime — OTPLateMargin past expires_in_s, counted
+// from the answer that issued the code, never from its arrival — and a
+// share enter an accepted code again from another device (no cookies).
+// Both must be refused; each entry is counted with its answer.
+//
+// With Settings.Flood, a share of the virtual users are attackers instead
+// (flood.go): they ask for login codes for a few phones over and over,
+// beside the shoppers, under a journey tag of their own. Every virtual
+// user sends its own address in X-Forwarded-For, as the proxy in front of
+// a real gateway would name it.
+//
 // Every request is measured by load.VU.Do with the tags endpoint and
 // journey. The storefront's own metrics are the Metric* constants: what
 // shoppers were shown, counted where shopper.js counted it.

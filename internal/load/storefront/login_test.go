@@ -3,6 +3,7 @@ package storefront
 import (
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,4 +161,148 @@ func TestLoginResends(t *testing.T) {
 	if v := f.requests(verifyRoute); len(v) != 1 || v[0].decode(t)["code"] != "222222" {
 		t.Errorf("verify: %d requests, want one with the WhatsApp code", len(v))
 	}
+}
+
+// TestLoginOTPRules: a late share's code is entered its lifetime and
+// OTPLateMargin after the login start's answer, then (refused) a fresh
+// login's at once; a reuse share's accepted code is entered again without
+// the shopper's cookies. Each entry is counted with its answer, and as
+// accepted when it was — as a storefront breaking the rule would answer.
+func TestLoginOTPRules(t *testing.T) {
+	t.Parallel()
+	expired := reply(410, `{"error":{"code":"code_expired","message":"code expired"}}`)
+	verified := reply(200, `{"token":"`+fakeToken+`","user_id":"`+fakeUser+`"}`, "Set-Cookie", "session="+fakeToken+"; Path=/")
+	tests := []struct {
+		name        string
+		late, reuse float64
+		verify      http.HandlerFunc
+		starts      int
+		lateIn      load.Tags // the tags of the late entry counted; zero for none
+		lateOK      float64
+		reuseIn     load.Tags
+		reuseOK     float64
+	}{
+		{name: "neither", verify: verified, starts: 1},
+		{name: "late, refused", late: 1, verify: sequence(expired, verified), starts: 2,
+			lateIn: load.Tags{Status: "4xx", Code: "code_expired"}},
+		{name: "late, accepted", late: 1, verify: verified, starts: 1,
+			lateIn: load.Tags{Status: "2xx"}, lateOK: 1},
+		{name: "reused, refused", reuse: 1, verify: sequence(verified, expired), starts: 1,
+			reuseIn: load.Tags{Status: "4xx", Code: "code_expired"}},
+		{name: "reused, accepted", reuse: 1, verify: verified, starts: 1,
+			reuseIn: load.Tags{Status: "2xx"}, reuseOK: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t)
+			f.on(loginRoute, reply(202, `{"login_id":"L1","expires_in_s":1,"resend_after_s":30}`))
+			f.on(verifyRoute, tt.verify)
+			s := quick()
+			s.OTPLate, s.OTPReuse = tt.late, tt.reuse
+			rec := newRecorder()
+			u := fakeShopper(t, f, s, rec)
+			if err := u.login(ctxFor(t)); err != nil {
+				t.Fatalf("login: %v", err)
+			}
+			starts, verifies := f.requests(loginRoute), f.requests(verifyRoute)
+			if len(starts) != tt.starts {
+				t.Fatalf("%d login starts, want %d", len(starts), tt.starts)
+			}
+			wantVerifies := tt.starts
+			if tt.reuse > 0 {
+				wantVerifies++
+			}
+			if len(verifies) != wantVerifies {
+				t.Fatalf("%d verifies, want %d", len(verifies), wantVerifies)
+			}
+			if tt.late > 0 {
+				// The fake answers a login start at once: its request's
+				// time is the answer's, within the slack.
+				if waited := verifies[0].at.Sub(starts[0].at); waited < time.Second+OTPLateMargin-slack {
+					t.Errorf("the late code was entered %v after the login start, want its lifetime (1s) + %v", waited, OTPLateMargin)
+				}
+				if len(verifies) > 1 && verifies[1].at.Sub(starts[1].at) > time.Second {
+					t.Errorf("the fresh login's code was entered late too")
+				}
+			}
+			if tt.reuse > 0 {
+				again := verifies[len(verifies)-1]
+				if again.header.Get("Cookie") != "" || again.header.Get("Authorization") != "" {
+					t.Errorf("the code entered again carried the shopper's credentials: %v", again.header)
+				}
+				if again.decode(t)["code"] != verifies[0].decode(t)["code"] {
+					t.Errorf("the code entered again is not the code accepted")
+				}
+				if n := rec.sum(MetricShopperError, load.Tags{Code: "code_expired"}); n != 0 {
+					t.Errorf("a refused reuse was counted as %v errors shown to the shopper", n)
+				}
+			}
+			at := func(tags load.Tags) load.Tags {
+				tags.Endpoint, tags.Journey = "login_verify", JourneyLogin
+				return tags
+			}
+			for _, c := range []struct {
+				entered, accepted string
+				in                load.Tags
+				ok                float64
+			}{{MetricOTPLateEntered, MetricOTPLateAccepted, tt.lateIn, tt.lateOK}, {MetricOTPReuseEntered, MetricOTPReuseAccepted, tt.reuseIn, tt.reuseOK}} {
+				want := 0.0
+				if c.in != (load.Tags{}) {
+					want = 1
+					wantCount(t, rec, c.entered, at(c.in), 1)
+				}
+				wantCount(t, rec, c.entered, load.Tags{}, want)
+				wantCount(t, rec, c.accepted, load.Tags{}, c.ok)
+				if c.ok > 0 {
+					wantCount(t, rec, c.accepted, at(load.Tags{}), c.ok)
+				}
+			}
+		})
+	}
+}
+
+// TestLoginLateUnsureOfIssue: a late share's login whose resend got no
+// clear answer does not know when its code was issued (auth may have issued
+// one behind the answer); its code is entered at once and counted as no
+// late entry.
+func TestLoginLateUnsureOfIssue(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.on(loginRoute, reply(202, `{"login_id":"L1","expires_in_s":5,"resend_after_s":1}`))
+	f.on(resendRoute, reply(500, `{"error":{"code":"internal"}}`))
+	var mu sync.Mutex
+	var first time.Time
+	code := reply(200, `[{"channel":"sms","code":"123456","login_id":"L1"}]`)
+	f.on(inboxRoute, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if first.IsZero() {
+			first = time.Now()
+		}
+		late := time.Since(first) > 1500*time.Millisecond // past the resend time
+		mu.Unlock()
+		if !late {
+			reply(200, `[]`)(w, r)
+			return
+		}
+		code(w, r)
+	})
+	s := quick()
+	s.OTPLate = 1
+	rec := newRecorder()
+	u := fakeShopper(t, f, s, rec)
+	if err := u.login(ctxFor(t)); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if len(f.requests(resendRoute)) == 0 {
+		t.Fatal("no resend was asked for: the test does not reach the unsure path")
+	}
+	v := f.requests(verifyRoute)
+	if len(v) != 1 {
+		t.Fatalf("%d verifies, want one", len(v))
+	}
+	if after := v[0].at.Sub(f.requests(inboxRoute)[0].at); after > 5*time.Second {
+		t.Errorf("the code was entered %v after the first look at the inbox: late, though its issue was unsure", after)
+	}
+	wantCount(t, rec, MetricOTPLateEntered, load.Tags{}, 0)
 }

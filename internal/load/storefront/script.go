@@ -20,6 +20,27 @@ const (
 	MetricCrossUserData    = "cross_user_data"    // counter: an answer about another user than the one logged in
 	MetricZeroBalanceShown = "zero_balance_shown" // counter: a wallet shown as 0 (not stale) that must hold money
 	MetricOrdersPaid       = "orders_paid"        // counter: orders that settled paid
+	// MetricCheckoutRetry counts the checkouts sent again because the
+	// answer was lost (no answer, or the connection cut): tag name
+	// RetrySameKey or RetryNewKey says under which Idempotency-Key.
+	MetricCheckoutRetry = "checkout_retry"
+)
+
+// Values of the name tag of MetricCheckoutRetry.
+const (
+	RetrySameKey = "same_key"
+	RetryNewKey  = "new_key"
+)
+
+const (
+	// The OTP rules as shoppers saw them (Settings.OTPLate, OTPReuse): every
+	// code entered after its lifetime or entered again, with the answer's
+	// status and code as tags, and those of them that were accepted.
+	MetricOTPLateEntered   = "otp_late_entered"   // counter: codes entered after their lifetime
+	MetricOTPLateAccepted  = "otp_late_accepted"  // counter: of them, accepted (a session opened)
+	MetricOTPReuseEntered  = "otp_reuse_entered"  // counter: accepted codes entered again
+	MetricOTPReuseAccepted = "otp_reuse_accepted" // counter: of them, accepted again
+	MetricFloodAttempts    = "flood_attempts"     // counter: login starts an attacker made (tag name: the phone flooded)
 )
 
 // Journeys, the values of the journey tag.
@@ -36,6 +57,7 @@ const (
 	JourneyQR           = "qr"            // the QR payment made
 	JourneyMerchant     = "merchant"      // a merchant's poll round: the queue read and every accept answered
 	JourneyDriver       = "driver"        // a driver's poll round: the offers read and every take answered
+	JourneyFlood        = "flood"         // an attacker's login starts (tags only: no journey_success)
 )
 
 // Script is the storefront's load: shoppers who visit (load.Script) and,
@@ -47,6 +69,7 @@ type Script struct {
 	shoppers []mockstore.User
 	partners []partnerSpec
 	qrIDs    []string // restaurants whose QR codes shoppers pay
+	flood    []string // phones the attackers flood; none without attackers
 	run      string   // makes keys and references unique to this load
 }
 
@@ -79,6 +102,9 @@ func New(cfg Config) (*Script, error) {
 	}
 	if cfg.Food > 0 {
 		s.partners, _ = partnersOf(cfg.Data) // Validate saw no error
+	}
+	if cfg.Flood > 0 {
+		s.flood, s.shoppers = floodPhones(s.shoppers, cfg.Data.Users)
 	}
 	if cfg.QR > 0 && len(cfg.Data.Restaurants) > 0 {
 		s.qrIDs = s.qrIDs[:0:0]
@@ -116,10 +142,22 @@ func partnersOf(d Data) ([]partnerSpec, error) {
 // NewUser returns the shopper of vu: the ((vu.ID-1) mod n)-th of the n
 // shoppers of the data, so that with more VUs than shoppers some share an
 // account (and a cart). The shopper stays logged in across visits.
+//
+// With attackers in the load (Settings.Flood), every 1/Flood-th VU is an
+// attacker instead, flooding FloodPhones with login starts; the flooded
+// shoppers' phones are then no VU's.
 func (s *Script) NewUser(vu *load.VU) load.User {
+	if attacker(vu.ID, s.cfg.Flood) {
+		p := s.newPerson(vu, "", "")
+		p.addr = clientAddr(vu.ID, true)
+		return &flooder{person: p, phones: s.flood}
+	}
 	n := len(s.shoppers)
 	u := s.shoppers[((vu.ID-1)%n+n)%n]
-	return &shopper{person: s.newPerson(vu, u.Phone, u.ID), balance: -1}
+	sh := &shopper{person: s.newPerson(vu, u.Phone, u.ID), balance: -1}
+	// Drawn only when on, so that loads without it draw what they did.
+	sh.newKey = s.cfg.NewKey > 0 && vu.Rand.Float64() < s.cfg.NewKey
+	return sh
 }
 
 // Partners returns how many merchants and drivers work beside the visits:
@@ -139,5 +177,5 @@ func (s *Script) NewPartner(vu *load.VU, i int) load.Partner {
 // newPerson returns the person with phone (and userID, when known) that vu
 // plays.
 func (s *Script) newPerson(vu *load.VU, phone, userID string) *person {
-	return &person{s: s, vu: vu, phone: phone, wantUser: userID, run: s.run + "-" + strconv.Itoa(vu.ID)}
+	return &person{s: s, vu: vu, phone: phone, wantUser: userID, run: s.run + "-" + strconv.Itoa(vu.ID), addr: clientAddr(vu.ID, false)}
 }

@@ -32,6 +32,8 @@ type shopper struct {
 	iter     int64               // number of the visit under way, for its keys and references
 	balance  int64               // the least the wallet holds: the last balance seen less what was spent since; -1 unknown
 	products []mockstore.Product // the catalogue as last browsed
+	cartRead []CartLine          // the cart as last read, less what was taken out since
+	newKey   bool                // the app retries a checkout whose answer was lost under a new key
 }
 
 // Iterate runs one visit: log in unless the session is still open, then,
@@ -162,6 +164,7 @@ func (u *shopper) cart(ctx context.Context, c mockstore.Courier) error {
 }
 
 func (u *shopper) fillCart(ctx context.Context, c mockstore.Courier) (bool, error) {
+	u.cartRead = nil
 	byID := map[string]mockstore.Product{}
 	var candidates []mockstore.Product
 	for _, p := range u.products {
@@ -225,6 +228,7 @@ func (u *shopper) fillCart(ctx context.Context, c mockstore.Courier) (bool, erro
 		}
 		if known && fits(p, c) && weight+w <= float64(c.MaxWeightG) {
 			weight += w
+			u.cartRead = append(u.cartRead, CartLine{ProductID: it.ProductID, Qty: it.Qty, Price: it.Price})
 			continue
 		}
 		if ok, err := remove(it.ProductID); !ok || err != nil {
@@ -246,6 +250,7 @@ type walletAnswer struct {
 // balance shown as 0, not marked stale, while what the shopper knows the
 // wallet must hold is above 0, is counted (zero_balance_shown).
 func (u *shopper) wallet(ctx context.Context) error {
+	sent := time.Now()
 	w, err := u.authed(ctx, http.MethodGet, "/api/v1/wallet", nil, callOpts{endpoint: "wallet", journey: JourneyWallet, safe: true})
 	if err != nil {
 		return err
@@ -254,8 +259,13 @@ func (u *shopper) wallet(ctx context.Context) error {
 	ok := w.ok && w.decode(&shown) && shown.Balance != nil
 	if ok {
 		balance := *shown.Balance
-		if balance == 0 && !shown.Stale && u.balance > 0 {
-			u.vu.Count(MetricZeroBalanceShown, load.Tags{Endpoint: "wallet", Journey: JourneyWallet}, 1)
+		if balance == 0 && !shown.Stale {
+			// The judge holds it against the ledger, which knows better
+			// than the shopper's own tally.
+			u.observe(Observation{Kind: ObserveZeroBalance, Sent: sent, At: time.Now(), Phone: u.phone, UserID: u.userID, Status: w.status})
+			if u.balance > 0 {
+				u.vu.Count(MetricZeroBalanceShown, load.Tags{Endpoint: "wallet", Journey: JourneyWallet}, 1)
+			}
 		}
 		// A stale balance (the last known, shown while the wallet cannot
 		// be read) is no lower bound: checkouts since may have spent from it.
@@ -293,17 +303,44 @@ type orderAnswer struct {
 	Amount  *int64 `json:"amount"`
 }
 
-// checkout pays the cart from the wallet, with one Idempotency-Key kept
-// across retries, and polls the order for up to orderGiveUp until it is
-// paid, failed or refunded. The journey succeeds when it is paid.
+// checkout pays the cart from the wallet and polls the order for up to
+// orderGiveUp until it is paid, failed or refunded. The journey succeeds
+// when it is paid. A checkout whose answer was lost is sent again (up to
+// maxAttempts in all, each counted as checkout_retry): under the same
+// Idempotency-Key, or under a new one by an app that makes a key per
+// attempt (Settings.NewKey).
 func (u *shopper) checkout(ctx context.Context, c mockstore.Courier) error {
 	addr := pick(u.person, addressesFor(u.s.cfg.Data.Addresses, c))
-	r, err := u.authed(ctx, http.MethodPost, "/api/v1/checkout",
-		map[string]any{"address": mockstore.Address{Line: addr.Line, Area: addr.Area}, "courier": c.ID, "payment_method": mockstore.PaymentWallet},
-		callOpts{endpoint: "checkout", journey: JourneyCheckout, key: u.key("checkout"), safe: true})
-	if err != nil {
-		return err
+	sent := time.Now()
+	body := map[string]any{"address": mockstore.Address{Line: addr.Line, Area: addr.Area}, "courier": c.ID, "payment_method": mockstore.PaymentWallet}
+	key := u.key("checkout")
+	var r answer
+	for attempt := 1; ; attempt++ {
+		var err error
+		r, err = u.authed(ctx, http.MethodPost, "/api/v1/checkout", body,
+			callOpts{endpoint: "checkout", journey: JourneyCheckout, key: key})
+		if err != nil {
+			return err
+		}
+		if r.status != 0 || attempt >= maxAttempts {
+			break
+		}
+		kind := RetrySameKey
+		if u.newKey {
+			kind = RetryNewKey
+			key = u.key("checkout") + "-" + strconv.Itoa(attempt)
+		}
+		u.vu.Count(MetricCheckoutRetry, load.Tags{Endpoint: "checkout", Journey: JourneyCheckout, Name: kind}, 1)
+		if err := sleep(ctx, u.retryWait(r)); err != nil {
+			return err
+		}
 	}
+	var total int64
+	for _, l := range u.cartRead {
+		total += l.Price * int64(l.Qty)
+	}
+	u.observe(Observation{Kind: ObserveCheckout, Sent: sent, At: time.Now(), Phone: u.phone, UserID: u.userID,
+		Status: r.status, Code: r.code, Cart: u.cartRead, Amount: total, Area: addr.Area, Courier: c.ID, PaymentMethod: mockstore.PaymentWallet})
 	var order orderAnswer
 	if !r.ok || !r.decode(&order) || order.OrderID == "" {
 		// No answer, or a 5xx: the order may exist and be charged all the same.
