@@ -64,7 +64,8 @@ type Target struct {
 }
 
 // TargetOf returns the target of the environment info describes:
-// scenario.ProbePlaceholders, each from its field of info.
+// scenario.ProbePlaceholdersOf, each from its field of info ({service.S}
+// from Services, {entry.S} from the Entries of the links client->S).
 func TargetOf(info env.Info) Target {
 	v := map[string]string{
 		"gateway":   info.Gateway,
@@ -73,6 +74,14 @@ func TargetOf(info env.Info) Target {
 	}
 	for svc, u := range info.Audit {
 		v["audit."+svc] = u
+	}
+	for svc, u := range info.Services {
+		v["service."+svc] = u
+	}
+	for link, u := range info.Entries {
+		if to, ok := strings.CutPrefix(link, "client->"); ok {
+			v["entry."+to] = u
+		}
 	}
 	for k, u := range v {
 		if u == "" {

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gameday/gameday/internal/expression"
+	"github.com/gameday/gameday/internal/topology"
 	"github.com/gameday/gameday/internal/yamlpos"
 	"github.com/gameday/gameday/mockstore"
 )
@@ -129,15 +130,39 @@ func probeNameList(kind string) []string {
 	return []string{"status", "body", "text", "headers", "duration_ms"}
 }
 
-// ProbePlaceholders returns the placeholders an http probe's URL may name,
-// each resolved from what the environment tells (env.Info): {gateway} (the
-// public API, through the client->gateway proxy: faults on that link reach
-// the probe), {otp_inbox}, {toxiproxy}, and {audit.SERVICE} (a service's
-// audit handler, never proxied).
+// ProbePlaceholders returns the placeholders an http probe's URL may name on
+// the storefront (ProbePlaceholdersOf: on any topology), each resolved from
+// what the environment tells (env.Info): {gateway} (the public API, through
+// the client->gateway proxy: faults on that link reach the probe),
+// {otp_inbox}, {toxiproxy}, and {audit.SERVICE} (a service's audit
+// handler, never proxied).
 func ProbePlaceholders() []string {
 	out := []string{"gateway", "otp_inbox", "toxiproxy"}
 	for _, s := range mockstore.Services {
 		out = append(out, "audit."+s)
+	}
+	return out
+}
+
+// ProbePlaceholdersOf returns the placeholders an http probe's URL may name
+// on topology t (nil: the storefront): on the storefront
+// ProbePlaceholders', elsewhere {toxiproxy}; and on every topology, for
+// each service S, {service.S} (the base URL of its own address, never
+// proxied) and for each link from client to S, {entry.S} (the URL of that
+// link's proxy, where the load enters: faults on the link reach the probe).
+func ProbePlaceholdersOf(t *topology.Topology) []string {
+	if t == nil {
+		t = topology.Default()
+	}
+	out := []string{"toxiproxy"}
+	if t.IsStorefront() {
+		out = ProbePlaceholders()
+	}
+	for _, l := range t.Entries() {
+		out = append(out, "entry."+l.To)
+	}
+	for _, s := range t.ServiceNames() {
+		out = append(out, "service."+s)
 	}
 	return out
 }
@@ -278,13 +303,13 @@ func (p *parser) probeWhen(m yamlpos.Mapping, pr *Probe, t timeline) {
 // probeURL checks an http probe's URL: known placeholders, and an http or
 // https URL with a host once they are filled in.
 func (p *parser) probeURL(n *yaml.Node, s string) bool {
-	names := ProbePlaceholders()
+	names := ProbePlaceholdersOf(p.topo)
 	good := true
 	for _, loc := range placeholder.FindAllStringSubmatchIndex(s, -1) {
 		name := s[loc[2]:loc[3]]
 		if !slices.Contains(names, name) {
 			at := &yaml.Node{Line: n.Line, Column: offsetCol(n, loc[0])}
-			p.ErrAt(at, "url: %s", yamlpos.Unknown("placeholder", "{"+name+"}", placeholderNames()))
+			p.ErrAt(at, "url: %s", yamlpos.Unknown("placeholder", "{"+name+"}", braced(names)))
 			good = false
 		}
 	}
@@ -294,21 +319,26 @@ func (p *parser) probeURL(n *yaml.Node, s string) bool {
 	filled := placeholder.ReplaceAllString(s, "http://127.0.0.1:1")
 	u, err := url.Parse(filled)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, " \t") {
-		p.ErrAt(n, "url %q: want an http(s) URL, or one that starts with a placeholder, like \"{gateway}/healthz\" (placeholders: %s)", s, placeholderList())
+		p.ErrAt(n, "url %q: want an http(s) URL, or one that starts with a placeholder, like \"{gateway}/healthz\" (placeholders: %s)", s, strings.Join(braced(names), ", "))
 		return false
 	}
 	return true
 }
 
-func placeholderNames() []string {
+// braced returns each of names in braces, as a URL names it.
+func braced(names []string) []string {
 	var out []string
-	for _, n := range ProbePlaceholders() {
+	for _, n := range names {
 		out = append(out, "{"+n+"}")
 	}
 	return out
 }
 
-func placeholderList() string { return strings.Join(placeholderNames(), ", ") }
+// placeholderList lists the storefront's placeholders and the forms every
+// topology's take, for messages and the schema.
+func placeholderList() string {
+	return strings.Join(append(braced(ProbePlaceholders()), "{entry.SERVICE}", "{service.SERVICE}"), ", ")
+}
 
 // probeExpect compiles a probe's expression, reporting a problem at its
 // place in the file.
