@@ -112,7 +112,8 @@ func TestInventoryExample(t *testing.T) {
 		wantCode int
 		want     []string // lines of the verdict table, each in stdout
 	}{
-		{"as written", "", "", exitOK, []string{"PASS    the shop gives up on stock", "PASS    recovery of order within 5s", "=> PASS: 4 of 4"}},
+		{"as written", "", "", exitOK, []string{"PASS    the shop gives up on stock", "PASS    recovery of order within 5s",
+			"PASS    the shop stays up while stock is slow", "PASS    no stock below zero", "=> PASS: 6 of 6"}},
 		{"shop without its timeout", "-timeout, 1s", "-timeout, 30s", exitFail, []string{"FAIL    the shop gives up on stock", "=> FAIL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,8 +142,9 @@ load: {journeys: inventory.journeys.yaml, rate: 10/s, duration: 8s}
 
 // TestForeignTopology runs short scenarios on the inventory example, a
 // system of two processes that is not the storefront: a latency fault on
-// its inner link shows in the series, and a crash fault really kills its
-// process, which the harness starts again on the same address.
+// its inner link shows in the series, down on its entry fails the probe
+// that goes through it (not the one around it), and a crash fault really
+// kills its process, which the harness starts again on the same address.
 func TestForeignTopology(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the load")
@@ -162,6 +164,27 @@ checks:
 		code, stdout, stderr, _ := runScenario(t, path)
 		if code != exitOK {
 			t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout, stderr)
+		}
+	})
+	t.Run("down makes its probe fail", func(t *testing.T) {
+		t.Parallel()
+		inv := buildInventory(t)
+		// The same probe through the client's link and around it: down on
+		// client->shop fails the first, and only the first.
+		path := inv.write(t, "down.yaml", foreignHead+`faults:
+  - {link: client->shop, toxic: down, start: 3s, duration: 3s}
+checks:
+  - {probe: http, url: "{entry.shop}/healthz", every: 1s, expect: status == 200, name: through the entry}
+  - {probe: http, url: "{service.shop}/healthz", every: 1s, expect: status == 200, name: around the proxy}
+`)
+		code, stdout, stderr, _ := runScenario(t, path)
+		if code != exitFail {
+			t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFail, stdout, stderr)
+		}
+		for _, w := range []string{"FAIL    through the entry", "PASS    around the proxy"} {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("stdout has no %q:\n%s", w, stdout)
+			}
 		}
 	})
 	t.Run("crash kills and restarts it", func(t *testing.T) {
