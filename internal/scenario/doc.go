@@ -67,7 +67,7 @@
 //	    within: 10s
 //	    name: checkout recovers           # any check: a label
 //	  - probe: http                       # an HTTP GET ...
-//	    url: "{gateway}/healthz"          # placeholders: ProbePlaceholders
+//	    url: "{gateway}/healthz"          # placeholders: ProbePlaceholdersOf
 //	    every: 1s                         # or when: before | after (once)
 //	    timeout: 500ms                    # one run; default 2s (or every, when shorter)
 //	    expect: status == 200             # status, body (JSON), text, headers, duration_ms
@@ -158,6 +158,8 @@
 // more than max runs failed, and is unknown when the probe ran fewer times
 // than min_runs (default 1; for every, half the runs the load has room
 // for), e.g. when the load stopped early. An http probe's URL reaches the
-// system as shoppers do ({gateway} is the client->gateway proxy), so the
-// faults on that link reach it.
+// system as shoppers do ({gateway} is the client->gateway proxy; on any
+// topology {entry.NAME} is the client->NAME proxy), so the faults on that
+// link reach it; {service.NAME} is a service's own address, around the
+// proxies (ProbePlaceholdersOf).
 package scenario
