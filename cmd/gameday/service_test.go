@@ -46,7 +46,7 @@ func TestRunServiceReplaced(t *testing.T) {
 			if err != nil || !strings.Contains(string(log), "gameday serve: ") {
 				t.Errorf("the wallet did not run as a process of its own: %v\n%s", err, log)
 			}
-			if tc.want == exitFail && !strings.Contains(string(b), "UNKNOWN no_double_charge: wallet /audit/charges could not be read") {
+			if tc.want == exitFail && !strings.Contains(string(b), "UNKNOWN no_double_charge: the wallet's audit was not served") {
 				t.Errorf("no_double_charge is not unknown for want of the wallet's audit:\n%s", b)
 			}
 		})
