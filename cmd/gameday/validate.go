@@ -8,13 +8,17 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/gameday/gameday/internal/load/journeyfile"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/topology"
 )
 
 // runValidate is `gameday validate <file|dir|name>...`: it parses every
-// scenario and topology file named (a topology is a file whose name ends in
-// .topology.yaml or that has a services field), prints "OK <file>" on stdout for each valid one and every
+// scenario, topology and journey file named (a topology is a file whose name
+// ends in .topology.yaml or that has a services field; a journey file one
+// whose name ends in .journeys.yaml or that has a journeys field), prints "OK <file>" on stdout for each valid one and every
 // problem of the others on stderr, and exits 2 when any file has a problem.
 // Nothing is started. When ctx ends (SIGINT, SIGTERM) it stops, even within
 // a large file, says so on stderr and exits 130: the files it did not finish
@@ -64,6 +68,16 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				fmt.Fprintf(stdout, "OK  %s (topology %s: %s, %s)\n", src.File, tp.Name, plural(len(tp.Services), "service"), plural(len(tp.Links), "link"))
 				continue
 			}
+			if !src.Builtin && isJourneyFile(src.File, src.Data) {
+				jf, err := journeyfile.Parse(src.File, src.Data)
+				if err != nil {
+					fmt.Fprintln(stderr, err)
+					bad++
+					continue
+				}
+				fmt.Fprintf(stdout, "OK  %s (%s)\n", src.File, plural(len(jf.Journeys), "journey"))
+				continue
+			}
 			sc, err := src.ParseContext(ctx)
 			if ctx.Err() != nil {
 				// Whatever err says, it is not the whole file's story.
@@ -82,6 +96,28 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	return exitOK
+}
+
+// journeysSuffix ends the name of a journey file that validate tells from a
+// scenario by its name alone.
+const journeysSuffix = ".journeys.yaml"
+
+// isJourneyFile reports whether the file called filename with data is a
+// journey file rather than a scenario: its name ends in journeysSuffix, or
+// it is a YAML mapping with a journeys field (no scenario has one).
+func isJourneyFile(filename string, data []byte) (is bool) {
+	if strings.HasSuffix(filename, journeysSuffix) {
+		return true
+	}
+	defer func() {
+		if recover() != nil {
+			is = false // the scenario parser will say what is wrong
+		}
+	}()
+	var doc struct {
+		Journeys yaml.Node `yaml:"journeys"`
+	}
+	return yaml.Unmarshal(data, &doc) == nil && !doc.Journeys.IsZero()
 }
 
 // summary describes a valid scenario in a few words for validate's OK line.
