@@ -48,7 +48,7 @@ func commands() map[string]command {
 		"matrix":      {"resilience matrix: each link × fault, each journey ok/degraded/broken, gated on the expected one", runMatrix},
 		"report":      {"render the HTML reports and Markdown summary again from journals", runReport},
 		"list":        {"list the built-in scenarios with what they guard", runList},
-		"up":          {"start the storefront behind Toxiproxy and keep it running until Ctrl-C", runUp},
+		"up":          {"start the storefront (or --topology FILE, your own system) behind Toxiproxy and keep it running until Ctrl-C", runUp},
 		"demo":        {"run the headline scenario (the 22 March 2022 replay) in-process, with verdicts and a report", runDemo},
 		"walk":        {"start the storefront and walk one shopper through it, step by step", runWalk},
 		"load":        {"drive load at a storefront (gameday up) or any URL: journeys, rate, duration; a live line and a summary", runLoad},
