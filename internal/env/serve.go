@@ -11,10 +11,12 @@ import (
 
 // serveRestartDelay keeps a killed or restarted storefront service down as
 // long as the docker runtime's does while its container starts again
-// (about a second measured here), so that a crash fault means the same
-// outage in both runtimes: a `gameday serve` child alone is back in ~20 ms,
-// less than one shopper's request apart.
-const serveRestartDelay = time.Second
+// (2.3–2.7 s measured here for the wallet), so that a crash fault means the
+// same outage in both runtimes: a `gameday serve` child alone is back in
+// ~20 ms, less than one shopper's request apart. At 1 s the gateway's
+// retries (retry_budget) hid the outage, and wallet-crash passed with
+// honest_errors off in-process while it failed in containers.
+const serveRestartDelay = 2500 * time.Millisecond
 
 // serveSpec runs svc, a builtin service of topo, as `gameday serve`, a
 // child process, configured as in every runtime (Configure, Builtin.Args)
