@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/gameday/gameday/internal/report"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/internal/sensitivity"
+	"github.com/gameday/gameday/internal/topology"
 )
 
 // sensitivityConfig is what `gameday sensitivity` reads from its flags.
@@ -170,7 +172,18 @@ func loadScenarios(args []string, cmd string, stderr io.Writer) (scs []*scenario
 			ok = false
 			continue
 		}
+		companions := 0
 		for _, src := range srcs {
+			if kind := companionKind(src); kind != "" {
+				companions++
+				// A directory may hold a scenario's topology and journeys
+				// beside it; a file named alone must be a scenario.
+				if filepath.Clean(src.File) == filepath.Clean(arg) {
+					fmt.Fprintf(stderr, "gameday %s: %s is a %s file, not a scenario: name the scenario that uses it\n", cmd, arg, kind)
+					ok = false
+				}
+				continue
+			}
 			sc, err := src.Parse()
 			if err != nil {
 				fmt.Fprintln(stderr, err)
@@ -179,6 +192,25 @@ func loadScenarios(args []string, cmd string, stderr io.Writer) (scs []*scenario
 			}
 			scs = append(scs, sc)
 		}
+		if companions == len(srcs) && filepath.Clean(srcs[0].File) != filepath.Clean(arg) {
+			// Nothing to run is not a pass.
+			fmt.Fprintf(stderr, "gameday %s: %s: no scenario in the directory, only the topology and journey files scenarios use\n", cmd, arg)
+			ok = false
+		}
 	}
 	return scs, ok
+}
+
+// companionKind returns "topology" or "journey" when src is a file that a
+// scenario uses rather than a scenario, and "" otherwise.
+func companionKind(src scenario.Source) string {
+	switch {
+	case src.Builtin:
+		return ""
+	case topology.IsTopology(src.File, src.Data):
+		return "topology"
+	case isJourneyFile(src.File, src.Data):
+		return "journey"
+	}
+	return ""
 }

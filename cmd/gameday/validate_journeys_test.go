@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestValidateJourneyFiles: validate tells a journey file from a scenario
@@ -39,6 +40,30 @@ func TestValidateJourneyFiles(t *testing.T) {
 				if !strings.Contains(stderr, w) {
 					t.Errorf("stderr has no %q:\n%s", w, stderr)
 				}
+			}
+		})
+	}
+}
+
+// TestRunCompanionFiles: run (and sensitivity) skip the topology and
+// journey files beside scenarios in a directory, refuse one named alone,
+// and refuse a directory with nothing but those: nothing run is no pass.
+func TestRunCompanionFiles(t *testing.T) {
+	dir := t.TempDir()
+	journeys := writeScenarioFile(t, dir, "shop.journeys.yaml", "journeys: [{name: j, steps: [{name: s, url: /}]}]\n")
+	for _, tc := range []struct {
+		name, arg, want string
+	}{
+		{"a topology named alone", "../../scenarios/examples/inventory.topology.yaml", "inventory.topology.yaml is a topology file, not a scenario"},
+		{"a journey file named alone", journeys, "shop.journeys.yaml is a journey file, not a scenario"},
+		{"a directory of journeys only", dir, dir + ": no scenario in the directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			code, _, stderr := runCmd(t, ctx, "run", tc.arg)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit code %d, want %d, and %q in stderr:\n%s", code, exitUsage, tc.want, stderr)
 			}
 		})
 	}
