@@ -236,11 +236,51 @@ func Decide(r *Run, c scenario.Check) Verdict {
 	default:
 		v = unknown("the judge has no %q checks", c.Kind)
 	}
+	v = atLeast(v, c)
 	v.Check, v.Kind, v.Subject, v.Abort = c.Name, c.Kind, c.Subject, c.Abort
 	if v.Check == "" {
 		v.Check = c.Subject
 	}
 	return v
+}
+
+// atLeast holds v to the least c must have judged (c.MinSamples items,
+// counted in v.Evidence.Samples): below it a pass, or a fail that more items
+// could still undo, becomes Unknown, and the reason says what was judged
+// against the least ("judged 0 charged failed orders, fewer than 1"). A fail
+// stands whatever was judged when it is final: the offending items it found
+// are already more than the check allows, and more items could only add
+// to them (a count of offences, money unaccounted for, a count or max of a
+// metric above its upper bound). Every kind of check is held to its least
+// here and nowhere else.
+func atLeast(v Verdict, c scenario.Check) Verdict {
+	if v.Status == Unknown || v.Evidence.Samples >= int64(c.MinSamples) {
+		return v
+	}
+	if v.Status == Fail && final(v, c) {
+		return v
+	}
+	_, judges := scenario.Least(c.Kind, c.Subject)
+	if c.Kind == scenario.CheckMetric {
+		judges = fmt.Sprintf("samples of %s in %s", c.Selector(), c.Window)
+	}
+	reason := fmt.Sprintf("judged %d %s, fewer than %d", v.Evidence.Samples, judges, c.MinSamples)
+	if v.Reason != "" {
+		reason += " (" + v.Reason + ")"
+	}
+	v.Status, v.Reason = Unknown, reason
+	return v
+}
+
+// final reports whether a failed verdict v of c is decided whatever more
+// items would show: a metric's count or max already above its upper bound,
+// or any other check's count of offending items (Unit count) already above
+// what it allows. A share, a percentile or a recovery time may still change.
+func final(v Verdict, c scenario.Check) bool {
+	if c.Kind == scenario.CheckMetric {
+		return monotone(c.Stat) && beyondReach(c.Cmp, v.Got)
+	}
+	return v.Unit == UnitCount && v.Evidence.Count > 0
 }
 
 // unknown returns an Unknown verdict with the reason.

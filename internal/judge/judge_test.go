@@ -35,7 +35,7 @@ func TestOverall(t *testing.T) {
 
 func TestVerdicts(t *testing.T) {
 	var b builder
-	b.counter(0, 60, "http_reqs", nil, 10).rate(15, 35, "journey_success", checkoutJourney, 10, 9)
+	b.counter(0, 60, "http_reqs", tags("endpoint", "wallet"), 10).rate(15, 35, "journey_success", checkoutJourney, 10, 9)
 	r := &Run{Timeline: timeline(), Series: b.pts}
 	r.Audit.Wallet = totals()
 	checks := []scenario.Check{

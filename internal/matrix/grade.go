@@ -76,10 +76,15 @@ func (g Grade) String() string {
 //     storefront answered fewer than StallShare of the baseline's
 //     requests a second (everything hangs; the OTP provider's inbox,
 //     which shoppers poll beside the storefront, is not counted).
+//   - broken too, blocked: fewer than MinJourneys visits got through the
+//     journey before it (cart, wallet, checkout): a cell starts enough
+//     visits in its window by design (Shape.WindowVisits), so the journey
+//     before it failed them, and shoppers cannot get this one done.
 //   - no data: the baseline has no latency samples of the journey, or
-//     fewer than MinJourneys journeys reached it or ended (and not all of
-//     those failed): not reached, e.g. because an earlier journey of the
-//     visit is broken, which that journey's grade shows.
+//     fewer than MinJourneys login or browse journeys ended in the window
+//     (and not all of them failed). A cell's load is made to give every
+//     journey enough (Shape), so no data is never what a cell is expected
+//     to give: it says the cell could not judge.
 const (
 	// OKSuccess is the least share of journeys that succeed for ok.
 	OKSuccess = 0.95
@@ -287,13 +292,12 @@ func grade(journey string, base, win *stats, reached int64) Judgement {
 		j.Grade = NoData
 		j.Reason = "the baseline has no requests of it"
 		return j
-	case reached >= 0 && reached < MinJourneys && win.ok > 0:
-		j.Grade = NoData
-		j.Reason = fmt.Sprintf("not reached: %d journeys reached it, fewer than %d", reached, MinJourneys)
-		return j
-	case reached >= 0 && reached < MinJourneys && win.n == 0:
-		j.Grade = NoData
-		j.Reason = fmt.Sprintf("not reached: %d journeys reached it", reached)
+	case reached >= 0 && reached < MinJourneys:
+		// The cell's visits came this far by design (WindowVisits): fewer
+		// got here because the journey before it failed them, so shoppers
+		// could not get this one done either.
+		j.Grade = Broken
+		j.Reason = fmt.Sprintf("blocked: %d of the visits got through %s to it, fewer than %d", reached, reachedBy[journey], MinJourneys)
 		return j
 	case reached >= MinJourneys && ended < HungShare:
 		j.Grade = Broken

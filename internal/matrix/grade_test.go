@@ -119,7 +119,7 @@ func TestJudge(t *testing.T) {
 		{"not reached: the journey before it fails", cell([]flow{
 			{journey: "browse", from: 4, to: 12, n: 12, ok: 0, latency: 20},
 			{journey: "cart", from: 4, to: 12},
-		}), "cart", NoData, "", "not reached"},
+		}), "cart", Broken, "", "blocked: 0 of the visits got through browse"},
 		{"the journey before it is broken", cell([]flow{
 			{journey: "browse", from: 4, to: 12, n: 12, ok: 0, latency: 20},
 		}), "browse", Broken, "", "success 0%"},

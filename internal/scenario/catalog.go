@@ -288,23 +288,30 @@ type InvariantSpec struct {
 	Name   string
 	Doc    string
 	Params []string
+	// Least is how many items the check must have judged for its verdict to
+	// count (the check's default min_samples); Judges names those items in
+	// the plural ("charged failed orders"). Below Least the verdict is
+	// unknown, unless it already failed on offences no further item could
+	// undo.
+	Least  int
+	Judges string
 }
 
 var invariants = []InvariantSpec{
-	{Name: InvMoneyConserved, Doc: "balances equal opening + top-ups − charges + refunds, and the ledger sums to 0"},
-	{Name: InvNoNegativeBalance, Doc: "no account below zero"},
-	{Name: InvLedgerMatches, Doc: "every stored balance equals its ledger replayed"},
-	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge"},
-	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}},
-	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}},
-	{Name: InvPaidOrdersCharged, Doc: "every order marked paid holds a charge of its amount in the wallet, not refunded while the order stays paid: nothing the wallet acknowledged was lost"},
-	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
-	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout"},
-	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data"},
-	{Name: InvFoodOrdersOnce, Doc: "no food order placed twice for one Idempotency-Key of its shopper"},
-	{Name: InvChatMessagesOnce, Doc: "no chat message stored twice for one Idempotency-Key of its sender"},
-	{Name: InvFoodOrdersDispatched, Doc: "no food order still waiting for its merchant or a driver, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
-	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)"},
+	{Name: InvMoneyConserved, Doc: "balances equal opening + top-ups − charges + refunds, and the ledger sums to 0", Least: 1, Judges: "accounts"},
+	{Name: InvNoNegativeBalance, Doc: "no account below zero", Least: 1, Judges: "accounts"},
+	{Name: InvLedgerMatches, Doc: "every stored balance equals its ledger replayed", Least: 1, Judges: "accounts"},
+	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge", Least: 1, Judges: "charges"},
+	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}, Least: 1, Judges: "charged failed orders"},
+	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}, Least: 1, Judges: "charged orders"},
+	{Name: InvPaidOrdersCharged, Doc: "every order marked paid holds a charge of its amount in the wallet, not refunded while the order stays paid: nothing the wallet acknowledged was lost", Least: 1, Judges: "paid orders"},
+	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}, Least: 1, Judges: "orders"},
+	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout", Least: 1, Judges: "sessions issued"},
+	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data", Least: 1, Judges: "answers"},
+	{Name: InvFoodOrdersOnce, Doc: "no food order placed twice for one Idempotency-Key of its shopper", Least: 1, Judges: "food orders"},
+	{Name: InvChatMessagesOnce, Doc: "no chat message stored twice for one Idempotency-Key of its sender", Least: 1, Judges: "chat messages"},
+	{Name: InvFoodOrdersDispatched, Doc: "no food order still waiting for its merchant or a driver, older than the bound", Params: []string{ParamAfterFaults, ParamBound}, Least: 1, Judges: "food orders"},
+	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)", Least: 20, Judges: "upstream calls"},
 }
 
 // Invariants returns the invariant checks in a fixed order.
@@ -343,16 +350,19 @@ const (
 type ExperienceSpec struct {
 	Name string
 	Doc  string
+	// Least and Judges are as InvariantSpec's.
+	Least  int
+	Judges string
 }
 
 var experiences = []ExperienceSpec{
-	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered"},
-	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After"},
-	{Name: ExpForcedLogouts, Doc: "forced logouts at most max"},
-	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure"},
-	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure"},
-	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true (an outage shown as \"payment method not supported\" or \"address not served\")"},
-	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max"},
+	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered", Least: 5, Judges: "login requests"},
+	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After", Least: 1, Judges: "5xx answers"},
+	{Name: ExpForcedLogouts, Doc: "forced logouts at most max", Least: 100, Judges: "requests"},
+	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure", Least: 5, Judges: "wallet reads"},
+	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure", Least: 5, Judges: "codes entered"},
+	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true (an outage shown as \"payment method not supported\" or \"address not served\")", Least: 5, Judges: "checkout requests"},
+	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max", Least: 5, Judges: "codes issued"},
 }
 
 // Experiences returns the shopper-experience checks in a fixed order.
@@ -404,12 +414,42 @@ func featureNames() []string {
 
 // Defaults.
 const (
-	DefaultJourneys   = "storefront"
-	DefaultShoppers   = 100
-	DefaultSeed       = 1
+	DefaultJourneys = "storefront"
+	DefaultShoppers = 100
+	DefaultSeed     = 1
+	// DefaultMinSamples is a metric check's least: samples of its metric in
+	// its window.
 	DefaultMinSamples = 10
-	DefaultToxicity   = 1.0
+	// DefaultRecoveryLeast is a recovery check's least: the journey's
+	// journeys ended after the last fault, three a second over a span of
+	// three seconds in band.
+	DefaultRecoveryLeast = 9
+	DefaultToxicity      = 1.0
 )
+
+// Least returns the least a check of kind on subject must have judged for
+// its verdict to count — its min_samples when the file gives none — and
+// what it counts, in the plural ("charged failed orders", "samples"). It is
+// 0 and "items" for a kind or subject the catalogue does not know.
+func Least(kind CheckKind, subject string) (int, string) {
+	switch kind {
+	case CheckInvariant:
+		if s, ok := invariantByName(subject); ok {
+			return s.Least, s.Judges
+		}
+	case CheckExperience:
+		for _, s := range experiences {
+			if s.Name == subject {
+				return s.Least, s.Judges
+			}
+		}
+	case CheckMetric:
+		return DefaultMinSamples, "samples"
+	case CheckRecovery:
+		return DefaultRecoveryLeast, "journeys ended after the last fault"
+	}
+	return 0, "items"
+}
 
 // DefaultRate is the load's arrival rate when the file gives none.
 var DefaultRate = Rate{N: 10, Per: time.Second}
@@ -427,10 +467,10 @@ var (
 	maintFaultFields  = []string{"maintenance", "start", "duration", "phase"}
 	maintFields       = []string{"retry_after", "message"}
 	crashFaultFields  = []string{"service", "action", "at", "duration", "phase"}
-	checkCommonFields = []string{"name", "abort"}
+	checkCommonFields = []string{"name", "abort", "min_samples"}
 	invariantFields   = []string{"invariant"} // + the invariant's parameters
 	experienceFields  = []string{"experience", "max"}
-	metricFields      = []string{"metric", "window", "min_samples"} // + one stat
+	metricFields      = []string{"metric", "window"} // + one stat
 	recoveryFields    = []string{"recovery", "within"}
 	windowFields      = []string{"from", "to"}
 	checkKinds        = []string{"invariant", "experience", "metric", "recovery"}

@@ -287,14 +287,20 @@ func stepSchema(t ToxicSpec) obj {
 }
 
 func checkSchema() obj {
-	common := func(props obj) obj {
+	common := func(props obj, kind CheckKind, subject string) obj {
 		props["name"] = obj{"description": "the check's label, unique in the scenario", "type": "string", "minLength": 1}
 		props["abort"] = obj{"description": "a failure stops the run (metric checks are judged live)", "type": "boolean"}
+		least, judges := Least(kind, subject)
+		desc := fmt.Sprintf("the least %s the check must have judged: with fewer the verdict is unknown (unless offences already failed it); default %d", judges, least)
+		if kind == CheckExperience {
+			desc = "the least items the check must have judged: with fewer the verdict is unknown (unless offences already failed it); default per experience: " + experienceLeasts()
+		}
+		props["min_samples"] = obj{"description": desc, "type": "integer", "minimum": 0}
 		return props
 	}
 	var variants []any
 	for _, inv := range invariants {
-		props := common(obj{"invariant": obj{"description": inv.Doc, "const": inv.Name}})
+		props := common(obj{"invariant": obj{"description": inv.Doc, "const": inv.Name}}, CheckInvariant, inv.Name)
 		for _, k := range inv.Params {
 			props[k] = paramSchema(k)
 		}
@@ -314,7 +320,7 @@ func checkSchema() obj {
 		"properties": common(obj{
 			"experience": obj{"description": "what shoppers were told", "enum": experienceNames()},
 			"max":        obj{"description": "offending answers allowed; default 0", "type": "integer", "minimum": 0},
-		}),
+		}, CheckExperience, ""),
 	})
 	for _, kind := range []string{KindCounter, KindRate, KindTrend} {
 		variants = append(variants, metricSchema(kind, common))
@@ -327,7 +333,7 @@ func checkSchema() obj {
 		"properties": common(obj{
 			"recovery": obj{"description": "the journey that must recover", "type": "string", "minLength": 1, "examples": []string{"checkout"}},
 			"within":   withDoc(ref("positiveDuration"), "time allowed after the last fault ends"),
-		}),
+		}, CheckRecovery, ""),
 	})
 	return obj{"oneOf": variants}
 }
@@ -343,7 +349,7 @@ func paramSchema(k string) obj {
 }
 
 // metricSchema is the metric check on the metrics of one kind.
-func metricSchema(kind string, common func(obj) obj) obj {
+func metricSchema(kind string, common func(obj, CheckKind, string) obj) obj {
 	var names, examples []string
 	for _, m := range metrics {
 		if m.Kind == kind {
@@ -382,8 +388,7 @@ func metricSchema(kind string, common func(obj) obj) obj {
 				},
 			},
 		},
-		"min_samples": obj{"description": fmt.Sprintf("fewer samples: the verdict is unknown; default %d", DefaultMinSamples), "type": "integer", "minimum": 0},
-	})
+	}, CheckMetric, "")
 	var oneStat []any
 	for _, st := range StatsFor(kind) {
 		props[st] = comparisonSchema(kind, st)
@@ -416,4 +421,14 @@ func comparisonSchema(kind, st string) obj {
 
 func phaseSchema() obj {
 	return obj{"description": "what shoppers saw while this fault was on, in their words; reports name the phase after it", "type": "string"}
+}
+
+// experienceLeasts lists each experience's least: "no_false_not_registered 5
+// login requests, ...".
+func experienceLeasts() string {
+	parts := make([]string, len(experiences))
+	for i, e := range experiences {
+		parts[i] = fmt.Sprintf("%s %d %s", e.Name, e.Least, e.Judges)
+	}
+	return strings.Join(parts, ", ")
 }
