@@ -79,6 +79,10 @@ type Evidence struct {
 	// Samples is how many items the verdict looked at: samples in the
 	// window, orders, charges, accounts, answers.
 	Samples int64 `json:"samples"`
+	// Least is how many items the check had to look at for its verdict to
+	// count (its min_samples): with fewer it is unknown unless it failed
+	// for good.
+	Least int64 `json:"least"`
 }
 
 // GotText renders Got with its unit ("412ms", "0.42", "12.0s", "3"); "-"
@@ -237,6 +241,7 @@ func Decide(r *Run, c scenario.Check) Verdict {
 		v = unknown("the judge has no %q checks", c.Kind)
 	}
 	v = atLeast(v, c)
+	v.Evidence.Least = int64(c.MinSamples)
 	v.Check, v.Kind, v.Subject, v.Abort = c.Name, c.Kind, c.Subject, c.Abort
 	if v.Check == "" {
 		v.Check = c.Subject

@@ -86,7 +86,7 @@ func TestLeast(t *testing.T) {
 			c := tt.check
 			c.MinSamples = int(tt.judged)
 			v := Decide(leastRun(), c)
-			if v.Status != Pass || v.Evidence.Samples != tt.judged {
+			if v.Status != Pass || v.Evidence.Samples != tt.judged || v.Evidence.Least != tt.judged {
 				t.Fatalf("at its least %d: %s (judged %d), want pass having judged %d", tt.judged, v, v.Evidence.Samples, tt.judged)
 			}
 			c.MinSamples = int(tt.judged) + 1

@@ -287,6 +287,7 @@ func Abort(checks []scenario.Check, tl Timeline, pts []series.Point, now time.Du
 			continue
 		}
 		v := atLeast(metricVerdict(c, tl, pts, &now), c)
+		v.Evidence.Least = int64(c.MinSamples)
 		if v.Status != Fail {
 			continue
 		}
