@@ -31,8 +31,8 @@ func TestCellScenario(t *testing.T) {
 			if flt.Link != l || flt.Toxic != toxics[f] || flt.Start != 4*time.Second || flt.End(sc.Load.Duration) != sc.Load.Duration {
 				t.Errorf("%s: fault %s", CellName(l, f), flt)
 			}
-			if got := sc.Load.Env["GAMEDAY_LOGOUT"]; got != "0.5" {
-				t.Errorf("%s: GAMEDAY_LOGOUT %q, want the shape's 0.5", CellName(l, f), got)
+			if got := sc.Load.Env["GAMEDAY_LOGOUT"]; got != "0.25" {
+				t.Errorf("%s: GAMEDAY_LOGOUT %q, want the shape's 0.25", CellName(l, f), got)
 			}
 			if flt.Toxic != "down" && flt.Toxicity != 1 {
 				t.Errorf("%s: toxicity %g", CellName(l, f), flt.Toxicity)
