@@ -80,9 +80,12 @@ func (g Grade) String() string {
 //     journey before it (cart, wallet, checkout): a cell starts enough
 //     visits in its window by design (Shape.WindowVisits), so the journey
 //     before it failed them, and shoppers cannot get this one done.
+//     Browse too when fewer than MinJourneys of its journeys ended in the
+//     window (and not all of those failed): the visits were held up before
+//     it, at a login or a session check that hangs.
 //   - no data: the baseline has no latency samples of the journey, or
-//     fewer than MinJourneys login or browse journeys ended in the window
-//     (and not all of them failed). A cell's load is made to give every
+//     fewer than MinJourneys logins ended in the window (and not all of
+//     them failed). A cell's load is made to give every
 //     journey enough (Shape), so no data is never what a cell is expected
 //     to give: it says the cell could not judge.
 const (
@@ -145,6 +148,10 @@ const (
 	tagEndpoint     = "endpoint"
 	endpointInbox   = "inbox" // the OTP provider's inbox, not the storefront's
 )
+
+// firstJourney is the journey a visit starts with when its shopper is
+// logged out: a cell gives it enough journeys only through its logouts.
+const firstJourney = "login"
 
 // reachedBy is the journey whose successes reach each journey; login and
 // browse have none.
@@ -309,6 +316,14 @@ func grade(journey string, base, win *stats, reached int64) Judgement {
 	case win.n == 0 && j.Requests > 0:
 		j.Grade = Broken
 		j.Reason = fmt.Sprintf("no journey ended; %d requests were made", j.Requests)
+		return j
+	case win.n < MinJourneys && journey != firstJourney && (win.ok > 0 || win.n == 0):
+		// The cell starts enough visits in its window by design
+		// (Shape.WindowVisits): a journey after the login that few of
+		// them got to was blocked before it, by a login or a session
+		// check that hangs.
+		j.Grade = Broken
+		j.Reason = fmt.Sprintf("blocked: %d journeys ended in the window, fewer than %d", win.n, MinJourneys)
 		return j
 	case win.n == 0:
 		j.Grade = NoData
