@@ -8,8 +8,9 @@
 // The judge is pure: it reads what it is given (a Timeline, the series, an
 // env.Audit) and does no I/O, except Collect, which reads the audits from the
 // services' audit endpoints for the engine. Unknown means the data could not
-// decide (too few samples, an audit that could not be read, a window the run
-// never reached); it is never counted as a pass.
+// decide (an audit that could not be read, a window the run never reached,
+// or fewer items judged than the check's least, its min_samples: see
+// atLeast); it is never counted as a pass.
 //
 // Abort judges the checks marked abort: true while the load runs, from the
 // series received so far.
