@@ -145,7 +145,10 @@ func TestRunReduced(t *testing.T) {
 				t.Errorf("cell %d is %s; want %s (matrix order)", i, c.Name(), want)
 			}
 			for _, j := range c.Journeys {
-				if j.Grade == NoData {
+				// The gate's profile. On naive a visit that fails fast (the
+				// wallet at 0%) ends before its logout, and a cell may see
+				// no login at all.
+				if j.Grade == NoData && profile == mockstore.ProfileResilient {
 					t.Errorf("%s %s: %s no data (%s); a cell's load must give every journey enough", profile, c.Name(), j.Journey, j.Reason)
 				}
 			}
