@@ -96,7 +96,7 @@ func gateCell(link string, f matrix.Fault, grades ...matrix.Grade) matrix.Cell {
 func TestMatrixGate(t *testing.T) {
 	const expectedJSON = `{"profiles": {"resilient": [
 	  {"link": "gateway->wallet", "fault": "reset", "grades": {"login": "ok", "browse": "ok", "cart": "ok", "wallet": "ok|degraded", "checkout": "ok"}},
-	  {"link": "auth->sessions", "fault": "reset", "grades": {"login": "broken", "browse": "broken", "cart": "no_data", "wallet": "no_data", "checkout": "no_data"}}
+	  {"link": "auth->sessions", "fault": "reset", "grades": {"login": "broken", "browse": "broken", "cart": "broken", "wallet": "broken", "checkout": "broken"}}
 	]}}`
 	expected, err := matrix.ParseExpected("expected.json", []byte(expectedJSON))
 	if err != nil {
@@ -104,7 +104,7 @@ func TestMatrixGate(t *testing.T) {
 	}
 	ok, degraded, broken, noData := matrix.OK, matrix.Degraded, matrix.Broken, matrix.NoData
 	asExpected := gateCell("gateway->wallet", matrix.FaultReset, ok, ok, ok, degraded, ok)
-	sessions := gateCell("auth->sessions", matrix.FaultReset, broken, broken, noData, noData, noData)
+	sessions := gateCell("auth->sessions", matrix.FaultReset, broken, broken, broken, broken, noData) // no data ranks with broken
 	tests := []struct {
 		name    string
 		profile string
@@ -178,8 +178,12 @@ func TestMatrixUpdateExpected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, ok := e.Cell("resilient", "gateway->wallet", matrix.FaultReset); !ok || c.Grades["wallet"] != "broken" || e.About == "" {
+	c, ok := e.Cell("resilient", "gateway->wallet", matrix.FaultReset)
+	if !ok || c.Grades["wallet"] != "broken" || e.About == "" {
 		t.Errorf("written:\n%s", b)
+	}
+	if _, ok := c.Grades["checkout"]; ok { // measured no data: never expected
+		t.Errorf("no data written as expected:\n%s", b)
 	}
 }
 

@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/gameday/gameday/internal/env"
@@ -9,7 +10,14 @@ import (
 )
 
 func experience(name string, maxAllowed int) scenario.Check {
-	return scenario.Check{Kind: scenario.CheckExperience, Subject: name, Name: name, Max: maxAllowed}
+	least, _ := scenario.Least(scenario.CheckExperience, name)
+	return scenario.Check{Kind: scenario.CheckExperience, Subject: name, Name: name, Max: maxAllowed, MinSamples: least}
+}
+
+// leastOf is the catalogue's least of the experience check name.
+func leastOf(name string) int {
+	n, _ := scenario.Least(scenario.CheckExperience, name)
+	return n
 }
 
 func TestExperienceChecks(t *testing.T) {
@@ -31,6 +39,7 @@ func TestExperienceChecks(t *testing.T) {
 		check  scenario.Check
 		audit  func(a *env.Audit)
 		series func(b *builder)
+		idle   bool // no load at all: the series holds no requests
 		status Status
 		got    float64
 		say    []string
@@ -63,9 +72,9 @@ func TestExperienceChecks(t *testing.T) {
 		{name: "not registered: too few logins", check: experience(scenario.ExpNoFalseNotRegistered, 0),
 			audit: func(a *env.Audit) {
 				gateway(nil)(a)
-				a.Auth = &mockstore.AuthAudit{LoginsStarted: leastLogins - 1}
+				a.Auth = &mockstore.AuthAudit{LoginsStarted: leastOf(scenario.ExpNoFalseNotRegistered) - 1}
 			},
-			status: Unknown, say: []string{"judged 9 login starts, fewer than 10"}},
+			idle: true, status: Unknown, say: []string{fmt.Sprintf("judged %d login starts, fewer than %d", leastOf(scenario.ExpNoFalseNotRegistered)-1, leastOf(scenario.ExpNoFalseNotRegistered))}},
 		{name: "other shopper errors do not count", check: experience(scenario.ExpNoFalseNotRegistered, 0),
 			audit: func(a *env.Audit) {
 				gateway(nil)(a)
@@ -76,7 +85,7 @@ func TestExperienceChecks(t *testing.T) {
 		{name: "not registered: neither audit read", check: experience(scenario.ExpNoFalseNotRegistered, 0),
 			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"not read"}},
 		{name: "not registered: nothing answered", check: experience(scenario.ExpNoFalseNotRegistered, 0),
-			audit: func(a *env.Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"no logins"}},
+			audit: func(a *env.Audit) { a.Gateway = &mockstore.GatewayAudit{} }, idle: true, status: Unknown, say: []string{"no logins"}},
 
 		// errors_have_retry_after
 		{name: "every 5xx has code and Retry-After", check: experience(scenario.ExpErrorsHaveRetryAfter, 0),
@@ -99,20 +108,20 @@ func TestExperienceChecks(t *testing.T) {
 			audit:  gateway(func(g *mockstore.GatewayAudit) { g.ForcedLogouts = 4 }),
 			status: Fail, got: 4, say: []string{"at most 3 forced logouts", "the gateway logged out 4"}},
 		{name: "forced logouts: nothing answered", check: experience(scenario.ExpForcedLogouts, 0),
-			audit: func(a *env.Audit) { a.Gateway = &mockstore.GatewayAudit{} }, status: Unknown, say: []string{"answered nothing"}},
+			audit: func(a *env.Audit) { a.Gateway = &mockstore.GatewayAudit{} }, idle: true, status: Unknown, say: []string{"no requests"}},
 
 		// no_zero_balance
 		{name: "no zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
 			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", tags("endpoint", "wallet"), 10) }, status: Pass, got: 0},
 		{name: "zero balance: too few wallet reads", check: experience(scenario.ExpNoZeroBalance, 0),
-			audit: func(a *env.Audit) {}, series: func(b *builder) { b.counter(0, 60, "http_reqs", tags("endpoint", "products"), 10) },
-			status: Unknown, say: []string{"judged 0 wallet reads, fewer than 10"}},
+			audit: func(a *env.Audit) {}, idle: true, series: func(b *builder) { b.counter(0, 2, "http_reqs", tags("endpoint", "wallet"), 2) },
+			status: Unknown, say: []string{"judged 4 wallet reads, fewer than 5"}},
 		{name: "zero balance shown", check: experience(scenario.ExpNoZeroBalance, 0),
 			audit:  func(a *env.Audit) {},
 			series: func(b *builder) { b.counter(0, 60, "http_reqs", nil, 10).counter(22, 23, "zero_balance_shown", nil, 2) },
 			status: Fail, got: 2, say: []string{"+22.0s: 2 zero_balance_shown"}},
 		{name: "zero balance: no requests", check: experience(scenario.ExpNoZeroBalance, 0),
-			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"no requests"}},
+			audit: func(a *env.Audit) {}, idle: true, status: Unknown, say: []string{"no balance"}},
 
 		// no_lockout_by_fault
 		{name: "no lockout by fault", check: experience(scenario.ExpNoLockoutByFault, 0),
@@ -127,9 +136,9 @@ func TestExperienceChecks(t *testing.T) {
 			},
 			status: Fail, got: 4, say: []string{"auth counted 0", "shoppers saw 4"}},
 		{name: "lockout: too few logins", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 3} }, status: Unknown, say: []string{"judged 3 login starts, fewer than 10"}},
+			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{LoginsStarted: 3} }, status: Unknown, say: []string{"judged 3 login starts, fewer than 5"}},
 		{name: "lockout: no logins", check: experience(scenario.ExpNoLockoutByFault, 0),
-			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{} }, status: Unknown, say: []string{"no logins"}},
+			audit: func(a *env.Audit) { a.Auth = &mockstore.AuthAudit{} }, idle: true, status: Unknown, say: []string{"no logins were started"}},
 		{name: "lockout: auth not read", check: experience(scenario.ExpNoLockoutByFault, 0),
 			audit: func(a *env.Audit) {}, status: Unknown, say: []string{"the auth's audit was not served: GET /audit/auth"}},
 
@@ -140,11 +149,14 @@ func TestExperienceChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &Run{Timeline: timeline()}
 			tt.audit(&r.Audit)
-			if tt.series != nil {
-				var b builder
-				tt.series(&b)
-				r.Series = b.pts
+			var b builder
+			if !tt.idle {
+				shoppers(&b)
 			}
+			if tt.series != nil {
+				tt.series(&b)
+			}
+			r.Series = b.pts
 			v := Decide(r, tt.check)
 			wantVerdict(t, v, tt.status, tt.got, tt.say...)
 			if v.Status == Fail && (v.Evidence.Count == 0 || v.Evidence.First == "" || v.Evidence.Worst == "") {
@@ -152,4 +164,13 @@ func TestExperienceChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shoppers adds the requests of a load to b: logins, codes entered, balance
+// reads and checkouts every second, a few of them answered 503.
+func shoppers(b *builder) {
+	for _, ep := range []string{"login", "login_verify", "wallet", "checkout", "products"} {
+		b.counter(0, 60, "http_reqs", tags("endpoint", ep, "status", "2xx"), 4)
+	}
+	b.counter(15, 35, "http_reqs", tags("endpoint", "checkout", "status", "5xx"), 1)
 }

@@ -379,13 +379,15 @@ func noFailedWhileCharged(r *Run, c scenario.Check) Verdict {
 	}
 	byOrder := chargesByOrder(r.Audit.Charges)
 	var t tally
-	var failedN int64
+	var charged int64 // orders with a charge: those that could fail while charged
 	for _, o := range r.Audit.Orders {
+		if len(byOrder[o.OrderID]) > 0 {
+			charged++
+		}
 		failed, ok := failedAt(o)
 		if !ok {
 			continue
 		}
-		failedN++
 		for _, ch := range byOrder[o.OrderID] {
 			if ch.At.After(failed) {
 				continue
@@ -399,9 +401,9 @@ func noFailedWhileCharged(r *Run, c scenario.Check) Verdict {
 			break
 		}
 	}
-	v := t.verdict(want, failedN, fmt.Sprintf("none of %d failed orders had a committed charge", failedN))
+	v := t.verdict(want, charged, fmt.Sprintf("none of %d charged orders failed while its charge had committed", charged))
 	if v.Status == Fail {
-		v.Reason = fmt.Sprintf("%d of %d failed orders had taken the money", v.Evidence.Count, failedN)
+		v.Reason = fmt.Sprintf("%d of %d charged orders failed though they had taken the money", v.Evidence.Count, charged)
 	}
 	return v
 }

@@ -11,8 +11,9 @@
 // The judge is pure: it reads what it is given (a Timeline, the series, an
 // env.Audit) and does no I/O, except Collect, which reads the audits from the
 // services' audit endpoints for the engine. Unknown means the data could not
-// decide (too few samples, an audit that could not be read, a window the run
-// never reached); it is never counted as a pass.
+// decide (an audit that could not be read, a window the run never reached,
+// or fewer items judged than the check's least, its min_samples: see
+// atLeast); it is never counted as a pass.
 //
 // Abort judges the checks marked abort: true while the load runs, from the
 // series received so far.
@@ -84,6 +85,10 @@ type Evidence struct {
 	// Samples is how many items the verdict looked at: samples in the
 	// window, orders, charges, accounts, answers.
 	Samples int64 `json:"samples"`
+	// Least is how many items the check had to look at for its verdict to
+	// count (its min_samples): with fewer it is unknown unless it failed
+	// for good.
+	Least int64 `json:"least"`
 }
 
 // GotText renders Got with its unit ("412ms", "0.42", "12.0s", "3"); "-"
@@ -261,11 +266,52 @@ func Decide(r *Run, c scenario.Check) Verdict {
 	default:
 		v = unknown("the judge has no %q checks", c.Kind)
 	}
+	v = atLeast(v, c)
+	v.Evidence.Least = int64(c.MinSamples)
 	v.Check, v.Kind, v.Subject, v.Abort = c.Name, c.Kind, c.Subject, c.Abort
 	if v.Check == "" {
 		v.Check = c.Subject
 	}
 	return v
+}
+
+// atLeast holds v to the least c must have judged (c.MinSamples items,
+// counted in v.Evidence.Samples): below it a pass, or a fail that more items
+// could still undo, becomes Unknown, and the reason says what was judged
+// against the least ("judged 0 charged failed orders, fewer than 1"). A fail
+// stands whatever was judged when it is final: the offending items it found
+// are already more than the check allows, and more items could only add
+// to them (a count of offences, money unaccounted for, a count or max of a
+// metric above its upper bound). Every kind of check is held to its least
+// here and nowhere else.
+func atLeast(v Verdict, c scenario.Check) Verdict {
+	if v.Status == Unknown || v.Evidence.Samples >= int64(c.MinSamples) {
+		return v
+	}
+	if v.Status == Fail && final(v, c) {
+		return v
+	}
+	_, judges := scenario.Least(c.Kind, c.Subject)
+	if c.Kind == scenario.CheckMetric {
+		judges = fmt.Sprintf("samples of %s in %s", c.Selector(), c.Window)
+	}
+	reason := fmt.Sprintf("judged %d %s, fewer than %d", v.Evidence.Samples, judges, c.MinSamples)
+	if v.Reason != "" {
+		reason += " (" + v.Reason + ")"
+	}
+	v.Status, v.Reason = Unknown, reason
+	return v
+}
+
+// final reports whether a failed verdict v of c is decided whatever more
+// items would show: a metric's count or max already above its upper bound,
+// or any other check's count of offending items (Unit count) already above
+// what it allows. A share, a percentile or a recovery time may still change.
+func final(v Verdict, c scenario.Check) bool {
+	if c.Kind == scenario.CheckMetric {
+		return monotone(c.Stat) && beyondReach(c.Cmp, v.Got)
+	}
+	return v.Unit == UnitCount && v.Evidence.Count > 0
 }
 
 // unknown returns an Unknown verdict with the reason.

@@ -209,9 +209,6 @@ func metricVerdict(c scenario.Check, tl Timeline, pts []series.Point, now *time.
 	switch {
 	case monotone(c.Stat) && beyondReach(c.Cmp, got):
 		v.Status, v.Reason = Fail, fmt.Sprintf("%s of %s is %s", c.Stat, c.Selector(), where)
-	case samples < int64(c.MinSamples):
-		v.Status = Unknown
-		v.Reason = fmt.Sprintf("%d samples of %s in %s (%s), fewer than min_samples %d", samples, c.Selector(), c.Window, win, c.MinSamples)
 	case holds:
 		v.Status, v.Reason = Pass, fmt.Sprintf("%s of %s is %s", c.Stat, c.Selector(), where)
 	case !complete && monotone(c.Stat):
@@ -289,7 +286,8 @@ func Abort(checks []scenario.Check, tl Timeline, pts []series.Point, now time.Du
 		if !c.Abort || c.Kind != scenario.CheckMetric {
 			continue
 		}
-		v := metricVerdict(c, tl, pts, &now)
+		v := atLeast(metricVerdict(c, tl, pts, &now), c)
+		v.Evidence.Least = int64(c.MinSamples)
 		if v.Status != Fail {
 			continue
 		}

@@ -63,7 +63,7 @@ func TestMetricChecks(t *testing.T) {
 			name:   "rate with fewer samples than min_samples is unknown",
 			series: func(b *builder) { b.rate(20, 21, "journey_success", checkoutJourney, 5, 5) },
 			check:  metricCheck("journey_success", checkoutJourney, "fault", "rate", cmpOf(">=", 0.6, "0.6")),
-			status: Unknown, count: -1, say: []string{"5 samples", "fewer than min_samples 10"},
+			status: Unknown, count: -1, say: []string{"5 samples", "judged 5 samples of journey_success{journey:checkout} in fault, fewer than 10"},
 		},
 		{
 			name:   "rate without samples in the window is unknown",

@@ -97,7 +97,8 @@ func TestJudgeRefusal(t *testing.T) {
 }
 
 func TestNoFalseRefusal(t *testing.T) {
-	check := scenario.Check{Kind: scenario.CheckExperience, Subject: scenario.ExpNoFalseRefusal}
+	check := experience(scenario.ExpNoFalseRefusal, 0)
+	leastCheckouts := leastOf(scenario.ExpNoFalseRefusal)
 	// answers returns n checkouts answered 201 and the refusals given.
 	answers := func(n int, refusals ...storefront.Observation) []storefront.Observation {
 		var out []storefront.Observation
@@ -189,14 +190,15 @@ func TestExperienceFromObservations(t *testing.T) {
 		{name: "an unregistered phone told so", check: experience(scenario.ExpNoFalseNotRegistered, 0),
 			obs: append(logins(20, "+1", ""), logins(3, "+9", nr)...), want: Pass, say: "were told it is not registered 0"},
 		{name: "logins counted by the shoppers", check: experience(scenario.ExpNoFalseNotRegistered, 0),
-			obs: logins(leastLogins-1, "+1", ""), want: Unknown, say: "judged 9 login starts, fewer than 10"},
+			obs: logins(leastOf(scenario.ExpNoFalseNotRegistered)-1, "+1", ""), want: Unknown,
+			say: fmt.Sprintf("judged %d login starts, fewer than %d", leastOf(scenario.ExpNoFalseNotRegistered)-1, leastOf(scenario.ExpNoFalseNotRegistered))},
 		{name: "codes that never came, auth says delivered", check: experience(scenario.ExpUndeliveredCodes, 0),
 			auth: mockstore.AuthAudit{CodesIssued: 30, CodesDelivered: 30}, obs: codes(28, 2), want: Fail, got: 2,
 			say: "shoppers waited in vain for 2"},
 		{name: "every code came", check: experience(scenario.ExpUndeliveredCodes, 0),
 			auth: mockstore.AuthAudit{CodesIssued: 30, CodesDelivered: 30}, obs: codes(30, 0), want: Pass},
 		{name: "too few codes", check: experience(scenario.ExpUndeliveredCodes, 0),
-			auth: mockstore.AuthAudit{CodesIssued: 4, CodesDelivered: 4}, obs: codes(4, 0), want: Unknown, say: "judged 4 login codes, fewer than 10"},
+			auth: mockstore.AuthAudit{CodesIssued: 4, CodesDelivered: 4}, obs: codes(4, 0), want: Unknown, say: "judged 4 login codes, fewer than 5"},
 		{name: "a zero balance shown while the ledger held money", check: experience(scenario.ExpNoZeroBalance, 0),
 			obs: []storefront.Observation{zero("u1", 2*time.Second), zero("u3", 2*time.Second)},
 			edit: func(a *env.Audit) {

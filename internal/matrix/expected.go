@@ -90,9 +90,9 @@ func ParseExpected(name string, data []byte) (*Expected, error) {
 				}
 				gs := a.Grades()
 				for _, g := range gs {
-					if !g.Valid() {
-						return nil, fmt.Errorf("%s, journey %s: unknown grade %q: allowed values: %s (joined by | for a borderline journey)",
-							at, j, g, strings.Join(gradeNames(), ", "))
+					if !g.Valid() || g == NoData {
+						return nil, fmt.Errorf("%s, journey %s: unknown grade %q: allowed values: %s (joined by | for a borderline journey; %s is never expected: a cell's load gives every journey enough to grade)",
+							at, j, string(g), strings.Join(expectedGradeNames(), ", "), string(NoData))
 					}
 				}
 				for i, g := range gs {
@@ -106,10 +106,14 @@ func ParseExpected(name string, data []byte) (*Expected, error) {
 	return &e, nil
 }
 
-func gradeNames() []string {
+// expectedGradeNames are the grades an expected matrix may allow: every
+// grade but NoData.
+func expectedGradeNames() []string {
 	var out []string
 	for _, g := range Grades() {
-		out = append(out, string(g))
+		if g != NoData {
+			out = append(out, string(g))
+		}
 	}
 	return out
 }
@@ -182,8 +186,8 @@ func Compare(m *Matrix, e *Expected, profile string) (regs []Regression, unexpec
 // what it allowed is kept too, so that runs add up what they saw (a
 // borderline is learnt, never forgotten by the next run); when the grade
 // moved out of it, the measurement replaces it. Cells m did not run keep
-// their expectation; a cell that could not be judged (Err) is left as it
-// was.
+// their expectation; a cell that could not be judged (Err), or a journey
+// measured NoData, is left as it was: no data is never expected.
 func Update(e *Expected, m *Matrix) *Expected {
 	out := &Expected{Profiles: map[string][]ExpectedCell{}}
 	if e != nil {
@@ -210,8 +214,11 @@ func Update(e *Expected, m *Matrix) *Expected {
 			i = len(cells) - 1
 		}
 		for _, jd := range c.Journeys {
+			if jd.Grade == NoData {
+				continue // never expected: the gate keeps failing on it until the cell gives enough
+			}
 			gs := []Grade{jd.Grade}
-			if jd.Near != "" {
+			if jd.Near != "" && jd.Near != NoData {
 				gs = append(gs, jd.Near)
 			}
 			if old, ok := cells[i].Grades[jd.Journey]; ok && old.allows(jd.Grade) {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gameday/gameday/scenarios"
 )
 
 // graded returns a cell of link × f whose journeys have grades, in
@@ -22,7 +24,7 @@ const expectedText = `{
   "profiles": {
     "resilient": [
       {"link": "gateway->wallet", "fault": "reset", "grades": {"login": "ok", "browse": "ok", "cart": "ok", "wallet": "ok|degraded", "checkout": "ok"}},
-      {"link": "auth->sessions", "fault": "latency", "grades": {"login": "broken", "browse": "degraded", "cart": "no_data"}}
+      {"link": "auth->sessions", "fault": "latency", "grades": {"login": "broken", "browse": "degraded", "cart": "broken"}}
     ]
   }
 }
@@ -49,7 +51,8 @@ func TestParseExpected(t *testing.T) {
 		{"unknown link", `{"profiles": {"resilient": [{"link": "gateway->walet", "fault": "reset", "grades": {}}]}}`, "gateway->wallet"},
 		{"unknown fault", `{"profiles": {"resilient": [{"link": "gateway->wallet", "fault": "crash", "grades": {}}]}}`, "http_5xx"},
 		{"unknown journey", `{"profiles": {"resilient": [{"link": "gateway->wallet", "fault": "reset", "grades": {"pay": "ok"}}]}}`, "checkout"},
-		{"unknown grade", `{"profiles": {"resilient": [{"link": "gateway->wallet", "fault": "reset", "grades": {"cart": "fine"}}]}}`, "no_data"},
+		{"unknown grade", `{"profiles": {"resilient": [{"link": "gateway->wallet", "fault": "reset", "grades": {"cart": "fine"}}]}}`, "ok, degraded, broken"},
+		{"no data is never expected", `{"profiles": {"resilient": [{"link": "gateway->wallet", "fault": "reset", "grades": {"cart": "ok|no_data"}}]}}`, "no_data is never expected"},
 		{"a grade twice", `{"profiles": {"resilient": [{"link": "gateway->wallet", "fault": "reset", "grades": {"cart": "ok|degraded|ok"}}]}}`, "ok twice"},
 		{"a cell twice", `{"profiles": {"resilient": [{"link": "gateway->wallet", "fault": "reset", "grades": {}}, {"link": "gateway->wallet", "fault": "reset", "grades": {}}]}}`, "twice"},
 	}
@@ -117,8 +120,8 @@ func TestUpdate(t *testing.T) {
 	m := &Matrix{Profile: "resilient", Cells: []Cell{
 		// wallet is still one of its borderline's grades: kept.
 		graded("gateway->wallet", FaultReset, "ok", "degraded~ok", "ok", "ok", "broken"),
-		graded("client->gateway", FaultDown, "broken", "broken", "no_data", "no_data", "no_data"),
-		{Link: "auth->sessions", Fault: FaultLatency, Err: "load failed"}, // left as it was
+		graded("client->gateway", FaultDown, "broken", "broken", "broken", "broken~no_data", "no_data"), // no data: never written
+		{Link: "auth->sessions", Fault: FaultLatency, Err: "load failed"},                               // left as it was
 	}}
 	e := Update(old, m)
 	text := string(e.Marshal())
@@ -126,8 +129,8 @@ func TestUpdate(t *testing.T) {
   "about": "test",
   "profiles": {
     "resilient": [
-      {"link": "client->gateway", "fault": "down", "grades": {"login": "broken", "browse": "broken", "cart": "no_data", "wallet": "no_data", "checkout": "no_data"}},
-      {"link": "auth->sessions", "fault": "latency", "grades": {"login": "broken", "browse": "degraded", "cart": "no_data"}},
+      {"link": "client->gateway", "fault": "down", "grades": {"login": "broken", "browse": "broken", "cart": "broken", "wallet": "broken"}},
+      {"link": "auth->sessions", "fault": "latency", "grades": {"login": "broken", "browse": "degraded", "cart": "broken"}},
       {"link": "gateway->wallet", "fault": "reset", "grades": {"login": "ok", "browse": "ok|degraded", "cart": "ok", "wallet": "ok|degraded", "checkout": "broken"}}
     ]
   }
@@ -173,5 +176,33 @@ func TestAllowance(t *testing.T) {
 	}
 	if got := joinAllowance(Degraded, OK); got != "ok|degraded" {
 		t.Errorf("joinAllowance = %s", got)
+	}
+}
+
+// TestExpectedFile: the committed expected matrix parses — so it expects no
+// data nowhere — and names every cell of the matrix on resilient, each with
+// every journey, so that the gate judges every journey of every cell.
+func TestExpectedFile(t *testing.T) {
+	data, err := scenarios.FS.ReadFile(scenarios.ExpectedMatrixFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := ParseExpected(scenarios.ExpectedMatrixFile, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range Links() {
+		for _, f := range Faults() {
+			c, ok := e.Cell("resilient", l, f)
+			if !ok {
+				t.Errorf("resilient %s: not in the file", CellName(l, f))
+				continue
+			}
+			for _, j := range Journeys() {
+				if _, ok := c.Grades[j]; !ok {
+					t.Errorf("resilient %s: no grade for %s", c.Name(), j)
+				}
+			}
+		}
 	}
 }

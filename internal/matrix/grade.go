@@ -76,10 +76,18 @@ func (g Grade) String() string {
 //     storefront answered fewer than StallShare of the baseline's
 //     requests a second (everything hangs; the OTP provider's inbox,
 //     which shoppers poll beside the storefront, is not counted).
+//   - broken too, blocked: fewer than MinJourneys visits got through the
+//     journey before it (cart, wallet, checkout): a cell starts enough
+//     visits in its window by design (Shape.WindowVisits), so the journey
+//     before it failed them, and shoppers cannot get this one done.
+//     Browse too when fewer than MinJourneys of its journeys ended in the
+//     window (and not all of those failed): the visits were held up before
+//     it, at a login or a session check that hangs.
 //   - no data: the baseline has no latency samples of the journey, or
-//     fewer than MinJourneys journeys reached it or ended (and not all of
-//     those failed): not reached, e.g. because an earlier journey of the
-//     visit is broken, which that journey's grade shows.
+//     fewer than MinJourneys logins ended in the window (and not all of
+//     them failed). A cell's load is made to give every
+//     journey enough (Shape), so no data is never what a cell is expected
+//     to give: it says the cell could not judge.
 const (
 	// OKSuccess is the least share of journeys that succeed for ok.
 	OKSuccess = 0.95
@@ -140,6 +148,10 @@ const (
 	tagEndpoint     = "endpoint"
 	endpointInbox   = "inbox" // the OTP provider's inbox, not the storefront's
 )
+
+// firstJourney is the journey a visit starts with when its shopper is
+// logged out: a cell gives it enough journeys only through its logouts.
+const firstJourney = "login"
 
 // reachedBy is the journey whose successes reach each journey; login and
 // browse have none.
@@ -287,13 +299,12 @@ func grade(journey string, base, win *stats, reached int64) Judgement {
 		j.Grade = NoData
 		j.Reason = "the baseline has no requests of it"
 		return j
-	case reached >= 0 && reached < MinJourneys && win.ok > 0:
-		j.Grade = NoData
-		j.Reason = fmt.Sprintf("not reached: %d journeys reached it, fewer than %d", reached, MinJourneys)
-		return j
-	case reached >= 0 && reached < MinJourneys && win.n == 0:
-		j.Grade = NoData
-		j.Reason = fmt.Sprintf("not reached: %d journeys reached it", reached)
+	case reached >= 0 && reached < MinJourneys:
+		// The cell's visits came this far by design (WindowVisits): fewer
+		// got here because the journey before it failed them, so shoppers
+		// could not get this one done either.
+		j.Grade = Broken
+		j.Reason = fmt.Sprintf("blocked: %d of the visits got through %s to it, fewer than %d", reached, reachedBy[journey], MinJourneys)
 		return j
 	case reached >= MinJourneys && ended < HungShare:
 		j.Grade = Broken
@@ -305,6 +316,14 @@ func grade(journey string, base, win *stats, reached int64) Judgement {
 	case win.n == 0 && j.Requests > 0:
 		j.Grade = Broken
 		j.Reason = fmt.Sprintf("no journey ended; %d requests were made", j.Requests)
+		return j
+	case win.n < MinJourneys && journey != firstJourney && (win.ok > 0 || win.n == 0):
+		// The cell starts enough visits in its window by design
+		// (Shape.WindowVisits): a journey after the login that few of
+		// them got to was blocked before it, by a login or a session
+		// check that hangs.
+		j.Grade = Broken
+		j.Reason = fmt.Sprintf("blocked: %d journeys ended in the window, fewer than %d", win.n, MinJourneys)
 		return j
 	case win.n == 0:
 		j.Grade = NoData

@@ -119,7 +119,7 @@ func TestJudge(t *testing.T) {
 		{"not reached: the journey before it fails", cell([]flow{
 			{journey: "browse", from: 4, to: 12, n: 12, ok: 0, latency: 20},
 			{journey: "cart", from: 4, to: 12},
-		}), "cart", NoData, "", "not reached"},
+		}), "cart", Broken, "", "blocked: 0 of the visits got through browse"},
 		{"the journey before it is broken", cell([]flow{
 			{journey: "browse", from: 4, to: 12, n: 12, ok: 0, latency: 20},
 		}), "browse", Broken, "", "success 0%"},
@@ -127,6 +127,10 @@ func TestJudge(t *testing.T) {
 			"login", Broken, "", "no journey ended; 30 requests"},
 		{"login: too few to grade", cell([]flow{{journey: "login", from: 6, to: 8, n: 1, ok: 1, latency: 20}}),
 			"login", NoData, "", "2 journeys ended, fewer than 5"},
+		{"browse: the few visits a hanging login let through", cell([]flow{{journey: "browse", from: 6, to: 8, n: 1, ok: 1, latency: 20}}),
+			"browse", Broken, "", "blocked: 2 journeys ended in the window, fewer than 5"},
+		{"browse: no visit got to it", cell([]flow{{journey: "browse", from: 12, to: 13, n: 1, ok: 1, latency: 20}}),
+			"browse", Broken, "", "blocked: 0 journeys ended"},
 		{"login: the few that end all fail", cell([]flow{{journey: "login", from: 6, to: 8, n: 1, ok: 0, latency: 20}}),
 			"login", Broken, "", "success 0%"},
 		{"browse: fewer visits, as when logins hang, is not stuck", cell([]flow{{journey: "browse", from: 4, to: 12, n: 2, ok: 2, latency: 20}}),

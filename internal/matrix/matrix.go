@@ -140,16 +140,39 @@ type Shape struct {
 	Rate     int // shopper visits started per second
 	Shoppers int // seeded shoppers
 	Seed     int64
+	// Logout is the share of visits that end with a logout (the load's
+	// GAMEDAY_LOGOUT): a shopper logs in only on a visit after a logout, so
+	// it sets how many login journeys the fault window holds, about
+	// Rate × (Fault − Settle) × Logout. The rest of the visits start logged
+	// in, and reach browse, cart, wallet and checkout even while logins
+	// fail.
+	Logout float64
 }
+
+// CellLogout is the cells' share of visits that end with a logout: one in
+// four, so that a cell's window holds about 18 logins. The shoppers'
+// default (one visit in ten) left a cell that leaves logins alone with a
+// handful of logins, too few to grade; half (measured) drained the
+// logged-in shoppers of a cell whose logins hang (auth->otp) so fast that
+// browse ended only 5 journeys in its window, on the edge of no data.
+const CellLogout = 0.25
 
 // DefaultShape is the cell of the committed expected matrix: 4 s of
 // baseline, 8 s of fault (judged from Settle on: about 6 whole seconds),
-// 12 visits a second.
-var DefaultShape = Shape{Baseline: 4 * time.Second, Fault: 8 * time.Second, Rate: 12, Shoppers: 200, Seed: 1}
+// 12 visits a second, one in four ending with a logout.
+var DefaultShape = Shape{Baseline: 4 * time.Second, Fault: 8 * time.Second, Rate: 12, Shoppers: 200, Seed: 1, Logout: CellLogout}
 
 // QuickShape is a shorter cell for a first look; its grades rest on fewer
 // journeys and are noisier than DefaultShape's.
-var QuickShape = Shape{Baseline: 3 * time.Second, Fault: 6 * time.Second, Rate: 12, Shoppers: 200, Seed: 1}
+var QuickShape = Shape{Baseline: 3 * time.Second, Fault: 6 * time.Second, Rate: 12, Shoppers: 200, Seed: 1, Logout: CellLogout}
+
+// WindowVisits returns about how many visits start in the fault window of
+// a cell of sh (Rate × (Fault − Settle)), and how many of them log in
+// (× Logout): what every journey's grade rests on by design.
+func (sh Shape) WindowVisits() (visits, logins float64) {
+	visits = float64(sh.Rate) * (sh.Fault - Settle).Seconds()
+	return visits, visits * sh.Logout
+}
 
 // CellName is the name of a cell: "gateway->wallet × reset" as people read
 // it.
@@ -187,12 +210,12 @@ func CellScenario(link string, f Fault, sh Shape) (*scenario.Scenario, error) {
 	text := fmt.Sprintf(`name: %s
 description: %q
 seed: %d
-load: {shoppers: %d, rate: %d/s, duration: %s}
+load: {shoppers: %d, rate: %d/s, duration: %s, env: {GAMEDAY_LOGOUT: %g}}
 faults:
   - %s
 checks:
   - invariant: money_conserved
-`, name, "Resilience matrix cell "+CellName(link, f), sh.Seed, sh.Shoppers, sh.Rate, sh.Baseline+sh.Fault, line)
+`, name, "Resilience matrix cell "+CellName(link, f), sh.Seed, sh.Shoppers, sh.Rate, sh.Baseline+sh.Fault, sh.Logout, line)
 	sc, err := scenario.Parse(name+".yaml", []byte(text))
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", CellName(link, f), err)

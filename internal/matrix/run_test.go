@@ -31,6 +31,9 @@ func TestCellScenario(t *testing.T) {
 			if flt.Link != l || flt.Toxic != toxics[f] || flt.Start != 4*time.Second || flt.End(sc.Load.Duration) != sc.Load.Duration {
 				t.Errorf("%s: fault %s", CellName(l, f), flt)
 			}
+			if got := sc.Load.Env["GAMEDAY_LOGOUT"]; got != "0.25" {
+				t.Errorf("%s: GAMEDAY_LOGOUT %q, want the shape's 0.25", CellName(l, f), got)
+			}
 			if flt.Toxic != "down" && flt.Toxicity != 1 {
 				t.Errorf("%s: toxicity %g", CellName(l, f), flt.Toxicity)
 			}
@@ -79,7 +82,20 @@ func TestParseLinksFaults(t *testing.T) {
 // testShape is a cell for the race detector's slow load child: fewer visits and
 // a longer baseline, so that every journey has latency samples before the
 // fault.
-var testShape = Shape{Baseline: 8 * time.Second, Fault: 10 * time.Second, Rate: 6, Shoppers: 100, Seed: 1}
+var testShape = Shape{Baseline: 8 * time.Second, Fault: 10 * time.Second, Rate: 6, Shoppers: 100, Seed: 1, Logout: CellLogout}
+
+// TestShapeGivesEveryJourneyEnough: by design, a cell's fault window
+// starts enough visits for every journey to be graded — twice MinJourneys
+// visits that log in, and as many that start logged in and go on to browse,
+// cart, wallet and checkout.
+func TestShapeGivesEveryJourneyEnough(t *testing.T) {
+	for name, sh := range map[string]Shape{"default": DefaultShape, "quick": QuickShape, "test": testShape} {
+		visits, logins := sh.WindowVisits()
+		if logins < 2*MinJourneys || visits-logins < 2*MinJourneys {
+			t.Errorf("%s shape: %.0f visits in the window, %.0f of them logging in; want at least %d of each", name, visits, logins, 2*MinJourneys)
+		}
+	}
+}
 
 // TestRunReduced measures a reduced matrix — gateway->wallet and
 // auth->sessions × reset and latency — on both profiles. The naive
@@ -128,6 +144,14 @@ func TestRunReduced(t *testing.T) {
 			if want := CellName(links[i/len(faults)], faults[i%len(faults)]); c.Name() != want {
 				t.Errorf("cell %d is %s; want %s (matrix order)", i, c.Name(), want)
 			}
+			for _, j := range c.Journeys {
+				// The gate's profile. On naive a visit that fails fast (the
+				// wallet at 0%) ends before its logout, and a cell may see
+				// no login at all.
+				if j.Grade == NoData && profile == mockstore.ProfileResilient {
+					t.Errorf("%s %s: %s no data (%s); a cell's load must give every journey enough", profile, c.Name(), j.Journey, j.Reason)
+				}
+			}
 			if c.Err != "" || len(c.Journeys) != len(Journeys()) {
 				t.Errorf("%s %s: %d judgements, error %q", profile, c.Name(), len(c.Journeys), c.Err)
 			}
@@ -144,8 +168,8 @@ func TestRunReduced(t *testing.T) {
 		}
 		for _, m := range ms {
 			c, _ := m.Cell("auth->sessions", f)
-			if g := c.Grade("browse"); g != Broken && g != NoData {
-				t.Errorf("%s %s: browse %s; want broken or no data (no session can be validated)", m.Profile, c.Name(), g)
+			if g := c.Grade("browse"); g != Broken {
+				t.Errorf("%s %s: browse %s; want broken (no session can be validated)", m.Profile, c.Name(), g)
 			}
 		}
 	}

@@ -292,7 +292,6 @@ const (
 	ParamAfterFaults = "after_faults" // judge the state this long after the last fault ended
 	ParamSLA         = "sla"          // refund deadline after an order failed
 	ParamBound       = "bound"        // how long an order may stay pending
-	ParamMinSamples  = "min_samples"  // the least the check must judge; fewer: unknown (default DefaultMinSamples)
 )
 
 // InvariantSpec describes one invariant check and the parameters it takes.
@@ -300,32 +299,39 @@ type InvariantSpec struct {
 	Name   string
 	Doc    string
 	Params []string
+	// Least is how many items the check must have judged for its verdict to
+	// count (the check's default min_samples); Judges names those items in
+	// the plural ("charged failed orders"). Below Least the verdict is
+	// unknown, unless it already failed on offences no further item could
+	// undo.
+	Least  int
+	Judges string
 }
 
 var invariants = []InvariantSpec{
-	{Name: InvMoneyConserved, Doc: "balances equal opening + top-ups − charges + refunds, and the ledger sums to 0"},
-	{Name: InvNoNegativeBalance, Doc: "no account below zero"},
-	{Name: InvLedgerMatches, Doc: "every stored balance equals its ledger replayed"},
-	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge"},
-	{Name: InvOneOrderPerCart, Doc: "each cart ordered at most once, even by checkouts retried under a new Idempotency-Key: no two placed orders of one cart at one revision, none placed while another of its cart was being paid; unknown with fewer than 10 checkouts retried under a new key"},
-	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}},
-	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}},
-	{Name: InvPaidOrdersCharged, Doc: "every order marked paid holds a charge of its amount in the wallet, not refunded while the order stays paid: nothing the wallet acknowledged was lost"},
-	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
-	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout"},
-	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data"},
-	{Name: InvFoodOrdersOnce, Doc: "no food order placed twice for one Idempotency-Key of its shopper"},
-	{Name: InvChatMessagesOnce, Doc: "no chat message stored twice for one Idempotency-Key of its sender"},
-	{Name: InvFoodOrdersDispatched, Doc: "no food order still waiting for its merchant or a driver, older than the bound", Params: []string{ParamAfterFaults, ParamBound}},
-	{Name: InvOTPLateRefused, Params: []string{ParamMinSamples},
-		Doc: "every login code the shoppers entered after its lifetime (load.env GAMEDAY_OTP_LATE) was refused, as the shoppers saw it; min_samples: the least late codes answered"},
-	{Name: InvOTPReuseRefused, Params: []string{ParamMinSamples},
-		Doc: "every accepted login code the shoppers entered again (load.env GAMEDAY_OTP_REUSE) was refused, as the shoppers saw it; min_samples: the least codes entered again and answered"},
-	{Name: InvOTPWithinLifetime, Params: []string{ParamMinSamples},
-		Doc: "no login code accepted at or after its issue + the lifetime (storefront: otp_lifetime), from auth's record of every verify; min_samples: the least verifies that came that late"},
-	{Name: InvOTPUsedOnce, Params: []string{ParamMinSamples},
-		Doc: "no login code accepted twice, from auth's record of every verify; min_samples: the least verifies of a code already accepted"},
-	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)"},
+	{Name: InvMoneyConserved, Doc: "balances equal opening + top-ups − charges + refunds, and the ledger sums to 0", Least: 1, Judges: "accounts"},
+	{Name: InvNoNegativeBalance, Doc: "no account below zero", Least: 1, Judges: "accounts"},
+	{Name: InvLedgerMatches, Doc: "every stored balance equals its ledger replayed", Least: 1, Judges: "accounts"},
+	{Name: InvNoDoubleCharge, Doc: "at most one charge per order and one refund per charge", Least: 1, Judges: "charges"},
+	{Name: InvFailedOrdersRefunded, Doc: "every failed order that was charged is refunded exactly once within the SLA", Params: []string{ParamSLA}, Least: 1, Judges: "charged failed orders"},
+	{Name: InvNoFailedWhileCharged, Doc: "no order marked failed while its charge had committed, unless it was pending for at least the bound", Params: []string{ParamBound}, Least: 1, Judges: "charged orders"},
+	{Name: InvPaidOrdersCharged, Doc: "every order marked paid holds a charge of its amount in the wallet, not refunded while the order stays paid: nothing the wallet acknowledged was lost", Least: 1, Judges: "paid orders"},
+	{Name: InvNoStuckPending, Doc: "no order still created or payment_pending, older than the bound", Params: []string{ParamAfterFaults, ParamBound}, Least: 1, Judges: "orders"},
+	{Name: InvNoLostSessions, Doc: "no session lost to a store error and no forced logout", Least: 1, Judges: "sessions issued"},
+	{Name: InvNoCrossUserData, Doc: "no answer carried another user's data", Least: 1, Judges: "answers"},
+	{Name: InvFoodOrdersOnce, Doc: "no food order placed twice for one Idempotency-Key of its shopper", Least: 1, Judges: "food orders"},
+	{Name: InvChatMessagesOnce, Doc: "no chat message stored twice for one Idempotency-Key of its sender", Least: 1, Judges: "chat messages"},
+	{Name: InvFoodOrdersDispatched, Doc: "no food order still waiting for its merchant or a driver, older than the bound", Params: []string{ParamAfterFaults, ParamBound}, Least: 1, Judges: "food orders"},
+	{Name: InvOneOrderPerCart, Doc: "each cart ordered at most once, even by checkouts retried under a new Idempotency-Key: no two placed orders of one cart at one revision, none placed while another of its cart was being paid", Least: 10, Judges: "checkouts retried under a new key"},
+	{Name: InvOTPLateRefused, Least: 10, Judges: "late codes answered",
+		Doc: "every login code the shoppers entered after its lifetime (load.env GAMEDAY_OTP_LATE) was refused, as the shoppers saw it"},
+	{Name: InvOTPReuseRefused, Least: 10, Judges: "codes entered again and answered",
+		Doc: "every accepted login code the shoppers entered again (load.env GAMEDAY_OTP_REUSE) was refused, as the shoppers saw it"},
+	{Name: InvOTPWithinLifetime, Least: 10, Judges: "verifies at or after their code's issue + lifetime",
+		Doc: "no login code accepted at or after its issue + the lifetime (storefront: otp_lifetime), from auth's record of every verify"},
+	{Name: InvOTPUsedOnce, Least: 10, Judges: "verifies of a code already accepted",
+		Doc: "no login code accepted twice, from auth's record of every verify"},
+	{Name: InvRetriesBounded, Doc: "the gateway's retries to each upstream stay within a fifth of the calls it was asked to make (no retry storm)", Least: 20, Judges: "upstream calls"},
 }
 
 // Invariants returns the invariant checks in a fixed order.
@@ -365,17 +371,20 @@ const (
 type ExperienceSpec struct {
 	Name string
 	Doc  string
+	// Least and Judges are as InvariantSpec's.
+	Least  int
+	Judges string
 }
 
 var experiences = []ExperienceSpec{
-	{Name: ExpNoFalseNotRegistered, Doc: "no shopper was told their phone is not registered while auth's store holds it (what shoppers were told, checked against auth's accounts; the gateway's and auth's own counts beside); at least 10 login starts judged"},
-	{Name: ExpErrorsHaveRetryAfter, Doc: "every 5xx carried a code and Retry-After (what shoppers were told, and the gateway's own count)"},
-	{Name: ExpForcedLogouts, Doc: "forced logouts at most max (shoppers whose session was refused, and the gateway's own count)"},
-	{Name: ExpNoZeroBalance, Doc: "no wallet balance shown as 0 because of a failure (a 0 shoppers were shown while the wallet's ledger held money, or while their own tally said so)"},
-	{Name: ExpNoLockoutByFault, Doc: "no login attempt counted towards a lockout because of our failure (auth's count, and lockouts shown to shoppers, who enter only the codes their phone received); at least 10 login starts judged"},
-	{Name: ExpNoFalseRefusal, Doc: "no checkout refused with a reason that was not true: every refusal a shopper was given is checked against the truth at that moment (the wallet's ledger, the account's status, the courier's areas and limits, the cart's weight and size, the payment methods), whatever path produced it; the gateway's own count beside; at least 20 checkouts judged"},
-	{Name: ExpUndeliveredCodes, Doc: "login codes issued that never reached the phone by any channel, at most max (auth's count, and the logins whose code never came to the shopper's inbox); at least 10 codes judged"},
-	{Name: ExpFloodCodesBounded, Doc: "each phone the load's attackers flooded (GAMEDAY_FLOOD) received at most max login codes, as the OTP provider's own record counts them; unknown below 30 flood attempts"},
+	{Name: ExpNoFalseNotRegistered, Least: 5, Judges: "login starts", Doc: "no shopper was told their phone is not registered while auth's store holds it (what shoppers were told, checked against auth's accounts; the gateway's and auth's own counts beside)"},
+	{Name: ExpErrorsHaveRetryAfter, Least: 1, Judges: "5xx answers", Doc: "every 5xx carried a code and Retry-After (what shoppers were told, and the gateway's own count)"},
+	{Name: ExpForcedLogouts, Least: 100, Judges: "requests", Doc: "forced logouts at most max (shoppers whose session was refused, and the gateway's own count)"},
+	{Name: ExpNoZeroBalance, Least: 5, Judges: "wallet reads", Doc: "no wallet balance shown as 0 because of a failure (a 0 shoppers were shown while the wallet's ledger held money, or while their own tally said so)"},
+	{Name: ExpNoLockoutByFault, Least: 5, Judges: "login starts", Doc: "no login attempt counted towards a lockout because of our failure (auth's count, and lockouts shown to shoppers, who enter only the codes their phone received)"},
+	{Name: ExpNoFalseRefusal, Least: 20, Judges: "checkout answers", Doc: "no checkout refused with a reason that was not true: every refusal a shopper was given is checked against the truth at that moment (the wallet's ledger, the account's status, the courier's areas and limits, the cart's weight and size, the payment methods), whatever path produced it; the gateway's own count beside"},
+	{Name: ExpUndeliveredCodes, Least: 5, Judges: "login codes", Doc: "login codes issued that never reached the phone by any channel, at most max (auth's count, and the logins whose code never came to the shopper's inbox)"},
+	{Name: ExpFloodCodesBounded, Least: 30, Judges: "flood attempts", Doc: "each phone the load's attackers flooded (GAMEDAY_FLOOD) received at most max login codes, as the OTP provider's own record counts them"},
 }
 
 // Experiences returns the shopper-experience checks in a fixed order.
@@ -429,12 +438,42 @@ func featureNames() []string {
 
 // Defaults.
 const (
-	DefaultJourneys   = "storefront"
-	DefaultShoppers   = 100
-	DefaultSeed       = 1
+	DefaultJourneys = "storefront"
+	DefaultShoppers = 100
+	DefaultSeed     = 1
+	// DefaultMinSamples is a metric check's least: samples of its metric in
+	// its window.
 	DefaultMinSamples = 10
-	DefaultToxicity   = 1.0
+	// DefaultRecoveryLeast is a recovery check's least: the journey's
+	// journeys ended after the last fault, three a second over a span of
+	// three seconds in band.
+	DefaultRecoveryLeast = 9
+	DefaultToxicity      = 1.0
 )
+
+// Least returns the least a check of kind on subject must have judged for
+// its verdict to count — its min_samples when the file gives none — and
+// what it counts, in the plural ("charged failed orders", "samples"). It is
+// 0 and "items" for a kind or subject the catalogue does not know.
+func Least(kind CheckKind, subject string) (int, string) {
+	switch kind {
+	case CheckInvariant:
+		if s, ok := invariantByName(subject); ok {
+			return s.Least, s.Judges
+		}
+	case CheckExperience:
+		for _, s := range experiences {
+			if s.Name == subject {
+				return s.Least, s.Judges
+			}
+		}
+	case CheckMetric:
+		return DefaultMinSamples, "samples"
+	case CheckRecovery:
+		return DefaultRecoveryLeast, "journeys ended after the last fault"
+	}
+	return 0, "items"
+}
 
 // DefaultRate is the load's arrival rate when the file gives none.
 var DefaultRate = Rate{N: 10, Per: time.Second}
@@ -452,10 +491,10 @@ var (
 	maintFaultFields  = []string{"maintenance", "start", "duration", "phase"}
 	maintFields       = []string{"retry_after", "message"}
 	crashFaultFields  = []string{"service", "action", "at", "duration", "phase"}
-	checkCommonFields = []string{"name", "abort"}
+	checkCommonFields = []string{"name", "abort", "min_samples"}
 	invariantFields   = []string{"invariant"} // + the invariant's parameters
 	experienceFields  = []string{"experience", "max"}
-	metricFields      = []string{"metric", "window", "min_samples"} // + one stat
+	metricFields      = []string{"metric", "window"} // + one stat
 	recoveryFields    = []string{"recovery", "within"}
 	windowFields      = []string{"from", "to"}
 	probeFields       = []string{"probe", "when", "every", "timeout", "expect", "max", "min_runs"}

@@ -61,7 +61,7 @@
 //	  - metric: journey_success{journey:checkout}
 //	    window: fault                     # baseline, fault, recovery, run (default) or {from: 10s, to: 30s}
 //	    rate: ">= 0.6"                    # one of rate, count, per_second, p50, p95, p99, max, avg
-//	    min_samples: 10                   # fewer: the verdict is unknown; default 10
+//	    min_samples: 10                   # any check: the least it must judge (Least); fewer: unknown
 //	    abort: true                       # judged live; a failure stops the run
 //	  - recovery: checkout                # a journey
 //	    within: 10s
@@ -162,4 +162,15 @@
 // topology {entry.NAME} is the client->NAME proxy), so the faults on that
 // link reach it; {service.NAME} is a service's own address, around the
 // proxies (ProbePlaceholdersOf).
+//
+// No vacuous verdicts: every check states the least it must have judged —
+// its min_samples, by default Least of its kind and subject: one charged
+// failed order for failed_orders_refunded, one 5xx answer for
+// errors_have_retry_after, five codes entered for no_lockout_by_fault, ten
+// samples in the window for a metric, nine journeys after the last fault
+// for a recovery (InvariantSpec.Least, ExperienceSpec.Least). With fewer the
+// verdict is unknown (exit 1) and says so ("judged 0 charged failed orders,
+// fewer than 1"), unless it already failed on offences no further item
+// could undo (an order charged twice is a failure however few were
+// judged). min_samples: 0 judges whatever there is.
 package scenario

@@ -1055,6 +1055,12 @@ func (p *parser) check(n *yaml.Node, t timeline) (Check, bool) {
 	case CheckProbe:
 		p.probe(m, &c, t)
 	}
+	c.MinSamples, _ = Least(c.Kind, c.Subject)
+	if v, ok := m.Get("min_samples"); ok {
+		if x, ok := p.integer(v, "min_samples", 0); ok {
+			c.MinSamples = int(min(x, 1<<31-1))
+		}
+	}
 	return c, len(p.Errs) == before
 }
 
@@ -1094,14 +1100,6 @@ func (p *parser) invariant(m yamlpos.Mapping, c *Check, t timeline) {
 				case t.last+d > t.dur:
 					p.ErrAt(p.Deref(v), "after_faults %s goes past the end of the run: the last fault ends at %s and the load at %s", fmtDur(d), fmtDur(t.last), fmtDur(t.dur))
 				}
-			}
-		}
-	}
-	if slices.Contains(spec.Params, ParamMinSamples) {
-		c.MinSamples = DefaultMinSamples
-		if v, ok := m.Get(ParamMinSamples); ok {
-			if x, ok := p.integer(v, ParamMinSamples, 1); ok {
-				c.MinSamples = int(min(x, 1<<31-1))
 			}
 		}
 	}
@@ -1147,17 +1145,11 @@ func (p *parser) experience(m yamlpos.Mapping, c *Check) {
 func (p *parser) metric(m yamlpos.Mapping, c *Check, t timeline) {
 	p.OnlyFields(m, "a metric check", slices.Concat(metricFields, stats, checkCommonFields))
 	c.Window = Window{Name: WindowRun}
-	c.MinSamples = DefaultMinSamples
 	n, _ := m.Get("metric")
 	spec, okMetric := p.selector(n, c)
 	if v, ok := m.Get("window"); ok {
 		if w, ok := p.window(v, t); ok {
 			c.Window = w
-		}
-	}
-	if v, ok := m.Get("min_samples"); ok {
-		if x, ok := p.integer(v, "min_samples", 0); ok {
-			c.MinSamples = int(min(x, 1<<31-1))
 		}
 	}
 	var found []string

@@ -109,13 +109,13 @@ func TestParseFull(t *testing.T) {
 		},
 		Checks: []Check{
 			{Kind: CheckInvariant, Pos: Pos{55, 5}, Name: "no_stuck_pending 20s after faults", Subject: InvNoStuckPending,
-				AfterFaults: dur(20 * time.Second), Bound: 30 * time.Second},
+				AfterFaults: dur(20 * time.Second), Bound: 30 * time.Second, MinSamples: 1},
 			{Kind: CheckInvariant, Pos: Pos{58, 5}, Name: "failed_orders_refunded", Subject: InvFailedOrdersRefunded,
-				SLA: time.Minute, Abort: true},
-			{Kind: CheckInvariant, Pos: Pos{61, 5}, Name: "no_failed_while_charged", Subject: InvNoFailedWhileCharged, Bound: 10 * time.Second},
-			{Kind: CheckInvariant, Pos: Pos{63, 5}, Name: "money_conserved", Subject: InvMoneyConserved},
-			{Kind: CheckExperience, Pos: Pos{64, 5}, Name: "forced_logouts max 3", Subject: ExpForcedLogouts, Max: 3},
-			{Kind: CheckExperience, Pos: Pos{66, 5}, Name: `nobody told "not registered"`, Subject: ExpNoFalseNotRegistered},
+				SLA: time.Minute, Abort: true, MinSamples: 1},
+			{Kind: CheckInvariant, Pos: Pos{61, 5}, Name: "no_failed_while_charged", Subject: InvNoFailedWhileCharged, Bound: 10 * time.Second, MinSamples: 1},
+			{Kind: CheckInvariant, Pos: Pos{63, 5}, Name: "money_conserved", Subject: InvMoneyConserved, MinSamples: 1},
+			{Kind: CheckExperience, Pos: Pos{64, 5}, Name: "forced_logouts max 3", Subject: ExpForcedLogouts, Max: 3, MinSamples: 100},
+			{Kind: CheckExperience, Pos: Pos{66, 5}, Name: `nobody told "not registered"`, Subject: ExpNoFalseNotRegistered, MinSamples: 5},
 			{Kind: CheckMetric, Pos: Pos{68, 5}, Name: "journey_success{journey:checkout} rate >= 60% in fault",
 				Subject: "journey_success", Tags: map[string]string{"journey": "checkout"}, Window: Window{Name: WindowFault},
 				Stat: StatRate, Cmp: Comparison{Op: ">=", Value: 0.6, Text: ">= 60%"}, MinSamples: 5, Abort: true},
@@ -129,7 +129,7 @@ func TestParseFull(t *testing.T) {
 			{Kind: CheckMetric, Pos: Pos{79, 5}, Name: "bare_5xx count == 0 in run",
 				Subject: "bare_5xx", Window: Window{Name: WindowRun},
 				Stat: StatCount, Cmp: Comparison{Op: "==", Value: 0, Text: "== 0"}, MinSamples: DefaultMinSamples},
-			{Kind: CheckRecovery, Pos: Pos{81, 5}, Name: "recovery of checkout within 10s", Subject: "checkout", Within: 10 * time.Second},
+			{Kind: CheckRecovery, Pos: Pos{81, 5}, Name: "recovery of checkout within 10s", Subject: "checkout", Within: 10 * time.Second, MinSamples: 30},
 		},
 	}
 	compareScenario(t, sc, want)

@@ -241,6 +241,11 @@ type Check struct {
 	// runs. Other kinds are judged after the load; for them it only marks the
 	// check as critical.
 	Abort bool
+	// MinSamples is the least the check must have judged (file's
+	// min_samples, else Least of its kind and subject): with fewer items the
+	// verdict is unknown, unless it already failed on offences no further
+	// item could undo. 0 judges whatever there is.
+	MinSamples int
 	// Subject is the invariant's or experience's name, the metric's name, or
 	// the recovering journey.
 	Subject string
@@ -256,11 +261,10 @@ type Check struct {
 	Max int
 
 	// Metric.
-	Tags       map[string]string // the selector's tags (nil for none)
-	Window     Window
-	Stat       string // one of Stats()
-	Cmp        Comparison
-	MinSamples int // fewer samples than this in the window (for an invariant, items judged): unknown
+	Tags   map[string]string // the selector's tags (nil for none)
+	Window Window
+	Stat   string // one of Stats()
+	Cmp    Comparison
 
 	// Recovery.
 	Within time.Duration

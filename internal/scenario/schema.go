@@ -296,14 +296,20 @@ func stepSchema(t ToxicSpec) obj {
 }
 
 func checkSchema() obj {
-	common := func(props obj) obj {
+	common := func(props obj, kind CheckKind, subject string) obj {
 		props["name"] = obj{"description": "the check's label, unique in the scenario", "type": "string", "minLength": 1}
 		props["abort"] = obj{"description": "a failure stops the run (metric checks are judged live)", "type": "boolean"}
+		least, judges := Least(kind, subject)
+		desc := fmt.Sprintf("the least %s the check must have judged: with fewer the verdict is unknown (unless offences already failed it); default %d", judges, least)
+		if kind == CheckExperience {
+			desc = "the least items the check must have judged: with fewer the verdict is unknown (unless offences already failed it); default per experience: " + experienceLeasts()
+		}
+		props["min_samples"] = obj{"description": desc, "type": "integer", "minimum": 0}
 		return props
 	}
 	var variants []any
 	for _, inv := range invariants {
-		props := common(obj{"invariant": obj{"description": inv.Doc, "const": inv.Name}})
+		props := common(obj{"invariant": obj{"description": inv.Doc, "const": inv.Name}}, CheckInvariant, inv.Name)
 		for _, k := range inv.Params {
 			props[k] = paramSchema(k)
 		}
@@ -323,7 +329,7 @@ func checkSchema() obj {
 		"properties": common(obj{
 			"experience": obj{"description": "what shoppers were told", "enum": experienceNames()},
 			"max":        obj{"description": "offending answers allowed; default 0", "type": "integer", "minimum": 0},
-		}),
+		}, CheckExperience, ""),
 	})
 	for _, kind := range []string{KindCounter, KindRate, KindTrend} {
 		variants = append(variants, metricSchema(kind, common))
@@ -336,14 +342,14 @@ func checkSchema() obj {
 		"properties": common(obj{
 			"recovery": obj{"description": "the journey that must recover", "type": "string", "minLength": 1, "examples": []string{"checkout"}},
 			"within":   withDoc(ref("positiveDuration"), "time allowed after the last fault ends"),
-		}),
+		}, CheckRecovery, ""),
 	})
 	variants = append(variants, probeSchema(ProbeHTTP, common), probeSchema(ProbeSQL, common))
 	return obj{"oneOf": variants}
 }
 
 // probeSchema is the probe check of kind.
-func probeSchema(kind string, common func(obj) obj) obj {
+func probeSchema(kind string, common func(obj, CheckKind, string) obj) obj {
 	props := common(obj{
 		"probe":   obj{"const": kind},
 		"when":    obj{"description": "run once: before the load, or after it (when the audits are read)", "enum": probeWhens},
@@ -353,7 +359,7 @@ func probeSchema(kind string, common func(obj) obj) obj {
 			"type": "string", "minLength": 1, "examples": []string{map[string]string{ProbeHTTP: "status == 200", ProbeSQL: "len(rows) > 0"}[kind]}},
 		"max":      obj{"description": "failed runs allowed; default 0", "type": "integer", "minimum": 0},
 		"min_runs": obj{"description": "fewer runs: the verdict is unknown; default 1, or half the runs the load has room for with every", "type": "integer", "minimum": 1},
-	})
+	}, CheckProbe, kind)
 	required := []string{"probe", "expect"}
 	doc := "an SQL query on a SQLite file of the run's stores, opened read-only"
 	if kind == ProbeHTTP {
@@ -384,14 +390,12 @@ func paramSchema(k string) obj {
 		return withDoc(ref("duration"), "judge the state this long after the last fault ended")
 	case ParamSLA:
 		return withDoc(ref("positiveDuration"), "refund deadline after an order failed")
-	case ParamMinSamples:
-		return obj{"description": fmt.Sprintf("the least items the check must judge; fewer: the verdict is unknown; default %d", DefaultMinSamples), "type": "integer", "minimum": 1}
 	}
 	return withDoc(ref("positiveDuration"), "how long an order may stay pending")
 }
 
 // metricSchema is the metric check on the metrics of one kind.
-func metricSchema(kind string, common func(obj) obj) obj {
+func metricSchema(kind string, common func(obj, CheckKind, string) obj) obj {
 	var names, examples []string
 	for _, m := range metrics {
 		if m.Kind == kind {
@@ -430,8 +434,7 @@ func metricSchema(kind string, common func(obj) obj) obj {
 				},
 			},
 		},
-		"min_samples": obj{"description": fmt.Sprintf("fewer samples: the verdict is unknown; default %d", DefaultMinSamples), "type": "integer", "minimum": 0},
-	})
+	}, CheckMetric, "")
 	var oneStat []any
 	for _, st := range StatsFor(kind) {
 		props[st] = comparisonSchema(kind, st)
@@ -464,4 +467,14 @@ func comparisonSchema(kind, st string) obj {
 
 func phaseSchema() obj {
 	return obj{"description": "what shoppers saw while this fault was on, in their words; reports name the phase after it", "type": "string"}
+}
+
+// experienceLeasts lists each experience's least: "no_false_not_registered 5
+// login requests, ...".
+func experienceLeasts() string {
+	parts := make([]string, len(experiences))
+	for i, e := range experiences {
+		parts[i] = fmt.Sprintf("%s %d %s", e.Name, e.Least, e.Judges)
+	}
+	return strings.Join(parts, ", ")
 }

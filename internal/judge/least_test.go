@@ -1,0 +1,161 @@
+package judge
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/scenario"
+	"github.com/gameday/gameday/mockstore"
+)
+
+// leastRun returns a run in which every check of the catalogue passes, each
+// having judged a known number of items (TestLeast's table).
+func leastRun() *Run {
+	var b builder
+	shoppers(&b)
+	b.journey(0, 15, 10, 10, 100).journey(15, 35, 10, 9, 120).journey(35, 60, 10, 10, 100)
+	r := &Run{Timeline: timeline(), Series: b.pts}
+	a := &r.Audit
+	a.Wallet = totals()
+	a.Orders = []mockstore.OrderRecord{
+		order("o1", 16*s, mockstore.OrderPaymentPending, 16*s, mockstore.OrderFailed, 20*s, mockstore.OrderRefunded, 25*s),
+		order("o2", 17*s, mockstore.OrderPaymentPending, 17*s, mockstore.OrderPaid, 18*s),
+		order("o3", 18*s, mockstore.OrderPaymentPending, 18*s, mockstore.OrderFailed, 19*s), // never charged
+	}
+	// o1's charge was taken after it failed, so it did not fail while charged.
+	a.Charges = []mockstore.ChargeRecord{charge("c1", "o1", 21*s, 1, 25*s), charge("c2", "o2", 18*s, 0, 0)}
+	a.Auth = &mockstore.AuthAudit{LoginsStarted: 240, CodesIssued: 30, CodesDelivered: 30, SessionsIssued: 50}
+	a.Gateway = &mockstore.GatewayAudit{Responses: map[string]int{"200": 900, "503:temporarily_unavailable": 40},
+		UpstreamCalls: map[string]int{"wallet": 100}, Retries: map[string]int{"wallet": 5}}
+	a.Food = &mockstore.FoodAudit{
+		Orders: []mockstore.FoodOrderRecord{
+			foodOrder("f1", "u1", "k1", 10*s, mockstore.FoodAccepted, 11*s, mockstore.FoodAssigned, 12*s),
+			foodOrder("f2", "u2", "k1", 20*s, mockstore.FoodAccepted, 21*s, mockstore.FoodAssigned, 22*s),
+			foodOrder("f3", "u3", "k1", 30*s, mockstore.FoodAccepted, 31*s, mockstore.FoodAssigned, 32*s),
+		},
+		Messages: []mockstore.ChatRecord{chat("m1", "f1", "u1", "c1", 11*s), chat("m2", "f1", "u1", "c2", 12*s)},
+	}
+	return r
+}
+
+// TestLeast holds every check of the catalogue to its least: at the least
+// it is judged (here: passes), one item below it the verdict is unknown and
+// says what was judged against the least. The table must name every
+// invariant and experience of the catalogue, so that a new check cannot
+// come without its least.
+func TestLeast(t *testing.T) {
+	tests := []struct {
+		check  scenario.Check
+		judged int64 // the items the check judges in leastRun
+	}{
+		{invariant(scenario.InvMoneyConserved), 10},      // accounts
+		{invariant(scenario.InvNoNegativeBalance), 10},   // accounts
+		{invariant(scenario.InvLedgerMatches), 10},       // accounts
+		{invariant(scenario.InvNoDoubleCharge), 2},       // charges
+		{invariant(scenario.InvFailedOrdersRefunded), 1}, // o1: failed and charged
+		{invariant(scenario.InvNoFailedWhileCharged), 2}, // o1 and o2 were charged
+		{invariant(scenario.InvPaidOrdersCharged), 1},    // o2
+		{invariant(scenario.InvNoStuckPending), 3},       // every order
+		{invariant(scenario.InvNoLostSessions), 50},      // sessions issued
+		{invariant(scenario.InvNoCrossUserData), 940},    // the gateway's answers
+		{invariant(scenario.InvRetriesBounded), 95},      // calls asked for
+		{invariant(scenario.InvFoodOrdersOnce), 3},
+		{invariant(scenario.InvChatMessagesOnce), 2},
+		{invariant(scenario.InvFoodOrdersDispatched), 3},
+		{experience(scenario.ExpNoFalseNotRegistered, 0), 240}, // login requests
+		{experience(scenario.ExpErrorsHaveRetryAfter, 0), 40},  // the gateway's 503s, more than the 20 shoppers saw
+		{experience(scenario.ExpForcedLogouts, 0), 1220},       // every request
+		{experience(scenario.ExpNoZeroBalance, 0), 240},        // wallet reads
+		{experience(scenario.ExpNoLockoutByFault, 0), 240},     // codes entered
+		{experience(scenario.ExpNoFalseRefusal, 0), 260},       // checkout requests
+		{experience(scenario.ExpUndeliveredCodes, 0), 30},      // codes issued
+		{metricCheck("journey_success", checkoutJourney, "fault", "rate", cmpOf(">=", 0.6, "0.6")), 200},
+		{recovery("checkout", 10*time.Second), 250}, // journeys after the fault
+	}
+	named := map[string]bool{}
+	for _, tt := range tests {
+		named[string(tt.check.Kind)+" "+tt.check.Subject] = true
+		t.Run(tt.check.Name, func(t *testing.T) {
+			least, judges := scenario.Least(tt.check.Kind, tt.check.Subject)
+			if least < 1 || judges == "" || judges == "items" {
+				t.Errorf("the catalogue gives %s a least of %d %q", tt.check.Subject, least, judges)
+			}
+			c := tt.check
+			c.MinSamples = int(tt.judged)
+			v := Decide(leastRun(), c)
+			if v.Status != Pass || v.Evidence.Samples != tt.judged || v.Evidence.Least != tt.judged {
+				t.Fatalf("at its least %d: %s (judged %d), want pass having judged %d", tt.judged, v, v.Evidence.Samples, tt.judged)
+			}
+			c.MinSamples = int(tt.judged) + 1
+			v = Decide(leastRun(), c)
+			if tt.check.Kind == scenario.CheckMetric {
+				judges = "samples of journey_success{journey:checkout} in fault"
+			}
+			say := fmt.Sprintf("judged %d %s, fewer than %d", tt.judged, judges, tt.judged+1)
+			if v.Status != Unknown || !strings.Contains(v.Reason, say) {
+				t.Errorf("below its least: %s, want unknown saying %q", v, say)
+			}
+		})
+	}
+	for _, inv := range scenario.Invariants() {
+		if !named["invariant "+inv.Name] {
+			t.Errorf("invariant %s has no case here", inv.Name)
+		}
+	}
+	for _, e := range scenario.Experiences() {
+		if !named["experience "+e.Name] {
+			t.Errorf("experience %s has no case here", e.Name)
+		}
+	}
+}
+
+// TestLeastKeepsFinalFailures: below its least, a fail stands when what it
+// found is already more than the check allows (a count of offences, a
+// count above an upper bound); a fail that more items could undo (a share,
+// a rate) is unknown.
+func TestLeastKeepsFinalFailures(t *testing.T) {
+	least := func(c scenario.Check, n int) scenario.Check { c.MinSamples = n; return c }
+	var storm builder
+	storm.counter(0, 60, "http_reqs", nil, 1).rate(15, 18, "journey_success", checkoutJourney, 1, 0).
+		counter(15, 17, "bare_5xx", nil, 1)
+	tests := []struct {
+		name   string
+		check  scenario.Check
+		audit  func(a *env.Audit)
+		status Status
+	}{
+		{name: "a double charge among 2 charges", check: least(invariant(scenario.InvNoDoubleCharge), 100),
+			audit: func(a *env.Audit) {
+				a.Charges = []mockstore.ChargeRecord{charge("c1", "o1", 5*s, 0, 0), charge("c2", "o1", 6*s, 0, 0)}
+			},
+			status: Fail},
+		{name: "money lost in a wallet of 10 accounts", check: least(invariant(scenario.InvMoneyConserved), 100),
+			audit:  func(a *env.Audit) { a.Wallet = totals(); a.Wallet.Balances -= 5 },
+			status: Fail},
+		{name: "a retry storm over 10 calls", check: least(invariant(scenario.InvRetriesBounded), 100),
+			audit: func(a *env.Audit) {
+				a.Gateway = &mockstore.GatewayAudit{UpstreamCalls: map[string]int{"wallet": 20}, Retries: map[string]int{"wallet": 10}}
+			},
+			status: Unknown},
+		{name: "a rate below its bound over 3 samples", check: metricCheck("journey_success", checkoutJourney, "fault", "rate", cmpOf(">=", 0.6, "0.6")),
+			audit: func(a *env.Audit) {}, status: Unknown},
+		{name: "a count above its bound over 2 samples", check: metricCheck("bare_5xx", nil, "fault", "count", cmpOf("==", 0, "0")),
+			audit: func(a *env.Audit) {}, status: Fail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Run{Timeline: timeline(), Series: storm.pts}
+			tt.audit(&r.Audit)
+			v := Decide(r, tt.check)
+			if v.Status != tt.status {
+				t.Errorf("%s, want %s", v, tt.status)
+			}
+			if v.Status == Unknown && !strings.Contains(v.Reason, "fewer than") {
+				t.Errorf("unknown without saying what was judged against the least: %s", v.Reason)
+			}
+		})
+	}
+}
