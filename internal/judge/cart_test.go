@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 // TestOneOrderPerCart: a cart ordered twice fails, whether both orders came
 // from one revision of the cart or the second was placed while the first
 // was being paid; a cart filled again, or ordered again after a failure,
-// is no offence; too few checkouts retried under a new key is unknown.
+// is no offence; too few checkouts retried under a new key is unknown
+// (atLeast), unless a cart was ordered twice all the same.
 func TestOneOrderPerCart(t *testing.T) {
 	fromCart := func(o mockstore.OrderRecord, cart string, rev int64) mockstore.OrderRecord {
 		o.Cart, o.CartRev = cart, rev
@@ -21,6 +23,9 @@ func TestOneOrderPerCart(t *testing.T) {
 	paid := func(id string, created time.Duration, cart string, rev int64) mockstore.OrderRecord {
 		return fromCart(order(id, created, mockstore.OrderPaymentPending, created, mockstore.OrderPaid, created+s), cart, rev)
 	}
+	check := invariant(scenario.InvOneOrderPerCart)
+	least, _ := scenario.Least(check.Kind, check.Subject)
+	check.MinSamples = least
 	retries := func(n int64) func(b *builder) {
 		return func(b *builder) { b.counter(20, 21, metricCheckoutRetry, tags("name", "new_key"), n) }
 	}
@@ -51,10 +56,13 @@ func TestOneOrderPerCart(t *testing.T) {
 			orders: []mockstore.OrderRecord{
 				fromCart(order("o1", 10*s, mockstore.OrderPaymentPending, 10*s, mockstore.OrderFailed, 11*s), "u:a", 3),
 				paid("o2", 20*s, "u:a", 3)}},
-		{name: "too few retried under a new key", series: retries(MinNewKeyRetries - 1), status: Unknown,
+		{name: "too few retried under a new key", series: retries(int64(least - 1)), status: Unknown,
+			orders: []mockstore.OrderRecord{paid("o1", 10*s, "u:a", 3), paid("o2", 20*s, "u:a", 4)},
+			say:    []string{fmt.Sprintf("judged %d checkouts retried under a new key, fewer than %d", least-1, least)}},
+		{name: "too few retried, a cart ordered twice all the same", series: retries(int64(least - 1)), status: Fail, got: 1,
 			orders: []mockstore.OrderRecord{paid("o1", 10*s, "u:a", 3), paid("o2", 20*s, "u:a", 3)},
-			say:    []string{"retried 9 checkouts under a new Idempotency-Key"}},
-		{name: "no load series", status: Unknown,
+			say:    []string{"cart u:a ordered twice"}},
+		{name: "no load series", status: Unknown, say: []string{"judged 0 checkouts retried under a new key"},
 			orders: []mockstore.OrderRecord{paid("o1", 10*s, "u:a", 3)}},
 		{name: "orders not read", series: retries(12), unread: true, status: Unknown},
 		{name: "no order placed", series: retries(12), status: Unknown, say: []string{"no order was placed"},
@@ -74,7 +82,7 @@ func TestOneOrderPerCart(t *testing.T) {
 				tt.series(&b)
 				r.Series = b.pts
 			}
-			v := Decide(r, invariant(scenario.InvOneOrderPerCart))
+			v := Decide(r, check)
 			wantVerdict(t, v, tt.status, tt.got, tt.say...)
 			if v.Status == Fail && (v.Evidence.First == "" || v.Evidence.Worst == "") {
 				t.Errorf("a failure without evidence: %+v", v.Evidence)

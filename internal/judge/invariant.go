@@ -97,13 +97,13 @@ func invariantVerdict(r *Run, c scenario.Check) Verdict {
 	case scenario.InvFoodOrdersDispatched:
 		return foodOrdersDispatched(r, c)
 	case scenario.InvOTPLateRefused:
-		return otpRefused(r, c, metricOTPLateEntered, metricOTPLateAccepted, "login code entered after its lifetime")
+		return otpRefused(r, metricOTPLateEntered, metricOTPLateAccepted, "login code entered after its lifetime")
 	case scenario.InvOTPReuseRefused:
-		return otpRefused(r, c, metricOTPReuseEntered, metricOTPReuseAccepted, "accepted login code entered again")
+		return otpRefused(r, metricOTPReuseEntered, metricOTPReuseAccepted, "accepted login code entered again")
 	case scenario.InvOTPWithinLifetime:
-		return otpWithinLifetime(r, c)
+		return otpWithinLifetime(r)
 	case scenario.InvOTPUsedOnce:
-		return otpUsedOnce(r, c)
+		return otpUsedOnce(r)
 	}
 	return unknown("the judge has no invariant %q", c.Subject)
 }

@@ -2,13 +2,22 @@ package judge
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
+	"github.com/gameday/gameday/internal/load/storefront"
 	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
+	"github.com/gameday/gameday/mockstore/otp"
+)
+
+// The attackers' phones and the code lifetime of leastRun.
+const (
+	floodVictim, floodStranger = "+6281100000039", "+6289900000100"
+	leastOTPLifetime           = 8 * time.Second
 )
 
 // leastRun returns a run in which every check of the catalogue passes, each
@@ -17,19 +26,53 @@ func leastRun() *Run {
 	var b builder
 	shoppers(&b)
 	b.journey(0, 15, 10, 10, 100).journey(15, 35, 10, 9, 120).journey(35, 60, 10, 10, 100)
-	r := &Run{Timeline: timeline(), Series: b.pts}
+	// 12 checkouts retried under a new key; 12 late codes and 11 reused
+	// ones entered, all refused; attackers' login starts on two phones.
+	expired := tags("endpoint", "login_verify", "status", "4xx", "code", string(mockstore.CodeCodeExpired))
+	b.counter(20, 32, metricCheckoutRetry, tags("name", "new_key"), 1).
+		counter(20, 32, metricOTPLateEntered, expired, 1).
+		counter(30, 41, metricOTPReuseEntered, expired, 1).
+		counter(0, 5, metricFloodAttempts, tags("name", floodVictim), 4).
+		counter(0, 5, metricFloodAttempts, tags("name", floodStranger), 3)
+	truth := truthAudit()
+	r := &Run{Timeline: timeline(), Series: b.pts, OTPLifetime: leastOTPLifetime}
 	a := &r.Audit
+	a.Ledger, a.Accounts, a.Catalogue = truth.Ledger, truth.Accounts, truth.Catalogue
 	a.Wallet = totals()
+	fromCart := func(o mockstore.OrderRecord, cart string) mockstore.OrderRecord {
+		o.Cart, o.CartRev = cart, 1
+		return o
+	}
 	a.Orders = []mockstore.OrderRecord{
-		order("o1", 16*s, mockstore.OrderPaymentPending, 16*s, mockstore.OrderFailed, 20*s, mockstore.OrderRefunded, 25*s),
-		order("o2", 17*s, mockstore.OrderPaymentPending, 17*s, mockstore.OrderPaid, 18*s),
-		order("o3", 18*s, mockstore.OrderPaymentPending, 18*s, mockstore.OrderFailed, 19*s), // never charged
+		fromCart(order("o1", 16*s, mockstore.OrderPaymentPending, 16*s, mockstore.OrderFailed, 20*s, mockstore.OrderRefunded, 25*s), "u1:a"),
+		fromCart(order("o2", 17*s, mockstore.OrderPaymentPending, 17*s, mockstore.OrderPaid, 18*s), "u2:a"),
+		fromCart(order("o3", 18*s, mockstore.OrderPaymentPending, 18*s, mockstore.OrderFailed, 19*s), "u3:a"), // never charged
 	}
 	// o1's charge was taken after it failed, so it did not fail while charged.
 	a.Charges = []mockstore.ChargeRecord{charge("c1", "o1", 21*s, 1, 25*s), charge("c2", "o2", 18*s, 0, 0)}
-	a.Auth = &mockstore.AuthAudit{LoginsStarted: 240, CodesIssued: 30, CodesDelivered: 30, SessionsIssued: 50}
+	// Auth's verifies: 20 codes accepted in time, 14 of them entered again
+	// and refused, 13 codes entered past their lifetime and refused.
+	accepted := verifies("a", 20, 5*s, s, mockstore.VerifyAccepted)
+	again := make([]mockstore.VerifyRecord, 0, 14)
+	for _, v := range accepted[:14] {
+		v.At, v.Outcome = v.At.Add(s), string(mockstore.CodeCodeExpired)
+		again = append(again, v)
+	}
+	late := verifies("x", 13, 5*s, leastOTPLifetime+s, string(mockstore.CodeCodeExpired))
+	a.Auth = &mockstore.AuthAudit{LoginsStarted: 240, CodesIssued: 30, CodesDelivered: 30, SessionsIssued: 50,
+		Verifies: slices.Concat(accepted, again, late)}
 	a.Gateway = &mockstore.GatewayAudit{Responses: map[string]int{"200": 900, "503:temporarily_unavailable": 40},
 		UpstreamCalls: map[string]int{"wallet": 100}, Retries: map[string]int{"wallet": 5}}
+	a.OTP = &otp.Audit{Sent: map[string]int{"sms": 60}, Codes: map[string]int{floodVictim: 5, floodStranger: 5}}
+	// What the shoppers were told at checkout: 24 orders and a true
+	// refusal answered, one checkout never answered (not judged).
+	for i := range 24 {
+		r.Observations = append(r.Observations, storefront.Observation{Kind: storefront.ObserveCheckout, UserID: fmt.Sprint("u", i),
+			Status: 201, Sent: at(time.Second), At: at(time.Second)})
+	}
+	r.Observations = append(r.Observations,
+		refusal(mockstore.CodeAddressNotServed, 0, time.Second, func(o *storefront.Observation) { o.Area = "papua" }),
+		storefront.Observation{Kind: storefront.ObserveCheckout, UserID: "u1", Sent: at(2 * time.Second)})
 	a.Food = &mockstore.FoodAudit{
 		Orders: []mockstore.FoodOrderRecord{
 			foodOrder("f1", "u1", "k1", 10*s, mockstore.FoodAccepted, 11*s, mockstore.FoodAssigned, 12*s),
@@ -70,8 +113,14 @@ func TestLeast(t *testing.T) {
 		{experience(scenario.ExpForcedLogouts, 0), 1220},       // every request
 		{experience(scenario.ExpNoZeroBalance, 0), 240},        // wallet reads
 		{experience(scenario.ExpNoLockoutByFault, 0), 240},     // codes entered
-		{experience(scenario.ExpNoFalseRefusal, 0), 260},       // checkout requests
+		{experience(scenario.ExpNoFalseRefusal, 0), 25},        // checkouts answered, as the shoppers observed them
 		{experience(scenario.ExpUndeliveredCodes, 0), 30},      // codes issued
+		{experience(scenario.ExpFloodCodesBounded, 5), 35},     // the attackers' login starts
+		{invariant(scenario.InvOneOrderPerCart), 12},           // checkouts retried under a new key
+		{invariant(scenario.InvOTPLateRefused), 12},            // late codes answered
+		{invariant(scenario.InvOTPReuseRefused), 11},           // reused codes answered
+		{invariant(scenario.InvOTPWithinLifetime), 13},         // verifies past issue + lifetime
+		{invariant(scenario.InvOTPUsedOnce), 14},               // verifies of a code already accepted
 		{metricCheck("journey_success", checkoutJourney, "fault", "rate", cmpOf(">=", 0.6, "0.6")), 200},
 		{recovery("checkout", 10*time.Second), 250}, // journeys after the fault
 	}

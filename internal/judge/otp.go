@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gameday/gameday/internal/env"
-	"github.com/gameday/gameday/internal/scenario"
 	"github.com/gameday/gameday/mockstore"
 )
 
@@ -27,9 +26,9 @@ const (
 // (entered) must have been refused. An accepted entry is one counted as
 // accepted or answered 2xx, whichever count is larger; the samples are the
 // entries the storefront answered (2xx or 4xx: a 503 or no answer is
-// neither accepted nor refused). A found acceptance fails whatever the
-// samples; with none, fewer samples than the check's least is unknown.
-func otpRefused(r *Run, c scenario.Check, entered, accepted, codes string) Verdict {
+// neither accepted nor refused), which atLeast holds to the check's least
+// (a found acceptance fails whatever was answered).
+func otpRefused(r *Run, entered, accepted, codes string) Verdict {
 	want := fmt.Sprintf("every %s refused", codes)
 	var tried, answered, ok2xx float64
 	byAnswer := map[string]float64{}
@@ -73,9 +72,6 @@ func otpRefused(r *Run, c scenario.Check, entered, accepted, codes string) Verdi
 			v.Evidence.First = fmt.Sprintf("%s answered 2xx", formatValue(ok2xx, UnitCount))
 			v.Evidence.Worst = v.Evidence.First
 		}
-	case int(answered) < otpLeast(c):
-		v.Status, v.Measured, v.Got = Unknown, false, 0
-		v.Reason = fmt.Sprintf("%s: fewer than the least of %d to judge", seen, otpLeast(c))
 	default:
 		v.Status, v.Reason = Pass, "all refused: "+seen
 	}
@@ -86,9 +82,9 @@ func otpRefused(r *Run, c scenario.Check, entered, accepted, codes string) Verdi
 // lifetime, from auth's record of every verify (AuthAudit.Verifies: the
 // issue of the code each verify was checked against and the time of the
 // decision). The samples are the verifies that came that late, whatever
-// their outcome: fewer than the check's least, and none accepted, is
-// unknown — no late code was tried.
-func otpWithinLifetime(r *Run, c scenario.Check) Verdict {
+// their outcome, which atLeast holds to the check's least: with too few and
+// none accepted, no late code was tried enough to judge.
+func otpWithinLifetime(r *Run) Verdict {
 	life := r.otpLifetime()
 	want := fmt.Sprintf("no login code accepted at or after its issue + %s", fmtDuration(life))
 	if err := r.Audit.Missing(env.SourceAuth); err != nil {
@@ -107,14 +103,15 @@ func otpWithinLifetime(r *Run, c scenario.Check) Verdict {
 				vr.LoginID, r.at(vr.IssuedAt), r.at(vr.At), over.Round(time.Millisecond))
 		}
 	}
-	return otpTruthVerdict(&t, want, late, otpLeast(c), len(r.Audit.Auth.Verifies), "verifies came at or after their code's issue + lifetime")
+	return otpTruthVerdict(&t, want, late, len(r.Audit.Auth.Verifies), "verifies came at or after their code's issue + lifetime")
 }
 
 // otpUsedOnce: no code — a login and the issue of its code — accepted more
 // than once, from auth's record of every verify. The samples are the
-// verifies of a code already accepted: fewer than the check's least, and
-// no code accepted twice, is unknown — no code was tried again.
-func otpUsedOnce(r *Run, c scenario.Check) Verdict {
+// verifies of a code already accepted, which atLeast holds to the check's
+// least: with too few and no code accepted twice, codes were hardly tried
+// again.
+func otpUsedOnce(r *Run) Verdict {
 	const want = "no login code accepted more than once"
 	if err := r.Audit.Missing(env.SourceAuth); err != nil {
 		return wantUnknown(want, "%s", err)
@@ -141,30 +138,16 @@ func otpUsedOnce(r *Run, c scenario.Check) Verdict {
 				vr.LoginID, r.at(vr.IssuedAt), n+1, r.at(vr.At))
 		}
 	}
-	return otpTruthVerdict(&t, want, again, otpLeast(c), len(r.Audit.Auth.Verifies), "verifies came for a code already accepted")
-}
-
-// otpLeast is the least an OTP rule's check must judge: its min_samples,
-// scenario.DefaultMinSamples when it has none (a check not made by the
-// parser). Nothing judged is never a pass.
-func otpLeast(c scenario.Check) int {
-	if c.MinSamples < 1 {
-		return scenario.DefaultMinSamples
-	}
-	return c.MinSamples
+	return otpTruthVerdict(&t, want, again, len(r.Audit.Auth.Verifies), "verifies came for a code already accepted")
 }
 
 // otpTruthVerdict turns the offences of an OTP rule found in auth's
-// verifies into a verdict: a fail on any offence; unknown when fewer than
-// least of the verifies tried the rule (tried); a pass otherwise.
-func otpTruthVerdict(t *tally, want string, tried, least, verifies int, what string) Verdict {
+// verifies into a verdict whose samples are the verifies that tried the
+// rule (tried of verifies): a fail on any offence, a pass otherwise.
+func otpTruthVerdict(t *tally, want string, tried, verifies int, what string) Verdict {
 	v := t.verdict(want, int64(tried), fmt.Sprintf("%d of %d %s, none accepted", tried, verifies, what))
-	switch {
-	case v.Status == Fail:
+	if v.Status == Fail {
 		v.Reason = fmt.Sprintf("%d accepted; %d of %d %s", v.Evidence.Count, tried, verifies, what)
-	case tried < least:
-		v.Status, v.Measured, v.Got = Unknown, false, 0
-		v.Reason = fmt.Sprintf("%d of %d %s: fewer than the least of %d to judge", tried, verifies, what, least)
 	}
 	return v
 }

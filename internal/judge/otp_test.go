@@ -70,9 +70,9 @@ func TestOTPRules(t *testing.T) {
 				b.counter(20, 25, metricOTPLateEntered, entered("4xx", expired), 1).
 					counter(20, 30, metricOTPLateEntered, entered("5xx", "temporarily_unavailable"), 1)
 			},
-			status: Unknown, say: []string{"15 entered, 5 answered", "fewer than the least of 10"}},
+			status: Unknown, say: []string{"judged 5 late codes answered, fewer than 10", "15 entered, 5 answered"}},
 		{name: "late codes: none entered", check: least(scenario.InvOTPLateRefused, 1),
-			status: Unknown, say: []string{"0 entered"}},
+			status: Unknown, say: []string{"judged 0 late codes answered, fewer than 1", "0 entered"}},
 		// otp_reuse_refused
 		{name: "reused codes refused", check: least(scenario.InvOTPReuseRefused, 5),
 			series: func(b *builder) { b.counter(10, 15, metricOTPReuseEntered, entered("4xx", expired), 2) },
@@ -95,7 +95,7 @@ func TestOTPRules(t *testing.T) {
 			verifies: verifies("a", 1, 5*s, life, accepted), status: Fail, got: 1},
 		{name: "no late verify", check: least(scenario.InvOTPWithinLifetime, 10),
 			verifies: verifies("a", 30, 5*s, 2*s, accepted),
-			status:   Unknown, say: []string{"0 of 30 verifies", "fewer than the least of 10"}},
+			status:   Unknown, say: []string{"judged 0 verifies at or after their code's issue + lifetime, fewer than 10", "0 of 30 verifies"}},
 
 		// otp_used_once, from auth's verifies
 		{name: "codes used once", check: least(scenario.InvOTPUsedOnce, 10),
@@ -107,7 +107,7 @@ func TestOTPRules(t *testing.T) {
 			verifies: append(twice(1), mockstore.VerifyRecord{LoginID: "l0", IssuedAt: at(40 * s), At: at(41 * s), Outcome: accepted}),
 			status:   Pass, got: 0},
 		{name: "no code tried again", check: least(scenario.InvOTPUsedOnce, 10),
-			verifies: verifies("a", 30, 5*s, 2*s, accepted), status: Unknown, say: []string{"fewer than the least of 10"}},
+			verifies: verifies("a", 30, 5*s, 2*s, accepted), status: Unknown, say: []string{"judged 0 verifies of a code already accepted, fewer than 10"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
