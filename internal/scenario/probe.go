@@ -173,12 +173,13 @@ var placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
 func (p *parser) probe(m yamlpos.Mapping, c *Check, t timeline) {
 	n, _ := m.Get("probe")
 	kind, ok := p.oneOf(n, "probe", probeKinds)
-	fields := slices.Concat(probeFields, checkCommonFields)
-	if ok && kind == ProbeHTTP {
+	var fields []string
+	switch {
+	case ok && kind == ProbeHTTP:
 		fields = slices.Concat(httpProbeFields, probeFields, checkCommonFields)
-	} else if ok {
+	case ok:
 		fields = slices.Concat(sqlProbeFields, probeFields, checkCommonFields)
-	} else {
+	default:
 		fields = slices.Concat(httpProbeFields, sqlProbeFields, probeFields, checkCommonFields)
 	}
 	for _, k := range m.Keys {
