@@ -314,6 +314,7 @@ func TestUpTopology(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the example's processes")
 	}
+	t.Parallel()
 	inv := buildInventory(t)
 	cmd := gamedayCmd(t, nil, "up", "--json", "--topology", filepath.Join(inv.examples, "inventory.topology.yaml"))
 	stdout, stderr := newSyncBuffer(), newSyncBuffer()

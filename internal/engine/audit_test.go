@@ -55,6 +55,7 @@ func TestWalletAuditNotServed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the load against the storefront for about 12 s")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	sc := parse(t, walletChecks)
 	opts := testOptions(t, mockstore.ProfileResilient)

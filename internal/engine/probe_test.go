@@ -49,6 +49,7 @@ func TestRunProbes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the load against the storefront for about 15 s")
 	}
+	t.Parallel()
 	sc := parse(t, probes)
 	res, err := Run(context.Background(), sc, testOptions(t, mockstore.ProfileResilient))
 	if err != nil {
