@@ -69,8 +69,12 @@ func TestRunCrashInprocLeavesNothing(t *testing.T) {
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				got.WriteString(sc.Text() + "\n")
-				// Interrupt once the wallet has been killed and is back.
+				// Interrupt once the wallet has been killed and is back: the
+				// run is in its recovery and the wallet's log shows its
+				// second start (it stays down a while after the kill, as a
+				// container does, so the phase alone does not say it is up).
 				if tc.signal != 0 && strings.Contains(sc.Text(), "recovery") {
+					awaitWalletStarts(t, out, 2)
 					if err := cmd.Process.Signal(tc.signal); err != nil {
 						t.Fatal(err)
 					}
@@ -120,6 +124,32 @@ func walletAddress(tb testing.TB, out string) string {
 		tb.Fatalf("the wallet did not start twice on one address:\n%s", b)
 	}
 	return m[0][1]
+}
+
+// awaitWalletStarts waits, against a deadline, until the wallet's log
+// under out shows n starts of `gameday serve wallet`.
+func awaitWalletStarts(tb testing.TB, out string, n int) {
+	tb.Helper()
+	starts := regexp.MustCompile(`wallet on http://(\S+),`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got int
+		_ = filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.Name() == "wallet.log" {
+				if b, err := os.ReadFile(path); err == nil {
+					got = len(starts.FindAllString(string(b), -1))
+				}
+			}
+			return nil
+		})
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the wallet started %d times in 30 s; want %d", got, n)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a file for an outcome, against the deadline above
+	}
 }
 
 // waitGone waits until no process's command line names dir (the serve
