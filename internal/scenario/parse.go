@@ -117,43 +117,10 @@ func validName(name string) bool {
 // parse parses data into p. Its error is ctx's when ctx ended, and nil
 // otherwise: the problems of the file are in p.Errs.
 func (p *parser) parse(ctx context.Context, data []byte) (*Scenario, error) {
-	dec := yaml.NewDecoder(contextReader(ctx, data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if errors.Is(err, io.EOF) {
-			p.ErrAt(nil, "empty file: a scenario needs at least load and checks")
-		} else {
-			p.YAMLErr(err)
-		}
-		return nil, nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case err == nil:
-		at := &extra
-		if len(extra.Content) > 0 {
-			at = extra.Content[0]
-		}
-		p.ErrAt(at, "a second YAML document: a file holds one scenario")
-	case !errors.Is(err, io.EOF):
-		p.YAMLErr(err)
-	}
-	if len(doc.Content) == 0 {
-		p.ErrAt(nil, "empty file: a scenario needs at least load and checks")
-		return nil, nil
-	}
-	root := p.Deref(doc.Content[0])
-	if root == nil {
-		return nil, nil
-	}
-	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
-		p.ErrAt(root, "empty file: a scenario needs at least load and checks")
-		return nil, nil
+	root, err := p.Document(yaml.NewDecoder(contextReader(ctx, data)), "empty file: a scenario needs at least load and checks",
+		"a file holds one scenario", ctx.Err)
+	if err != nil || root == nil {
+		return nil, err
 	}
 	top, ok := p.Mapping(root, "the scenario")
 	if !ok {

@@ -2,9 +2,7 @@ package topology
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -23,25 +21,7 @@ type Error = yamlpos.Error
 // Errors is every problem found in a topology file, in file order. Parse
 // returns it as the error; get it back with errors.As. errors.As with an
 // *Error target finds the first problem.
-type Errors []*Error
-
-// Error renders one problem per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap returns the problems, so that errors.As reaches each *Error.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+type Errors = yamlpos.Errors
 
 // The fields each part of a file may have, in the order the documentation
 // lists them.
@@ -109,37 +89,8 @@ type placed struct {
 const emptyFile = "empty file: a topology needs services and links"
 
 func (p *parser) file(data []byte) *Topology {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			p.ErrAt(nil, emptyFile)
-		} else {
-			p.YAMLErr(err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		at := &extra
-		if len(extra.Content) > 0 {
-			at = extra.Content[0]
-		}
-		p.ErrAt(at, "a second YAML document: a file holds one topology")
-	case !errors.Is(err, io.EOF):
-		p.YAMLErr(err)
-	}
-	if len(doc.Content) == 0 {
-		p.ErrAt(nil, emptyFile)
-		return nil
-	}
-	root := p.Deref(doc.Content[0])
+	root, _ := p.Document(yaml.NewDecoder(bytes.NewReader(data)), emptyFile, "a file holds one topology", nil)
 	if root == nil {
-		return nil
-	}
-	if yamlpos.IsNull(root) {
-		p.ErrAt(root, emptyFile)
 		return nil
 	}
 	top, ok := p.Mapping(root, "the topology")

@@ -102,3 +102,25 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// Errors is every problem found in a file, in file order: what a parser
+// returns as its error. errors.As with an *Error target finds the first.
+type Errors []*Error
+
+// Error renders one problem per line.
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the problems, so that errors.As reaches each *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}

@@ -4,7 +4,9 @@
 package yamlpos
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -208,4 +210,60 @@ func (r *Reader) Boolean(n *yaml.Node, what string) (bool, bool) {
 		return false, false
 	}
 	return b, true
+}
+
+// Document reads the one YAML document of dec's input and returns its root
+// node, dereferenced. It reports an empty file with the file's own words
+// (empty: "empty file: a topology needs services and links"), a second
+// document (one: "a file holds one topology"), and YAML errors; it returns
+// nil when there is no root to read. stop, when not nil, is asked after each
+// decode whether reading must end (a parse's context), and its error is
+// returned at once.
+func (r *Reader) Document(dec *yaml.Decoder, empty, one string, stop func() error) (*yaml.Node, error) {
+	stopped := func() error {
+		if stop == nil {
+			return nil
+		}
+		return stop()
+	}
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err := stopped(); err != nil {
+			return nil, err
+		}
+		if errors.Is(err, io.EOF) {
+			r.ErrAt(nil, "%s", empty)
+		} else {
+			r.YAMLErr(err)
+		}
+		return nil, nil
+	}
+	var extra yaml.Node
+	err := dec.Decode(&extra)
+	if err := stopped(); err != nil {
+		return nil, err
+	}
+	switch {
+	case err == nil:
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		r.ErrAt(at, "a second YAML document: %s", one)
+	case !errors.Is(err, io.EOF):
+		r.YAMLErr(err)
+	}
+	if len(doc.Content) == 0 {
+		r.ErrAt(nil, "%s", empty)
+		return nil, nil
+	}
+	root := r.Deref(doc.Content[0])
+	if root == nil {
+		return nil, nil
+	}
+	if IsNull(root) {
+		r.ErrAt(root, "%s", empty)
+		return nil, nil
+	}
+	return root, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -54,37 +53,8 @@ func parse(name string, data []byte) (*File, error) {
 const emptyFile = "empty file: a journey file needs journeys, each with steps"
 
 func (p *parser) parseFile(data []byte) *File {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			p.ErrAt(nil, emptyFile)
-		} else {
-			p.YAMLErr(err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		at := &extra
-		if len(extra.Content) > 0 {
-			at = extra.Content[0]
-		}
-		p.ErrAt(at, "a second YAML document: a file holds one set of journeys")
-	case !errors.Is(err, io.EOF):
-		p.YAMLErr(err)
-	}
-	if len(doc.Content) == 0 {
-		p.ErrAt(nil, emptyFile)
-		return nil
-	}
-	root := p.Deref(doc.Content[0])
+	root, _ := p.Document(yaml.NewDecoder(bytes.NewReader(data)), emptyFile, "a file holds one set of journeys", nil)
 	if root == nil {
-		return nil
-	}
-	if yamlpos.IsNull(root) {
-		p.ErrAt(root, emptyFile)
 		return nil
 	}
 	top, ok := p.Mapping(root, "the file")
