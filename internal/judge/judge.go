@@ -282,13 +282,16 @@ func Decide(r *Run, c scenario.Check) Verdict {
 // stands whatever was judged when it is final: the offending items it found
 // are already more than the check allows, and more items could only add
 // to them (a count of offences, money unaccounted for, a count or max of a
-// metric above its upper bound). Every kind of check is held to its least
-// here and nowhere else.
+// metric above its upper bound). So does a pass that more items could not
+// undo: a metric's count or max already at or over a lower bound ("count
+// >= 1" of failed orders while a service was down), from something found,
+// never from nothing. Every kind of check is held to its least here and
+// nowhere else.
 func atLeast(v Verdict, c scenario.Check) Verdict {
 	if v.Status == Unknown || v.Evidence.Samples >= int64(c.MinSamples) {
 		return v
 	}
-	if v.Status == Fail && final(v, c) {
+	if v.Status == Fail && final(v, c) || v.Status == Pass && settled(v, c) {
 		return v
 	}
 	_, judges := scenario.Least(c.Kind, c.Subject)
@@ -312,6 +315,14 @@ func final(v Verdict, c scenario.Check) bool {
 		return monotone(c.Stat) && beyondReach(c.Cmp, v.Got)
 	}
 	return v.Unit == UnitCount && v.Evidence.Count > 0
+}
+
+// settled reports whether a passing verdict v of c is decided whatever more
+// items would show: a metric's count or max, which more samples can only
+// raise, already meeting a lower bound with something found (more than 0).
+func settled(v Verdict, c scenario.Check) bool {
+	return c.Kind == scenario.CheckMetric && monotone(c.Stat) && lowerBound(c.Cmp) &&
+		v.Got > 0 && v.Evidence.Samples > 0 && c.Cmp.Holds(v.Got)
 }
 
 // unknown returns an Unknown verdict with the reason.

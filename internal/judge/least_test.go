@@ -163,8 +163,9 @@ func TestLeast(t *testing.T) {
 
 // TestLeastKeepsFinalFailures: below its least, a fail stands when what it
 // found is already more than the check allows (a count of offences, a
-// count above an upper bound); a fail that more items could undo (a share,
-// a rate) is unknown.
+// count above an upper bound), and a pass when a count already meets its
+// lower bound with something found; a verdict that more items could undo
+// (a share, a rate) is unknown.
 func TestLeastKeepsFinalFailures(t *testing.T) {
 	least := func(c scenario.Check, n int) scenario.Check { c.MinSamples = n; return c }
 	var storm builder
@@ -193,6 +194,14 @@ func TestLeastKeepsFinalFailures(t *testing.T) {
 			audit: func(a *env.Audit) {}, status: Unknown},
 		{name: "a count above its bound over 2 samples", check: metricCheck("bare_5xx", nil, "fault", "count", cmpOf("==", 0, "0")),
 			audit: func(a *env.Audit) {}, status: Fail},
+		// more samples could only add to a count that already meets its
+		// lower bound, but a count of nothing meets none
+		{name: "a count at its lower bound over 2 samples", check: metricCheck("bare_5xx", nil, "fault", "count", cmpOf(">=", 1, "1")),
+			audit: func(a *env.Audit) {}, status: Pass},
+		{name: "a count at a lower bound of 0 over 0 samples", check: least(metricCheck("bare_5xx", map[string]string{"name": "nowhere"}, "fault", "count", cmpOf(">=", 0, "0")), 100),
+			audit: func(a *env.Audit) {}, status: Unknown},
+		{name: "a rate above its lower bound over 3 samples", check: metricCheck("journey_success", checkoutJourney, "fault", "rate", cmpOf(">=", 0, "0")),
+			audit: func(a *env.Audit) {}, status: Unknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,6 +93,9 @@ func beyondReach(c scenario.Comparison, x float64) bool {
 // upperBound reports whether larger values are worse for c.
 func upperBound(c scenario.Comparison) bool { return c.Op == "<=" || c.Op == "<" }
 
+// lowerBound reports whether smaller values are worse for c.
+func lowerBound(c scenario.Comparison) bool { return c.Op == ">=" || c.Op == ">" }
+
 // worse reports whether x is further from satisfying c than y.
 func worse(c scenario.Comparison, x, y float64) bool {
 	switch c.Op {
