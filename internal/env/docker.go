@@ -115,10 +115,17 @@ type Docker struct {
 	image   string
 	host    string // where mapped ports are reached
 
+	// provider makes the network and finds what a run left. Each container
+	// has a provider of its own (providers): testcontainers closes a
+	// container's client's idle connections after each inspect and at
+	// Terminate, which on a client shared by containers started or
+	// removed side by side breaks another's request in flight ("http:
+	// CloseIdleConnections called", seen in CI while removing them).
 	provider *testcontainers.DockerProvider
 
 	mu         sync.Mutex
-	containers map[string]testcontainers.Container // by service name, and dockerProxyAlias
+	containers map[string]testcontainers.Container       // by service name, and dockerProxyAlias
+	providers  map[string]*testcontainers.DockerProvider // the provider of each container, by the same names
 	network    *testcontainers.DockerNetwork
 	closed     bool
 	closeErr   error
@@ -200,6 +207,7 @@ func StartDocker(ctx context.Context, opts Options) (_ *Docker, err error) {
 		runID:      dockerRunID(),
 		provider:   p,
 		containers: map[string]testcontainers.Container{},
+		providers:  map[string]*testcontainers.DockerProvider{},
 		ports:      map[string]map[string]string{},
 	}
 	defer func() {
@@ -352,6 +360,9 @@ func (d *Docker) Close() error {
 		})
 	}
 	wg.Wait()
+	for _, p := range d.providers {
+		p.Close()
+	}
 	if d.network != nil {
 		if err := d.network.Remove(ctx); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove network: %w", err))
@@ -582,7 +593,17 @@ func (d *Docker) run(ctx context.Context, reqs map[string]testcontainers.Contain
 	)
 	for name, req := range reqs {
 		wg.Go(func() {
-			c, err := d.provider.RunContainer(ctx, req)
+			p, err := dockerConnect(ctx, d.logger)
+			if err != nil {
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("start %s: %w", name, err))
+				emu.Unlock()
+				return
+			}
+			d.mu.Lock()
+			d.providers[name] = p
+			d.mu.Unlock()
+			c, err := p.RunContainer(ctx, req)
 			// A host port chosen free was taken before the engine bound
 			// it: remove the container and try with other ports.
 			for try := 1; err != nil && try < dockerPortTries && dockerPortTaken(err); try++ {
@@ -593,7 +614,7 @@ func (d *Docker) run(ctx context.Context, reqs map[string]testcontainers.Contain
 						break
 					}
 				}
-				c, err = d.provider.RunContainer(ctx, req)
+				c, err = p.RunContainer(ctx, req)
 			}
 			if c != nil {
 				d.mu.Lock()
@@ -674,6 +695,7 @@ func dockerMappedPorts(ctx context.Context, c testcontainers.Container) (map[str
 func (d *Docker) Crash(ctx context.Context, service, action string) (err error) {
 	d.mu.Lock()
 	c, ok := d.containers[service]
+	p := d.providers[service]
 	want := d.ports[service]
 	closed := d.closed
 	d.mu.Unlock()
@@ -692,7 +714,7 @@ func (d *Docker) Crash(ctx context.Context, service, action string) (err error) 
 	stopWait := dockerStopTimeout
 	switch action {
 	case CrashKill:
-		cli := d.provider.Client()
+		cli := p.Client()
 		if _, err := cli.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 			return fmt.Errorf("kill container: %w", err)
 		}
