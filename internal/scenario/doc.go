@@ -172,5 +172,7 @@
 // verdict is unknown (exit 1) and says so ("judged 0 charged failed orders,
 // fewer than 1"), unless it already failed on offences no further item
 // could undo (an order charged twice is a failure however few were
-// judged). min_samples: 0 judges whatever there is.
+// judged), or passed in a way no further item could undo (a count or max
+// of a metric found at or over its lower bound, above 0). min_samples: 0
+// judges whatever there is.
 package scenario
