@@ -197,10 +197,10 @@ checks:
 		// A kill is started again at once: whether an order meets the gap
 		// of a few milliseconds is timing (CI once saw none in 13), so
 		// the kill is proven by stock's log and the orders' failures by a
-		// stop of two seconds after it.
-		// The orders a stop holds wait for the shop's timeout, so the load
-		// runs 10 s to give the last window enough of them (CI once
-		// judged 8 in two seconds, fewer than the least).
+		// stop of two seconds after it. The orders the stop holds wait
+		// for the shop's timeout, so the load runs 10 s to give the last
+		// window enough of them (CI once judged 8 in two seconds, fewer
+		// than the least).
 		path := inv.write(t, "crash.yaml", strings.Replace(foreignHead, "duration: 8s", "duration: 10s", 1)+`faults:
   - {service: stock, action: kill, at: 2s}
   - {service: stock, action: stop, at: 3s, duration: 2s}
